@@ -1,0 +1,1 @@
+"""Reference geography (communes, postcodes) and geodesy helpers."""

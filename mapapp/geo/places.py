@@ -1,0 +1,137 @@
+"""Resolve what a person types ("st denis", "93200", "Saint-Denis (974)") to a commune.
+
+Why locally: a user's search is never sent to a third party (DOMAIN.md, safety
+rule 2).  Communes, postcodes and INSEE codes are all in the reference
+geography, so the lookup happens in memory.
+
+Rules
+-----
+- 5 digits: a postcode (several communes → ambiguous), else an INSEE code.
+- A name, optionally followed by a département ("Saint-Denis 93",
+  "Saint-Denis (974)"), compared after :func:`normalize_place`.
+- Several communes with that name and no département → :class:`AmbiguousPlaceError`
+  whose ``choices`` are ordered by population.
+- No exact match → fuzzy suggestions in an :class:`UnknownPlaceError`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
+from mapapp.geo.communes import Geography
+from mapapp.geo.text import normalize_place
+
+__all__ = ["Place", "place_label", "resolve_place", "suggest_places"]
+
+_DEP_SUFFIX = re.compile(r"^(?P<name>.*?)[\s,]*\(?\s*(?P<dep>\d{2,3}|2a|2b)\s*\)?\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A resolved place: a commune and the point searches start from."""
+
+    code_insee: str
+    nom: str
+    departement: str
+    lat: float
+    lon: float
+
+    @property
+    def label(self) -> str:
+        """``"Saint-Denis (93)"``."""
+        return f"{self.nom} ({self.departement})"
+
+
+def _place(geo: Geography, code: str) -> Place:
+    row = geo.communes.loc[code]
+    return Place(
+        code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"])
+    )
+
+
+def place_label(geo: Geography, code: str) -> str:
+    """Human label of an INSEE code, e.g. ``"Saint-Denis (974)"``."""
+    return _place(geo, code).label
+
+
+def _choices(geo: Geography, codes: list[str]) -> list[tuple[str, str]]:
+    ordered = geo.communes.loc[codes].sort_values("population", ascending=False)
+    return [(str(c), f"{r['nom']} ({r['departement']})") for c, r in ordered.iterrows()]
+
+
+def resolve_place(query: str, geo: Geography) -> Place:
+    """Resolve ``query`` to one commune (see module docstring for the rules).
+
+    Raises
+    ------
+    UnknownPlaceError
+        Nothing matches; the message suggests close names.
+    AmbiguousPlaceError
+        Several communes match; ``choices`` lists them.
+    """
+    text = (query or "").strip()
+    if not text:
+        raise UnknownPlaceError(
+            "type a commune name or a postcode (for example 'Saint-Denis 93' or '93200')"
+        )
+    compact = text.replace(" ", "")
+    if re.fullmatch(r"\d{5}|2[ABab]\d{3}", compact):
+        code = compact.upper()
+        codes = geo.by_postcode.get(code, [])
+        if len(codes) == 1:
+            return _place(geo, codes[0])
+        if len(codes) > 1:
+            raise AmbiguousPlaceError(
+                f"postcode {code} covers {len(codes)} communes; choose one", _choices(geo, codes)
+            )
+        if code in geo.communes.index:
+            return _place(geo, code)
+        raise UnknownPlaceError(f"no commune has postcode or INSEE code {code}; check the digits")
+    dep: str | None = None
+    name = text
+    m = _DEP_SUFFIX.match(text)
+    if m and m.group("name").strip():
+        name, dep = m.group("name"), m.group("dep").upper()
+    key = normalize_place(name)
+    codes = geo.by_name_key.get(key, [])
+    if dep is not None:
+        codes = [c for c in codes if geo.communes.at[c, "departement"] == dep]
+    # "Paris" means the whole city; its arrondissements are separate names.
+    if len(codes) == 1:
+        return _place(geo, codes[0])
+    if len(codes) > 1:
+        raise AmbiguousPlaceError(
+            f"{len(codes)} communes are called {name.strip()!r}; choose one or add the département",
+            _choices(geo, codes),
+        )
+    close = suggest_places(name, geo, limit=5)
+    hint = "; did you mean " + ", ".join(label for _, label in close) + "?" if close else ""
+    raise UnknownPlaceError(f"no commune matches {text!r}{hint}")
+
+
+def suggest_places(prefix: str, geo: Geography, *, limit: int = 10) -> list[tuple[str, str]]:
+    """Autocomplete: ``(code_insee, label)`` for names starting with or close to ``prefix``.
+
+    Prefix matches come first (most populous first), then fuzzy matches.
+    """
+    key = normalize_place(prefix)
+    if not key:
+        return []
+    if re.fullmatch(r"\d{2,5}", key.replace(" ", "")):
+        digits = key.replace(" ", "")
+        pcs = geo.postcodes[geo.postcodes["code_postal"].str.startswith(digits)]
+        codes = list(dict.fromkeys(pcs["code_insee"]))
+        return _choices(geo, codes)[:limit]
+    names = geo.by_name_key
+    starts = [c for k, cs in names.items() if k.startswith(key) for c in cs]
+    out = _choices(geo, starts)[:limit] if starts else []
+    if len(out) < limit:
+        fuzzy = process.extract(key, list(names), scorer=fuzz.WRatio, limit=limit)
+        seen = {c for c, _ in out}
+        extra = [c for k, score, _ in fuzzy if score >= 80 for c in names[k] if c not in seen]
+        out += _choices(geo, extra)[: limit - len(out)]
+    return out
