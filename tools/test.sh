@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what the tests need, then run every check CI runs.
+# Usage: bash tools/test.sh            (uses the active virtualenv, else creates .venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  [ -d .venv ] || python3 -m venv .venv
+  # shellcheck disable=SC1091
+  . .venv/bin/activate
+fi
+
+echo "== Python packages"
+python -m pip install --quiet --upgrade pip
+python -m pip install --quiet -e ".[test]"
+
+echo "== Headless Chromium for the browser tests"
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  elif command -v sudo >/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium is missing and cannot be installed here: install the 'chromium' package." >&2
+  fi
+fi
+
+export MAPAPP_REALDATA="${MAPAPP_REALDATA:-$(cd .. && pwd)/shared/realdata}"
+
+echo "== ruff"
+ruff check .
+ruff format --check .
+echo "== mypy"
+mypy
+echo "== pytest"
+python -m pytest "$@"
