@@ -214,7 +214,7 @@ def _point_in(
     poly: shapely.Geometry, rng: np.random.Generator, fallback: tuple[float, float]
 ) -> tuple[float, float]:
     x0, y0, x1, y1 = poly.bounds
-    for _ in range(30):
+    for _ in range(300):
         p = shapely.Point(rng.uniform(x0, x1), rng.uniform(y0, y1))
         if poly.contains(p):
             return p.y, p.x

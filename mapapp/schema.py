@@ -138,7 +138,7 @@ def actors_frame(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> gpd.Geo
         elif kind == "bool":
             out[col] = df[col].fillna(default).astype(bool) if col in df else default
         else:
-            out[col] = df[col].fillna("").astype(str) if col in df else default
+            out[col] = df[col].fillna(default).astype(str) if col in df else default
     frame = pd.DataFrame(out, index=df.index).reset_index(drop=True)
     geometry = gpd.points_from_xy(frame["longitude"], frame["latitude"], crs="EPSG:4326")
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")

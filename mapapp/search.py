@@ -233,7 +233,8 @@ class SearchIndex:
         if len(trees) > 1:
             rows_all, first = np.unique(rows_all, return_index=True)
             chord_all = chord_all[first]
-        order = np.argsort(chord_all, kind="stable")[: q.limit]
+        # Ties (two services at one address) are broken by row order, for stable output.
+        order = np.lexsort((rows_all, chord_all))[: q.limit]
         return rows_all[order], chord_to_km(chord_all[order])
 
     def _query_tree(

@@ -39,7 +39,9 @@ __all__ = [
 ]
 
 PLM_CITY_CODES = frozenset({"75056", "69123", "13055"})
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
+# INSEE "type de nom" (TNCC) -> article that starts the full name.
+_ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
 _SIMPLIFY_DEG = 0.0005  # about 50 m: plenty for choropleths, 6x smaller files
 
 
@@ -56,7 +58,7 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     -------
     communes : GeoDataFrame
         Indexed by ``code_insee``; columns ``nom``, ``departement``,
-        ``departement_nom``, ``region``, ``region_nom``, ``epci``, ``epci_nom``,
+        ``departement_nom``, ``nom_sans_article``, ``region``, ``region_nom``, ``epci``, ``epci_nom``,
         ``population``, ``kind`` ("COM" or "ARM"), ``plm_city``, ``lat``,
         ``lon`` (representative point), ``name_key`` and a simplified polygon
         ``geometry`` in EPSG:4326.
@@ -89,7 +91,8 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     frame = pd.DataFrame(
         {
             "code_insee": keep["code"].to_numpy(),
-            "nom": keep["nom"].to_numpy(),
+            "nom": (keep["type_nom"].map(_ARTICLES).fillna("") + keep["nom"]).to_numpy(),
+            "nom_sans_article": keep["nom"].to_numpy(),
             "departement": dep_id.map(deps["code"]).fillna("").to_numpy(),
             "departement_nom": dep_id.map(deps["nom"]).fillna("").to_numpy(),
             "region": region_id.map(regs["code"]).fillna("").to_numpy(),
@@ -107,6 +110,7 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     )
     frame["plm_city"] = frame["code_insee"].isin(PLM_CITY_CODES)
     frame["name_key"] = frame["nom"].map(normalize_place)
+    frame["name_key_bare"] = frame["nom_sans_article"].map(normalize_place)
     communes = gpd.GeoDataFrame(frame, geometry=simplified, crs="EPSG:4326")
     communes = communes.set_index("code_insee")
     _validate(communes)
@@ -180,8 +184,11 @@ class Geography:
         """INSEE codes for each normalised name, most populous first."""
         c = self.communes.sort_values("population", ascending=False, kind="stable")
         out: dict[str, list[str]] = {}
-        for code, key in zip(c.index, c["name_key"], strict=True):
+        # "Les Lilas" and "Lilas" both find the commune.
+        for code, key, bare in zip(c.index, c["name_key"], c["name_key_bare"], strict=True):
             out.setdefault(str(key), []).append(str(code))
+            if bare != key:
+                out.setdefault(str(bare), []).append(str(code))
         return out
 
 
