@@ -225,7 +225,11 @@ def build() -> pd.DataFrame:
     """Generate the demonstration actors (deterministic)."""
     rng = np.random.default_rng(SEED)
     communes, postcodes = build_communes()
-    first_pc = postcodes.sort_values("code_postal").drop_duplicates("code_insee").set_index("code_insee")["code_postal"]
+    first_pc = (
+        postcodes.sort_values("code_postal")
+        .drop_duplicates("code_insee")
+        .set_index("code_insee")["code_postal"]
+    )
     units = analysis_units(communes)
     records: list[dict[str, object]] = []
     n = 0

@@ -263,7 +263,7 @@ class SearchIndex:
     def nearest(self, q: SearchQuery) -> pd.DataFrame:
         """The nearest matching in-person services as rows of ``actors`` plus ``distance_km``."""
         rows, km = self.query(q)
-        out = pd.DataFrame(self.actors.drop(columns="geometry").iloc[rows])
+        out = pd.DataFrame(self.actors.iloc[rows].drop(columns="geometry"))
         out["distance_km"] = km
         return out.reset_index(drop=True)
 
@@ -271,7 +271,7 @@ class SearchIndex:
         """Remote-only services matching the filters (no distance), newest first."""
         rows = np.flatnonzero(self._remote)
         rows = rows[self._keep(rows, self._filters(q))]
-        out = pd.DataFrame(self.actors.drop(columns="geometry").iloc[rows])
+        out = pd.DataFrame(self.actors.iloc[rows].drop(columns="geometry"))
         return out.sort_values("date_maj", ascending=False).head(limit).reset_index(drop=True)
 
 

@@ -80,8 +80,13 @@ def test_remote_services_are_apart() -> None:
 
 
 @pytest.mark.parametrize(
-    "kw", [{"lat": 91.0, "lon": 0.0}, {"lat": 0.0, "lon": 0.0, "limit": 0},
-           {"lat": 0.0, "lon": 0.0, "radius_km": -1.0}, {"lat": 0.0, "lon": 0.0, "match": "some"}]
+    "kw",
+    [
+        {"lat": 91.0, "lon": 0.0},
+        {"lat": 0.0, "lon": 0.0, "limit": 0},
+        {"lat": 0.0, "lon": 0.0, "radius_km": -1.0},
+        {"lat": 0.0, "lon": 0.0, "match": "some"},
+    ],
 )
 def test_invalid_queries(kw: dict[str, object]) -> None:
     with pytest.raises(ValueError):
@@ -125,8 +130,15 @@ def test_demo_data_agrees_with_brute_force(
     radius: float | None,
 ) -> None:
     index = SearchIndex(demo)
-    q = SearchQuery(lat=lat, lon=lon, obstacles=obstacles, match=match, types=types,  # type: ignore[arg-type]
-                    radius_km=radius, limit=15)
+    q = SearchQuery(
+        lat=lat,
+        lon=lon,
+        obstacles=obstacles,
+        match=match,
+        types=types,  # type: ignore[arg-type]
+        radius_km=radius,
+        limit=15,
+    )
     got = index.nearest(q)
     ids, dist = _brute(demo, q)
     assert len(ids) > 0
@@ -143,8 +155,10 @@ _actor = st.tuples(_lat, _lon, st.sets(st.sampled_from(OBSTACLES[:4]), min_size=
 
 def _frame(actors: list[tuple[float, float, set[str]]]) -> gpd.GeoDataFrame:
     return actors_frame(
-        [{"id": f"h:{i}", "latitude": la, "longitude": lo, "obstacles": sorted(obs)}
-         for i, (la, lo, obs) in enumerate(actors)]
+        [
+            {"id": f"h:{i}", "latitude": la, "longitude": lo, "obstacles": sorted(obs)}
+            for i, (la, lo, obs) in enumerate(actors)
+        ]
     )
 
 
@@ -166,7 +180,9 @@ def test_results_sorted_within_radius_and_matching(
     limit: int,
 ) -> None:
     frame = _frame(actors)
-    q = SearchQuery(lat=lat, lon=lon, obstacles=tuple(sorted(obstacles)), radius_km=radius, limit=limit)
+    q = SearchQuery(
+        lat=lat, lon=lon, obstacles=tuple(sorted(obstacles)), radius_km=radius, limit=limit
+    )
     res = SearchIndex(frame).nearest(q)
     d = res["distance_km"].to_numpy()
     assert len(res) <= limit
@@ -184,8 +200,13 @@ def test_results_sorted_within_radius_and_matching(
 
 
 @settings(max_examples=60, deadline=None)
-@given(actors=st.lists(_actor, min_size=1, max_size=30), extra=_actor, lat=_lat, lon=_lon,
-       obstacle=st.sampled_from(OBSTACLES[:4]))
+@given(
+    actors=st.lists(_actor, min_size=1, max_size=30),
+    extra=_actor,
+    lat=_lat,
+    lon=_lon,
+    obstacle=st.sampled_from(OBSTACLES[:4]),
+)
 def test_adding_an_actor_never_increases_the_nearest_distance(
     actors: list[tuple[float, float, set[str]]],
     extra: tuple[float, float, set[str]],

@@ -59,7 +59,10 @@ def test_every_v1_thematique_is_mapped_or_knowingly_unmapped() -> None:
         # v1, from DOMAIN.md's table
         ("famille--garde-denfants", {"garde-enfants"}),
         ("famille--surmonter-conflits-separation-violence", {"violences"}),
-        ("difficultes-administratives-ou-juridiques--accompagnement-pour-lacces-aux-droits", {"droits"}),
+        (
+            "difficultes-administratives-ou-juridiques--accompagnement-pour-lacces-aux-droits",
+            {"droits"},
+        ),
         ("lecture-ecriture-calcul--maitriser-le-francais", {"langue"}),
         ("se-former--trouver-sa-formation", {"emploi"}),
         ("creer-une-entreprise--developper-son-entreprise", {"emploi"}),
@@ -67,12 +70,18 @@ def test_every_v1_thematique_is_mapped_or_knowingly_unmapped() -> None:
         ("remobilisation--bien-etre-confiance-en-soi", {"confiance"}),
         # v0 (older exports)
         ("famille--violences-intrafamiliales", {"violences"}),
-        ("acces-aux-droits-et-citoyennete--accompagnement-dans-les-demarches-administratives", {"droits"}),
+        (
+            "acces-aux-droits-et-citoyennete--accompagnement-dans-les-demarches-administratives",
+            {"droits"},
+        ),
         ("apprendre-francais--communiquer-vie-tous-les-jours", {"langue"}),
         ("illettrisme--ameliorer-ses-competences", {"langue"}),
         ("handicap--faire-reconnaitre-un-handicap", {"sante"}),
         ("gestion-financiere--creer-et-gerer-son-budget", {"finances"}),
-        ("accompagnement-social-et-professionnel-personnalise--decouvrir-son-potentiel", {"emploi"}),
+        (
+            "accompagnement-social-et-professionnel-personnalise--decouvrir-son-potentiel",
+            {"emploi"},
+        ),
         ("creation-activite--reseautage-pour-createurs-dentreprise", {"emploi"}),
         # unknown: kept by the importer, tagged with nothing
         ("astrologie--horoscope", set()),
@@ -118,16 +127,39 @@ def test_actor_type_codes(code: str | None, expected: str) -> None:
 def test_type_codes_in_v1_reseaux_porteurs_exist() -> None:
     """The v1 réseaux porteurs we rely on are real values of the v1 enum."""
     values = {r.value for r in ReseauPorteur}
-    for code in ["cidff", "mission-locale", "creches-avip", "aci", "ei", "ai", "etti", "eiti",
-                 "geiq", "france-travail", "france-service", "msap", "conseillers-numeriques",
-                 "ccas-cias", "chrs", "siao", "chu", "huda", "cap-emploi-reseau-cheops"]:
+    for code in [
+        "cidff",
+        "mission-locale",
+        "creches-avip",
+        "aci",
+        "ei",
+        "ai",
+        "etti",
+        "eiti",
+        "geiq",
+        "france-travail",
+        "france-service",
+        "msap",
+        "conseillers-numeriques",
+        "ccas-cias",
+        "chrs",
+        "siao",
+        "chu",
+        "huda",
+        "cap-emploi-reseau-cheops",
+    ]:
         assert code in values, code
 
 
 def test_default_obstacles_from_domain() -> None:
     assert {o.value for o in ActorType.CIDFF.default_obstacles} == {"droits", "violences", "emploi"}
     assert {o.value for o in ActorType.MISSION_LOCALE.default_obstacles} == {
-        "emploi", "mobilite", "logement", "sante", "confiance"}
+        "emploi",
+        "mobilite",
+        "logement",
+        "sante",
+        "confiance",
+    }
     assert {o.value for o in ActorType.CCAS.default_obstacles} == {"droits", "finances", "logement"}
     assert ActorType.AUTRE.default_obstacles == frozenset()
     assert ActorType.HEBERGEMENT.confidential_by_default

@@ -10,6 +10,7 @@ import pandas as pd
 
 from mapapp.geo.communes import load_geography
 from mapapp.geo.places import resolve_place
+from mapapp.safety import public_view
 from mapapp.search import SearchIndex, SearchQuery
 from mapapp.settings import Settings
 from mapapp.store import load_actors
@@ -32,13 +33,9 @@ _OUT_COLUMNS = [
 ]
 
 
-def _public_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns to print; confidential records lose their street and phone."""
+def _rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns to print, lists joined with commas."""
     out = frame.reindex(columns=_OUT_COLUMNS).copy()
-    if "confidential" in frame:
-        hidden = frame["confidential"].to_numpy(dtype=bool)
-        out.loc[hidden, "adresse"] = ""
-        out.loc[hidden, "telephone"] = frame.loc[hidden, "referral_phone"]
     out["obstacles"] = out["obstacles"].map(lambda v: ",".join(v))
     out["distance_km"] = out["distance_km"].round(2)
     return out
@@ -56,15 +53,17 @@ def _public_rows(frame: pd.DataFrame) -> pd.DataFrame:
     help="Obstacle to cover (repeatable).",
 )
 @click.option("--match", type=click.Choice(["any", "all"]), default="any", show_default=True)
-@click.option(
-    "--type", "types", multiple=True, type=click.Choice([t.value for t in ActorType])
-)
+@click.option("--type", "types", multiple=True, type=click.Choice([t.value for t in ActorType]))
 @click.option("--public", "publics", multiple=True, help="femmes, jeunes, familles...")
 @click.option("--free-only", is_flag=True, help="Only services free of charge.")
 @click.option("--radius", "radius_km", type=float, help="Maximum distance in km.")
 @click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
 )
 def search_command(
     near: str | None,
@@ -83,8 +82,9 @@ def search_command(
     settings = Settings.from_env()
     if near is None and (lat is None or lon is None):
         raise click.UsageError("give --near PLACE, or both --lat and --lon")
+    geo = load_geography(settings.cache_dir)
     if near is not None:
-        place = resolve_place(near, load_geography(settings.cache_dir))
+        place = resolve_place(near, geo)
         lat, lon = place.lat, place.lon
         click.echo(f"Around {place.label} [{place.code_insee}]", err=True)
     assert lat is not None and lon is not None
@@ -102,8 +102,10 @@ def search_command(
         radius_km=radius_km,
         limit=limit,
     )
-    index = SearchIndex(actors)
-    rows = _public_rows(index.nearest(query))
+    # Confidential records are searched at their commune, so neither their street
+    # nor a distance computed from their real position ever leaves this process.
+    index = SearchIndex(public_view(actors, geo.communes))
+    rows = _rows(index.nearest(query))
     if fmt == "json":
         json.dump(rows.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=1)
         click.echo()
