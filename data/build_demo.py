@@ -269,6 +269,7 @@ def build() -> pd.DataFrame:
                 "modes_accueil": ["en-presentiel"],
                 "adresse": f"{int(rng.integers(1, 120))} {_STREETS[int(rng.integers(len(_STREETS)))]}",
                 "code_insee": code,
+                "code_postal": str(first_pc.get(code, "")),
                 "commune": row["nom"],
                 "latitude": lat,
                 "longitude": lon,
