@@ -1,0 +1,70 @@
+"""Coverage results as files a coordinator can open: CSV, GeoJSON, GeoPackage.
+
+Why in memory: the app offers them as downloads and the CLI writes them where
+asked; nothing is written anywhere else.  ``inf`` ("no service in the zone")
+is not valid JSON and reads badly in a spreadsheet: exports leave the
+distance empty there, and ``nearest_id`` is empty too.
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = pd.DataFrame({"nom": ["A"], "distance_km": [np.inf]}, index=pd.Index(["01001"],
+...     name="code_insee"))
+>>> print(table_to_csv(t).decode().strip())
+code_insee,nom,distance_km
+01001,A,
+"""
+
+from __future__ import annotations
+
+import io
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+__all__ = ["coverage_layer", "layer_to_geojson", "layer_to_gpkg", "table_to_csv"]
+
+
+def _finite(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].where(np.isfinite(out[col]))
+    return out
+
+
+def table_to_csv(table: pd.DataFrame, *, float_digits: int = 3) -> bytes:
+    """A table as UTF-8 CSV with its index (``code_insee``) as first column."""
+    frame = _finite(table).round(float_digits)
+    if frame.index.name is None:
+        frame.index.name = "code_insee"
+    return frame.to_csv(index=True).encode("utf-8")
+
+
+def coverage_layer(table: pd.DataFrame, shapes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A table joined to polygons (same index: INSEE or département codes), EPSG:4326.
+
+    Rows of ``table`` without a polygon are dropped.
+    """
+    geom = shapes.geometry.reindex(table.index)
+    has = geom.notna().to_numpy()
+    layer = gpd.GeoDataFrame(_finite(table)[has], geometry=geom[has].to_numpy(), crs=shapes.crs)
+    layer.index.name = table.index.name or "code"
+    return layer.reset_index()
+
+
+def layer_to_geojson(layer: gpd.GeoDataFrame, *, precision: int = 5) -> bytes:
+    """A layer as GeoJSON, coordinates snapped to ``precision`` decimals (~1 m at 5)."""
+    out = layer.copy()
+    out.geometry = out.geometry.set_precision(10.0**-precision)
+    text = out.to_json(drop_id=True, na="null", to_wgs84=True, ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def layer_to_gpkg(layer: gpd.GeoDataFrame, *, layer_name: str = "coverage") -> bytes:
+    """A layer as a GeoPackage file, built in memory."""
+    buffer = io.BytesIO()
+    pyogrio.write_dataframe(layer, buffer, driver="GPKG", layer=layer_name)
+    return buffer.getvalue()
