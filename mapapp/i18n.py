@@ -1,0 +1,334 @@
+"""Every string the user interface shows, in French first and English second.
+
+Why one table: a page never hard-codes a sentence, so the English switch cannot
+miss one, and a test checks that every key has both languages.  Obstacle and
+actor-type labels live with their enums in :mod:`mapapp.taxonomy`; the
+vocabularies of data·inclusion that the UI shows (publics, frais, modes
+d'accueil) are labelled here.
+
+Examples
+--------
+>>> t("search_button", "fr"), t("search_button", "en")
+('Rechercher', 'Search')
+>>> t("results_count", "fr", n=3)
+'3 services trouvés'
+>>> vocab_label("publics", "femmes", "en")
+'Women'
+>>> vocab_label("publics", "code-inconnu", "fr")
+'code-inconnu'
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+__all__ = [
+    "LANGS",
+    "PUBLICS_CHOICES",
+    "STRINGS",
+    "VOCABULARIES",
+    "Lang",
+    "parse_lang",
+    "t",
+    "vocab_label",
+]
+
+Lang = Literal["fr", "en"]
+#: Languages offered, French first (the default).
+LANGS: Final[tuple[Lang, ...]] = ("fr", "en")
+
+#: key -> (French, English).  ``{name}`` placeholders are filled by :func:`t`.
+STRINGS: Final[dict[str, tuple[str, str]]] = {
+    # -- frame shown on every view
+    "app_title": ("Aides pour reprendre un emploi", "Help to get back to work"),
+    "app_tagline": (
+        "Trouver près de chez soi les services qui lèvent les freins à l'emploi : garde "
+        "d'enfants, mobilité, logement, numérique, droits, violences…",
+        "Find nearby services that remove obstacles to work: childcare, mobility, housing, "
+        "digital skills, rights, violence…",
+    ),
+    "language": ("Langue / Language", "Langue / Language"),
+    "quick_exit": ("Quitter vite", "Quick exit"),
+    "quick_exit_help": (
+        "Remplace immédiatement cette page par un site neutre.",
+        "Immediately replaces this page with a neutral website.",
+    ),
+    "emergency_title": ("Urgence", "Emergency"),
+    "emergency_france": ("France", "France"),
+    "emergency_belgique": ("Belgique", "Belgium"),
+    "demo_banner": (
+        "Données de démonstration : ces lieux n'existent pas. Importez des données réelles "
+        "avec « mapapp ingest ».",
+        "Demonstration data: these places do not exist. Import real data with 'mapapp ingest'.",
+    ),
+    "nav_search": ("Rechercher", "Search"),
+    "nav_safety": ("Naviguer en sécurité", "Browse safely"),
+    "nav_coverage": ("Couverture du territoire", "Coverage"),
+    "error_generic": (
+        "Une erreur est survenue. Réessayez ; si elle persiste, signalez-la.",
+        "Something went wrong. Try again; if it persists, please report it.",
+    ),
+    # -- search form
+    "search_header": ("Trouver un service", "Find a service"),
+    "place_label": ("Commune ou code postal", "Town or postcode"),
+    "place_placeholder": ("ex. Saint-Denis 93, 93200", "e.g. Saint-Denis 93, 93200"),
+    "place_help": (
+        "Les accents et les tirets sont facultatifs ; ajoutez le département si plusieurs "
+        "communes portent ce nom. Ce que vous tapez n'est ni enregistré ni envoyé à un tiers.",
+        "Accents and hyphens are optional; add the département if several towns share the "
+        "name. What you type is neither stored nor sent to anyone else.",
+    ),
+    "obstacles_label": ("Besoins (un ou plusieurs)", "Needs (one or more)"),
+    "match_label": ("Les services doivent couvrir", "Services must cover"),
+    "match_any": ("au moins un de ces besoins", "at least one of these needs"),
+    "match_all": ("tous ces besoins à la fois", "all of these needs at once"),
+    "more_filters": ("Plus de filtres", "More filters"),
+    "types_label": ("Types de structure", "Kinds of organisation"),
+    "types_placeholder": ("Tous les types", "All kinds"),
+    "publics_label": ("Public", "Who is it for"),
+    "publics_placeholder": ("Tous publics", "Everyone"),
+    "free_only": ("Gratuit seulement", "Free of charge only"),
+    "radius_label": ("Distance maximale", "Maximum distance"),
+    "radius_none": ("sans limite", "no limit"),
+    "limit_label": ("Nombre de résultats", "Number of results"),
+    "search_button": ("Rechercher", "Search"),
+    # -- place resolution
+    "place_missing": (
+        "Indiquez une commune ou un code postal.",
+        "Please type a town or a postcode.",
+    ),
+    "place_unknown": (
+        "Aucune commune ne correspond à ce que vous avez tapé. Vérifiez l'orthographe ou "
+        "essayez le code postal.",
+        "No town matches what you typed. Check the spelling or try the postcode.",
+    ),
+    "place_choose": (
+        "Plusieurs communes correspondent : choisissez",
+        "Several towns match: choose",
+    ),
+    "place_did_you_mean": ("Vouliez-vous dire :", "Did you mean:"),
+    "place_choice_label": ("Commune", "Town"),
+    # -- results
+    "results_header": ("Services les plus proches de {place}", "Nearest services to {place}"),
+    "results_count": ("{n} services trouvés", "{n} services found"),
+    "results_none": (
+        "Aucun service ne correspond. Élargissez la distance ou retirez un filtre.",
+        "No service matches. Widen the distance or remove a filter.",
+    ),
+    "results_hint": (
+        "Choisissez une commune et un ou plusieurs besoins, puis « Rechercher ».",
+        "Choose a town and one or more needs, then 'Search'.",
+    ),
+    "distance_note": ("à vol d'oiseau", "as the crow flies"),
+    "tab_list": ("Liste", "List"),
+    "tab_map": ("Carte", "Map"),
+    "remote_header": (
+        "Services à distance (téléphone, en ligne)",
+        "Remote services (phone, online)",
+    ),
+    "remote_note": (
+        "Ces services se joignent sans se déplacer : pas de distance.",
+        "These services are reached without travelling: no distance.",
+    ),
+    "details": ("Tous les détails", "All details"),
+    "details_of": ("Détails : {name}", "Details: {name}"),
+    "selected_label": ("Voir le détail de", "Show details of"),
+    "field_type": ("Type", "Kind"),
+    "field_obstacles": ("Besoins couverts", "Needs covered"),
+    "field_distance": ("Distance", "Distance"),
+    "field_address": ("Adresse", "Address"),
+    "field_phone": ("Téléphone", "Phone"),
+    "field_hours": ("Horaires", "Opening hours"),
+    "field_email": ("Courriel", "E-mail"),
+    "field_website": ("Site web", "Website"),
+    "field_publics": ("Public", "Who is it for"),
+    "field_frais": ("Coût", "Cost"),
+    "field_modes": ("Accueil", "How"),
+    "field_description": ("Présentation", "Description"),
+    "field_structure": ("Structure", "Organisation"),
+    "field_updated": ("Mise à jour", "Updated"),
+    "field_source": ("Source", "Source"),
+    "field_ref": ("Référence", "Reference"),
+    "confidential_note": (
+        "Adresse confidentielle (mise à l'abri) : le lieu est montré au centre de sa commune. "
+        "Appelez le numéro indiqué pour être orientée.",
+        "Confidential address (shelter): the place is shown at the centre of its town. "
+        "Call the number given to be referred.",
+    ),
+    "hours_unknown": ("horaires non renseignés", "hours not given"),
+    "no_phone": ("non renseigné", "not given"),
+    # -- map
+    "map_background": ("Fond de carte", "Map background"),
+    "map_background_help": (
+        "Le fond de carte est chargé depuis {host}, qui voit la zone affichée. Désactivez-le "
+        "pour ne rien charger d'extérieur.",
+        "The map background is loaded from {host}, which sees the area shown. Turn it off to "
+        "load nothing from outside.",
+    ),
+    "map_caption": (
+        "Les numéros sur la carte renvoient à la liste.",
+        "Numbers on the map refer to the list.",
+    ),
+    "map_search_point": ("Point de recherche : {place}", "Search point: {place}"),
+    # -- print / share
+    "sheet_header": ("Imprimer / partager", "Print / share"),
+    "sheet_text": ("Fiche texte (.txt)", "Text sheet (.txt)"),
+    "sheet_csv": ("Tableau (.csv)", "Spreadsheet (.csv)"),
+    "sheet_note": (
+        "La fiche est créée dans votre navigateur à partir de la liste ; rien n'est conservé "
+        "sur le serveur.",
+        "The sheet is built from the list and downloaded by your browser; nothing is kept on "
+        "the server.",
+    ),
+    "sheet_title": ("Fiche ressources", "Resource sheet"),
+    "sheet_around": ("Autour de : {place}", "Around: {place}"),
+    "sheet_needs": ("Besoins : {needs}", "Needs: {needs}"),
+    "sheet_demo": (
+        "ATTENTION : données de démonstration, ces lieux n'existent pas.",
+        "WARNING: demonstration data, these places do not exist.",
+    ),
+    # -- safety page
+    "safety_title": ("Naviguer en sécurité", "Browse safely"),
+    "safety_intro": (
+        "Si quelqu'un surveille votre téléphone ou votre ordinateur, voici ce que ce site "
+        "fait pour vous protéger, et ce qu'il ne peut pas faire.",
+        "If someone watches your phone or computer, here is what this site does to protect "
+        "you, and what it cannot do.",
+    ),
+    "safety_does_title": ("Ce que le site fait", "What the site does"),
+    "safety_does": (
+        "- Le bouton **Quitter vite**, en haut de chaque page, remplace aussitôt la page par "
+        "un site neutre et efface ce que ce site a rangé dans le navigateur.\n"
+        "- Votre recherche (commune, besoins) n'est pas enregistrée sur le serveur, n'est pas "
+        "mise dans l'adresse de la page et n'est envoyée à personne.\n"
+        "- Les adresses des lieux de mise à l'abri ne sont jamais affichées.\n"
+        "- Aucune statistique d'usage ni traceur publicitaire.",
+        "- The **Quick exit** button, at the top of every page, instantly replaces the page "
+        "with a neutral site and erases what this site stored in the browser.\n"
+        "- Your search (town, needs) is not stored on the server, is not put in the page "
+        "address and is sent to no one.\n"
+        "- Shelter addresses are never shown.\n"
+        "- No usage statistics and no advertising trackers.",
+    ),
+    "safety_cannot_title": ("Ce que le site ne peut pas effacer", "What the site cannot erase"),
+    "safety_cannot": (
+        "- **L'historique du navigateur** garde la visite de ce site : supprimez-le, ou "
+        "utilisez une fenêtre de navigation privée.\n"
+        "- **Le journal des appels et des SMS** de votre téléphone garde les numéros composés "
+        "(y compris le 3919) : effacez-les après l'appel si nécessaire. Le 3919 n'apparaît "
+        "pas sur les factures détaillées.\n"
+        "- **Les fiches téléchargées** restent dans le dossier Téléchargements.\n"
+        "- **Le fond de carte** est chargé depuis un serveur de cartes qui voit la zone "
+        "affichée ; vous pouvez le désactiver sous la carte.\n"
+        "- Un logiciel espion installé sur l'appareil peut tout voir : en cas de doute, "
+        "utilisez un autre téléphone ou un ordinateur public.",
+        "- **The browser history** keeps the visit to this site: delete it, or use a private "
+        "window.\n"
+        "- **The call and text log** of your phone keeps the numbers dialled (3919 included): "
+        "delete them after the call if needed. 3919 does not appear on itemised bills.\n"
+        "- **Downloaded sheets** stay in the Downloads folder.\n"
+        "- **The map background** is loaded from a map server that sees the area shown; you "
+        "can turn it off under the map.\n"
+        "- Spyware installed on the device can see everything: if in doubt, use another "
+        "phone or a public computer.",
+    ),
+    "safety_numbers_title": ("Numéros d'urgence", "Emergency numbers"),
+    "safety_exit_title": ("Quitter vite", "Quick exit"),
+    "safety_exit": (
+        "Cliquez sur **Quitter vite** (en haut de l'écran), ou appuyez **trois fois sur la "
+        "touche Maj (Shift)** hors d'une zone de saisie : la page est remplacée par une "
+        "recherche météo et la touche Retour ne revient pas ici.",
+        "Click **Quick exit** (top of the screen), or press **Shift three times** outside a "
+        "text box: the page is replaced by a weather search and the Back button does not "
+        "come back here.",
+    ),
+    "safety_private_title": ("Navigation privée", "Private browsing"),
+    "safety_private": (
+        "Une fenêtre de navigation privée n'enregistre ni l'historique ni les données des "
+        "sites une fois fermée : Chrome « Nouvelle fenêtre de navigation privée », Firefox "
+        "« Nouvelle fenêtre privée », Safari « Navigation privée ».",
+        "A private window keeps neither history nor site data once closed: Chrome 'New "
+        "Incognito window', Firefox 'New private window', Safari 'Private Browsing'.",
+    ),
+}
+
+#: Labels of data·inclusion codes the UI shows: vocabulary -> code -> (French, English).
+VOCABULARIES: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "publics": {
+        "tous-publics": ("Tous publics", "Everyone"),
+        "femmes": ("Femmes", "Women"),
+        "familles": ("Familles", "Families"),
+        "jeunes": ("Jeunes", "Young people"),
+        "demandeurs-emploi": ("Demandeurs d'emploi", "Job seekers"),
+        "beneficiaires-des-minimas-sociaux": (
+            "Bénéficiaires des minima sociaux",
+            "People on welfare benefits",
+        ),
+        "personnes-en-situation-de-handicap": (
+            "Personnes en situation de handicap",
+            "People with disabilities",
+        ),
+        "personnes-en-situation-durgence": (
+            "Personnes en situation d'urgence",
+            "People in an emergency",
+        ),
+        "personnes-exilees": ("Personnes exilées", "Exiles, refugees"),
+        "seniors": ("Seniors", "Older people"),
+        "etudiants": ("Étudiants", "Students"),
+        "actifs": ("Actifs", "Working people"),
+    },
+    "frais": {
+        "gratuit": ("Gratuit", "Free"),
+        "gratuit-sous-conditions": ("Gratuit sous conditions", "Free under conditions"),
+        "payant": ("Payant", "Paid"),
+        "adhesion": ("Adhésion", "Membership"),
+        "pass-numerique": ("Pass numérique", "Digital pass"),
+    },
+    "modes_accueil": {
+        "en-presentiel": ("Sur place", "In person"),
+        "a-distance": ("À distance", "Remote"),
+    },
+}
+
+#: Publics offered in the search form, in this order.
+PUBLICS_CHOICES: Final[tuple[str, ...]] = (
+    "femmes",
+    "jeunes",
+    "familles",
+    "demandeurs-emploi",
+    "beneficiaires-des-minimas-sociaux",
+    "personnes-en-situation-de-handicap",
+    "personnes-en-situation-durgence",
+    "personnes-exilees",
+)
+
+
+def parse_lang(value: object) -> Lang:
+    """``"en"`` for English, ``"fr"`` for anything else (French is the default).
+
+    Examples
+    --------
+    >>> parse_lang("en"), parse_lang("de"), parse_lang(None)
+    ('en', 'fr', 'fr')
+    """
+    return "en" if value == "en" else "fr"
+
+
+def t(key: str, lang: str = "fr", **values: object) -> str:
+    """The string ``key`` in ``lang``, with ``{placeholders}`` filled from ``values``.
+
+    An unknown key raises ``KeyError`` at once (a typo must fail in tests, not
+    show a blank to a user).  Values are inserted as given: the caller escapes
+    them for where the text goes.
+    """
+    fr, en = STRINGS[key]
+    text = en if lang == "en" else fr
+    return text.format(**values) if values else text
+
+
+def vocab_label(vocabulary: str, code: str, lang: str = "fr") -> str:
+    """Label of a data·inclusion ``code`` (unknown codes are shown as they are)."""
+    pair = VOCABULARIES.get(vocabulary, {}).get(code)
+    if pair is None:
+        return code
+    return pair[1] if lang == "en" else pair[0]

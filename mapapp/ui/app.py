@@ -1,0 +1,94 @@
+"""The app: page config, the frame drawn on every view, and the navigation.
+
+``streamlit_app.py`` (what ``streamlit run`` and ``mapapp serve`` start) only
+calls :func:`main`.  The frame (quick exit, language, emergency numbers, demo
+banner) is drawn *before* the page runs, so no view can lack it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import streamlit as st
+
+from mapapp.errors import MapappError
+from mapapp.i18n import t
+from mapapp.ui import resources, safety_page, search_page
+from mapapp.ui.chrome import (
+    current_lang,
+    demo_banner,
+    emergency_bar,
+    language_switch,
+    quick_exit,
+)
+
+__all__ = ["main"]
+
+
+def _coverage_render() -> Callable[[], None] | None:
+    """The coverage page's ``render`` if that page is installed."""
+    try:
+        module = importlib.import_module("mapapp.ui.coverage_page")
+    except ModuleNotFoundError as exc:
+        if exc.name == "mapapp.ui.coverage_page":
+            return None
+        raise
+    render = getattr(module, "render", None)
+    return render if callable(render) else None
+
+
+def _pages(lang: str) -> list[st.Page]:
+    # No page icons: Streamlit fetches navigation icons from fonts.gstatic.com,
+    # a third party that would learn someone opened the app.
+    pages = [
+        st.Page(
+            search_page.render,
+            title=t("nav_search", lang),
+            url_path="recherche",
+            default=True,
+        )
+    ]
+    coverage = _coverage_render()
+    if coverage is not None:
+        pages.append(
+            st.Page(
+                coverage,
+                title=t("nav_coverage", lang),
+                url_path="couverture",
+            )
+        )
+    pages.append(
+        st.Page(
+            safety_page.render,
+            title=t("nav_safety", lang),
+            url_path="securite",
+        )
+    )
+    return pages
+
+
+def main() -> None:
+    """Run one pass of the app (Streamlit reruns it on every interaction)."""
+    st.set_page_config(
+        page_title=t("app_title", "fr"),
+        layout="wide",
+        initial_sidebar_state="collapsed",
+        menu_items={"Get help": None, "Report a bug": None, "About": None},
+    )
+    lang = current_lang()
+    quick_exit(lang)
+    page = st.navigation(_pages(lang), position="top")
+    s = resources.settings()
+    head, switch = st.columns([4, 1], vertical_alignment="center")
+    with switch:
+        lang = language_switch()
+    head.markdown(f"### {t('app_title', lang)}")
+    emergency_bar(lang)
+    try:
+        if resources.demo_shown(s):
+            demo_banner(lang)
+        page.run()
+    except MapappError as exc:
+        st.error(t("error_generic", lang))
+        st.caption(str(exc))

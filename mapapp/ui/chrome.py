@@ -1,0 +1,173 @@
+"""What every view shows: quick exit, emergency numbers, demo banner, language switch.
+
+Why here and called from the entry point: ``st.navigation`` runs the entry
+script before the page on every rerun, so whatever it draws is on every view,
+including pages written by others (coverage).
+
+Quick exit (DOMAIN.md, safety rule 3): a small constant script, run by
+``st.html(..., unsafe_allow_javascript=True)``, puts a link as the *first*
+element of the page body (first in keyboard order, fixed at the top of the
+screen).  A click, or pressing Shift three times outside a text field, clears
+what the site stored in this browser (localStorage, sessionStorage, readable
+cookies), hides the page and replaces it with a neutral site through
+``location.replace`` (so Back does not return to it).  The script holds only
+constant strings of :mod:`mapapp.i18n`, JSON-encoded: no data, no user input.
+"""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from mapapp.emergency import Country, load_emergency
+from mapapp.i18n import LANGS, Lang, parse_lang, t
+from mapapp.present import escape_markdown
+
+__all__ = [
+    "QUICK_EXIT_URL",
+    "current_lang",
+    "demo_banner",
+    "emergency_bar",
+    "emergency_markdown",
+    "language_switch",
+    "quick_exit",
+    "quick_exit_html",
+]
+
+#: Where the quick exit goes: a neutral page that raises no question.
+QUICK_EXIT_URL = "https://www.google.com/search?q=meteo"
+_LANG_KEY = "lang"
+_LANG_NAMES = {"fr": "Français", "en": "English"}
+
+_QUICK_EXIT_JS = """<script>
+(function () {
+  var LABEL = __LABEL__, HELP = __HELP__, URL = __URL__, ID = "mapapp-quick-exit";
+  var d = document;
+  function leave(ev) {
+    if (ev) { ev.preventDefault(); }
+    try { window.localStorage.clear(); } catch (e) {}
+    try { window.sessionStorage.clear(); } catch (e) {}
+    try {
+      d.cookie.split(";").forEach(function (c) {
+        var name = c.split("=")[0].trim();
+        if (name) { d.cookie = name + "=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/"; }
+      });
+    } catch (e) {}
+    try { d.title = ""; d.body.style.visibility = "hidden"; } catch (e) {}
+    window.location.replace(URL);
+  }
+  if (!d.getElementById(ID + "-style")) {
+    var s = d.createElement("style");
+    s.id = ID + "-style";
+    s.textContent = "#" + ID + "{position:fixed;top:.55rem;right:3.6rem;z-index:1000020;" +
+      "background:#b91c1c;color:#fff;font:600 15px/1.2 system-ui,sans-serif;" +
+      "padding:.5rem .9rem;border-radius:.45rem;text-decoration:none;" +
+      "box-shadow:0 1px 4px rgba(0,0,0,.35)}" +
+      "#" + ID + ":hover{background:#991b1b}" +
+      "#" + ID + ":focus-visible{outline:3px solid #facc15;outline-offset:2px}" +
+      "[data-testid=stMainBlockContainer]{padding-top:3.5rem}";
+    d.head.appendChild(s);
+  }
+  var a = d.getElementById(ID);
+  if (!a) {
+    a = d.createElement("a");
+    a.id = ID;
+    a.href = URL;
+    a.rel = "noreferrer noopener";
+    a.addEventListener("click", leave);
+    d.body.insertBefore(a, d.body.firstChild);
+    var presses = [];
+    d.addEventListener("keydown", function (e) {
+      if (e.key !== "Shift" || e.repeat) { return; }
+      var el = d.activeElement, tag = el && el.tagName;
+      if (tag === "INPUT" || tag === "TEXTAREA" || (el && el.isContentEditable)) { return; }
+      var now = Date.now();
+      presses = presses.filter(function (x) { return now - x < 2000; });
+      presses.push(now);
+      if (presses.length >= 3) { leave(); }
+    }, true);
+  }
+  a.textContent = LABEL;
+  a.title = HELP;
+})();
+</script>"""
+
+
+def _js_string(text: str) -> str:
+    # JSON is a JavaScript string literal; "<", ">" and "&" are escaped too so
+    # the text can never close the <script> element.
+    return (
+        json.dumps(text, ensure_ascii=True)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+
+
+def quick_exit_html(lang: str) -> str:
+    """The quick-exit script for ``lang`` (constant strings only).
+
+    Examples
+    --------
+    >>> html = quick_exit_html("en")
+    >>> '"Quick exit"' in html, "location.replace" in html
+    (True, True)
+    """
+    help_text = t("quick_exit_help", lang) + " (Shift ×3)"
+    return (
+        _QUICK_EXIT_JS.replace("__LABEL__", _js_string(t("quick_exit", lang)))
+        .replace("__HELP__", _js_string(help_text))
+        .replace("__URL__", _js_string(QUICK_EXIT_URL))
+    )
+
+
+def quick_exit(lang: str) -> None:
+    """Draw the quick-exit control (first element of the page, every view)."""
+    st.html(quick_exit_html(lang), unsafe_allow_javascript=True)
+
+
+def current_lang() -> Lang:
+    """The language chosen with :func:`language_switch` (French by default)."""
+    return parse_lang(st.session_state.get(_LANG_KEY, "fr"))
+
+
+def language_switch() -> Lang:
+    """French/English switch; its value is kept for the session (never in the URL)."""
+    st.radio(
+        t("language", current_lang()),
+        options=list(LANGS),
+        format_func=lambda code: _LANG_NAMES[code],
+        horizontal=True,
+        key=_LANG_KEY,
+        label_visibility="collapsed",
+    )
+    return current_lang()
+
+
+def emergency_markdown(countries: tuple[Country, ...], lang: str) -> str:
+    """One Markdown line of ``tel:``/``sms:`` links for every configured number.
+
+    Examples
+    --------
+    >>> md = emergency_markdown(load_emergency(), "fr")
+    >>> "[**3919**](tel:3919)" in md, "[**114**](sms:114)" in md
+    (True, True)
+    """
+    parts = []
+    for country in countries:
+        links = " · ".join(
+            f"[**{n.number}**]({n.href}) {escape_markdown(n.label(lang))}" for n in country.numbers
+        )
+        parts.append(f"{escape_markdown(country.label(lang))} : {links}")
+    return f":material/emergency: **{t('emergency_title', lang)}** — " + " — ".join(parts)
+
+
+def emergency_bar(lang: str) -> None:
+    """Emergency numbers, on every view."""
+    st.markdown(emergency_markdown(load_emergency(), lang))
+
+
+def demo_banner(lang: str) -> None:
+    """The demonstration-data warning."""
+    st.warning(t("demo_banner", lang), icon=":material/science:")

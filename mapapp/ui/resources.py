@@ -1,0 +1,88 @@
+"""Layers and indexes built once per server process, shared by every session.
+
+Why: loading the actors, hiding confidential records and building the k-d
+trees takes about a second; doing it on every rerun would make each click
+slow.  ``st.cache_resource`` keeps one read-only copy, keyed only on plain
+strings and the store file's modification time (a new import is picked up),
+never on GeoDataFrames.  Nothing about a user's search is cached here.
+
+Every frame handed to pages comes from :func:`mapapp.safety.public_view`, so a
+confidential record's street, coordinates or own phone cannot reach a page,
+the map, a distance or an export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import geopandas as gpd
+import streamlit as st
+
+from mapapp.geo.communes import Geography, load_geography
+from mapapp.safety import public_view
+from mapapp.search import SearchIndex
+from mapapp.settings import Settings
+from mapapp.store import ParquetStore, load_actors
+
+__all__ = ["Catalog", "catalog", "demo_shown", "geography", "settings"]
+
+
+def settings() -> Settings:
+    """Settings from the environment (cheap; read on each run)."""
+    return Settings.from_env()
+
+
+def _stamp(s: Settings) -> float:
+    path = ParquetStore(s.data_dir).actors_path
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _geography(cache_dir: str) -> Geography:
+    return load_geography(Path(cache_dir))
+
+
+def geography(s: Settings) -> Geography:
+    """The reference geography (communes, postcodes), loaded once."""
+    return _geography(str(s.cache_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _raw(data_dir: str, stamp: float) -> tuple[gpd.GeoDataFrame, bool]:
+    return load_actors(replace(Settings.from_env(), data_dir=Path(data_dir)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _demo_flag(data_dir: str, stamp: float) -> bool:
+    actors, is_demo = _raw(data_dir, stamp)
+    return bool(is_demo or ("demo" in actors and actors["demo"].astype(bool).any()))
+
+
+def demo_shown(s: Settings) -> bool:
+    """Whether the records the app shows include demonstration records."""
+    return _demo_flag(str(s.data_dir), _stamp(s))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the search page needs: the public actors and their index."""
+
+    actors: gpd.GeoDataFrame
+    index: SearchIndex
+    is_demo: bool
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _catalog(data_dir: str, stamp: float, cache_dir: str) -> Catalog:
+    actors, _ = _raw(data_dir, stamp)
+    public = public_view(actors, _geography(cache_dir).communes)
+    return Catalog(public, SearchIndex(public), _demo_flag(data_dir, stamp))
+
+
+def catalog(s: Settings) -> Catalog:
+    """Public actors and their search index, built once per store version."""
+    return _catalog(str(s.data_dir), _stamp(s), str(s.cache_dir))

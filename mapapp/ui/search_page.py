@@ -1,0 +1,357 @@
+"""The search view: a place and needs in, the nearest services out (list and map).
+
+Thin by design: places are resolved by :mod:`mapapp.geo.places`, services found
+by :class:`mapapp.search.SearchIndex` built on the public view, cards written
+by :mod:`mapapp.present`, the map built by :mod:`mapapp.maps`.  This module
+only lays them out.
+
+Privacy: the inputs sit in an ``st.form`` (nothing is sent before "Search"),
+the submitted search lives only in this session's memory (``st.session_state``),
+never in the URL, a log, a cache or a file; the place box asks the browser not
+to remember entries (``autocomplete="off"``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from mapapp.emergency import load_emergency
+from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
+from mapapp.geo.communes import Geography
+from mapapp.geo.places import Place, resolve_place, suggest_places
+from mapapp.i18n import PUBLICS_CHOICES, t, vocab_label
+from mapapp.maps import MapPoint, results_map
+from mapapp.present import Card, cards_from_frame, escape_markdown, sheet_csv, sheet_text
+from mapapp.search import SearchQuery
+from mapapp.settings import Settings
+from mapapp.taxonomy import ActorType, Obstacle
+from mapapp.ui import resources
+from mapapp.ui.assets import leaflet_base
+from mapapp.ui.chrome import current_lang
+
+__all__ = ["LIMIT_CHOICES", "RADIUS_CHOICES", "render"]
+
+#: Result counts offered; the largest bounds the map payload (tested).
+LIMIT_CHOICES = (10, 20, 50)
+#: Radius choices in km; 0 means no limit.
+RADIUS_CHOICES = (0, 2, 5, 10, 20, 50, 100)
+_QUERY = "search_query"
+_CHOICE = "place_choice"
+_MAP_HEIGHT = 440
+
+
+@dataclass(frozen=True)
+class _Submitted:
+    place_text: str
+    obstacles: tuple[str, ...]
+    match: str
+    types: tuple[str, ...]
+    publics: tuple[str, ...]
+    free_only: bool
+    radius_km: int
+    limit: int
+
+
+def _form(lang: str) -> None:
+    with st.form("search", border=True, enter_to_submit=True):
+        st.text_input(
+            t("place_label", lang),
+            placeholder=t("place_placeholder", lang),
+            help=t("place_help", lang),
+            max_chars=80,
+            autocomplete="off",
+            key="f_place",
+        )
+        st.pills(
+            t("obstacles_label", lang),
+            options=[o.value for o in Obstacle],
+            format_func=lambda v: Obstacle(v).label(lang),
+            selection_mode="multi",
+            key="f_obstacles",
+        )
+        st.radio(
+            t("match_label", lang),
+            options=["any", "all"],
+            format_func=lambda v: t(f"match_{v}", lang),
+            horizontal=True,
+            key="f_match",
+        )
+        with st.expander(t("more_filters", lang)):
+            st.multiselect(
+                t("types_label", lang),
+                options=[a.value for a in ActorType],
+                format_func=lambda v: ActorType(v).label(lang),
+                placeholder=t("types_placeholder", lang),
+                key="f_types",
+            )
+            st.multiselect(
+                t("publics_label", lang),
+                options=list(PUBLICS_CHOICES),
+                format_func=lambda v: vocab_label("publics", v, lang),
+                placeholder=t("publics_placeholder", lang),
+                key="f_publics",
+            )
+            st.checkbox(t("free_only", lang), key="f_free")
+            st.select_slider(
+                t("radius_label", lang),
+                options=list(RADIUS_CHOICES),
+                value=0,
+                format_func=lambda r: t("radius_none", lang) if r == 0 else f"{r} km",
+                key="f_radius",
+            )
+            st.selectbox(t("limit_label", lang), options=list(LIMIT_CHOICES), key="f_limit")
+        if st.form_submit_button(t("search_button", lang), type="primary"):
+            st.session_state[_QUERY] = _Submitted(
+                place_text=str(st.session_state.get("f_place") or "").strip(),
+                obstacles=tuple(st.session_state.get("f_obstacles") or ()),
+                match=str(st.session_state.get("f_match") or "any"),
+                types=tuple(st.session_state.get("f_types") or ()),
+                publics=tuple(st.session_state.get("f_publics") or ()),
+                free_only=bool(st.session_state.get("f_free")),
+                radius_km=int(st.session_state.get("f_radius") or 0),
+                limit=int(st.session_state.get("f_limit") or LIMIT_CHOICES[0]),
+            )
+            st.session_state.pop(_CHOICE, None)
+
+
+def _place_from_code(geo: Geography, code: str) -> Place:
+    row = geo.communes.loc[code]
+    return Place(
+        code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"])
+    )
+
+
+def _choose(geo: Geography, choices: list[tuple[str, str]], title: str, lang: str) -> Place | None:
+    labels = dict(choices)
+    code = st.radio(
+        title,
+        options=list(labels),
+        format_func=lambda c: labels.get(c, c),
+        index=None,
+        key=_CHOICE,
+    )
+    return _place_from_code(geo, code) if code in labels else None
+
+
+def _resolve(geo: Geography, text: str, lang: str) -> Place | None:
+    """The place to search around, asking the person to choose when needed."""
+    if not text:
+        st.info(t("place_missing", lang))
+        return None
+    try:
+        return resolve_place(text, geo)
+    except AmbiguousPlaceError as exc:
+        return _choose(geo, exc.choices[:30], t("place_choose", lang), lang)
+    except UnknownPlaceError:
+        close = suggest_places(text, geo, limit=8)
+        if not close:
+            st.warning(t("place_unknown", lang))
+            return None
+        st.warning(t("place_unknown", lang))
+        return _choose(geo, close, t("place_did_you_mean", lang), lang)
+
+
+def _query(sub: _Submitted, place: Place) -> SearchQuery:
+    return SearchQuery(
+        lat=place.lat,
+        lon=place.lon,
+        obstacles=sub.obstacles,
+        match="all" if sub.match == "all" else "any",
+        types=sub.types,
+        publics=sub.publics,
+        free_only=sub.free_only,
+        radius_km=float(sub.radius_km) if sub.radius_km > 0 else None,
+        limit=sub.limit,
+    )
+
+
+def _link(label: str, href: str | None) -> str:
+    # ``href`` comes from mapapp.safety (checked scheme, no spaces, quotes or
+    # angle brackets); the <...> form keeps parentheses inside it harmless.
+    text = escape_markdown(label)
+    return f"[{text}](<{href}>)" if href else text
+
+
+def _card(card: Card, lang: str) -> None:
+    with st.container(border=True):
+        head = f"{card.rank}. " if card.rank is not None else ""
+        st.markdown(f"**{head}{escape_markdown(card.name)}**")
+        meta = [escape_markdown(card.type_label)]
+        if card.distance:
+            meta.append(f"**{escape_markdown(card.distance)}** {t('distance_note', lang)}")
+        st.markdown(" · ".join(meta))
+        lines = []
+        if card.obstacles:
+            lines.append(f":material/check_circle: {escape_markdown(', '.join(card.obstacles))}")
+        if card.address:
+            lines.append(f":material/location_on: {escape_markdown(card.address)}")
+        phone = _link(card.phone, card.phone_href) if card.phone else t("no_phone", lang)
+        lines.append(f":material/call: {phone}")
+        hours = escape_markdown(card.hours) if card.hours else t("hours_unknown", lang)
+        lines.append(f":material/schedule: {hours}")
+        st.markdown("  \n".join(lines))
+        if card.confidential:
+            st.caption(t("confidential_note", lang))
+        with st.expander(t("details", lang)):
+            _details(card, lang)
+
+
+def _details(card: Card, lang: str) -> None:
+    rows: list[tuple[str, str]] = [
+        (t("field_type", lang), escape_markdown(card.type_label)),
+        (t("field_obstacles", lang), escape_markdown(", ".join(card.obstacles))),
+    ]
+    if card.distance:
+        rows.append((t("field_distance", lang), f"{card.distance} ({t('distance_note', lang)})"))
+    rows += [
+        (t("field_address", lang), escape_markdown(card.address)),
+        (t("field_phone", lang), _link(card.phone, card.phone_href)),
+        (t("field_hours", lang), escape_markdown(card.hours)),
+        (t("field_email", lang), _link(card.email, card.email_href) if card.email_href else ""),
+        (
+            t("field_website", lang),
+            _link(card.website_href or "", card.website_href) if card.website_href else "",
+        ),
+        (t("field_publics", lang), escape_markdown(", ".join(card.publics))),
+        (t("field_frais", lang), escape_markdown(", ".join(card.frais))),
+        (t("field_modes", lang), escape_markdown(", ".join(card.modes))),
+        (t("field_structure", lang), escape_markdown(card.structure)),
+        (t("field_description", lang), escape_markdown(card.description)),
+        (t("field_updated", lang), escape_markdown(card.updated)),
+        (t("field_source", lang), escape_markdown(card.source)),
+        (t("field_ref", lang), escape_markdown(card.id)),
+    ]
+    st.markdown("  \n".join(f"**{label}** : {value}" for label, value in rows if value))
+
+
+def _tiles_host(tiles: str) -> str:
+    host = tiles.split("//", 1)[-1].split("/", 1)[0]
+    return host.replace("{s}.", "")
+
+
+@st.fragment
+def _map_panel(cards: list[Card], place: Place | None, s: Settings, lang: str) -> None:
+    """The map (reruns alone: panning never reruns the page, a click shows details)."""
+    show_tiles = False
+    if s.tiles:
+        show_tiles = st.toggle(
+            t("map_background", lang),
+            value=True,
+            key="map_tiles",
+            help=t("map_background_help", lang, host=_tiles_host(s.tiles)),
+        )
+    points = [
+        MapPoint(c.lat, c.lon, f"{c.rank}. {c.name}", c.rank)
+        for c in cards
+        if math.isfinite(c.lat) and math.isfinite(c.lon)
+    ]
+    home = (
+        MapPoint(place.lat, place.lon, t("map_search_point", lang, place=place.label))
+        if place is not None
+        else None
+    )
+    fmap = results_map(
+        points,
+        tiles=s.tiles if show_tiles else None,
+        attribution=s.tiles_attribution,
+        search_point=home,
+        leaflet_base=leaflet_base(),
+    )
+    out = st_folium(
+        fmap,
+        key="results_map",
+        height=_MAP_HEIGHT,
+        use_container_width=True,
+        returned_objects=["last_object_clicked"],
+    )
+    if cards:
+        st.caption(t("map_caption", lang))
+    clicked = (out or {}).get("last_object_clicked")
+    if isinstance(clicked, dict) and cards:
+        lat, lng = clicked.get("lat"), clicked.get("lng")
+        if isinstance(lat, int | float) and isinstance(lng, int | float):
+            best = min(cards, key=lambda c: (c.lat - lat) ** 2 + (c.lon - lng) ** 2)
+            if abs(best.lat - lat) < 1e-6 and abs(best.lon - lng) < 1e-6:
+                with st.container(border=True):
+                    st.markdown(
+                        "**"
+                        + escape_markdown(t("details_of", lang, name=f"{best.rank}. {best.name}"))
+                        + "**"
+                    )
+                    _details(best, lang)
+
+
+def _sheets(
+    cards: list[Card], remote: list[Card], sub: _Submitted, place: Place, lang: str, demo: bool
+) -> None:
+    st.subheader(t("sheet_header", lang))
+    needs = [Obstacle(o).label(lang) for o in sub.obstacles]
+    text = sheet_text(
+        cards,
+        lang=lang,
+        place=place.label,
+        needs=needs,
+        remote=remote,
+        demo=demo,
+        emergency=load_emergency(),
+    )
+    col1, col2 = st.columns(2)
+    col1.download_button(
+        t("sheet_text", lang),
+        data=text.encode("utf-8"),
+        file_name="fiche-ressources.txt",
+        mime="text/plain",
+        on_click="ignore",
+        icon=":material/print:",
+    )
+    col2.download_button(
+        t("sheet_csv", lang),
+        data=("\ufeff" + sheet_csv(cards + remote, lang=lang)).encode("utf-8"),
+        file_name="fiche-ressources.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/table:",
+    )
+    st.caption(t("sheet_note", lang))
+
+
+def render() -> None:
+    """Draw the search view."""
+    lang = current_lang()
+    s = resources.settings()
+    st.header(t("search_header", lang))
+    _form(lang)
+    sub: _Submitted | None = st.session_state.get(_QUERY)
+    place: Place | None = None
+    if sub is not None:
+        place = _resolve(resources.geography(s), sub.place_text, lang)
+    if sub is None or place is None:
+        if sub is None:
+            st.caption(t("results_hint", lang))
+        _map_panel([], None, s, lang)
+        return
+    cat = resources.catalog(s)
+    query = _query(sub, place)
+    cards = cards_from_frame(cat.index.nearest(query), lang=lang)
+    remote = cards_from_frame(cat.index.remote(query, limit=20), lang=lang, ranked=False)
+    st.subheader(t("results_header", lang, place=escape_markdown(place.label)))
+    if cards:
+        st.caption(t("results_count", lang, n=len(cards)) + " · " + t("distance_note", lang))
+    else:
+        st.info(t("results_none", lang))
+    col_list, col_map = st.columns([5, 4], gap="medium")
+    with col_list:
+        for card in cards:
+            _card(card, lang)
+    with col_map:
+        _map_panel(cards, place, s, lang)
+    if remote:
+        st.subheader(t("remote_header", lang))
+        st.caption(t("remote_note", lang))
+        for card in remote:
+            _card(card, lang)
+    _sheets(cards, remote, sub, place, lang, cat.is_demo)
