@@ -1,0 +1,207 @@
+"""The import report: terminal summary, JSON, and a readable Markdown page.
+
+Why: "nothing lost" must be checkable.  Every input row is *loaded*,
+*merged* (same id read again, a structure joined to its services, or a
+duplicate of a place another source already gives) or *quarantined* (with
+its reason and the original row).  The JSON report carries ``read``,
+``loaded``, ``merged`` and ``quarantined`` at its top level, and
+``read == loaded + merged + quarantined`` always holds (``balanced``).
+
+Examples
+--------
+>>> r = new_report()
+>>> r["read"], r["balanced"]
+(0, True)
+>>> print(summary_lines(r)[0])
+Read 0 rows: 0 loaded, 0 merged, 0 quarantined (counts add up).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+__all__ = ["bump", "new_report", "summary_lines", "write_report"]
+
+
+def new_report() -> dict[str, Any]:
+    """An empty report with every section in place."""
+    return {
+        "mapapp_import_report": 1,
+        "read": 0,
+        "loaded": 0,
+        "merged": 0,
+        "quarantined": 0,
+        "balanced": True,
+        "started": "",
+        "finished": "",
+        "inputs": [],
+        "store": {},
+        "by_dataset": {},
+        "by_source": {},
+        "by_actor_type": {},
+        "by_obstacle": {},
+        "merged_by_reason": {},
+        "quarantined_by_reason": {},
+        "repaired": {"rows": 0, "by_kind": {}},
+        "precision": {},
+        "insee_from": {},
+        "unknown_thematiques": {},
+        "unknown_type_codes": {},
+        "opening_hours": {"valid": 0, "invalid": 0, "with_warnings": 0, "invalid_examples": []},
+        "geocoding": {},
+        "changes": {"added": [], "updated": [], "gone": []},
+        "repairs": [],
+        "quarantine": [],
+    }
+
+
+def bump(table: dict[str, Any], key: str, field: str | None = None, by: int = 1) -> None:
+    """Add ``by`` to ``table[key]`` (or ``table[key][field]``)."""
+    if field is None:
+        table[key] = table.get(key, 0) + by
+    else:
+        row = table.setdefault(key, {})
+        row[field] = row.get(field, 0) + by
+
+
+def _kind(repair: str) -> str:
+    """The kind of a repair message, without its row-specific numbers."""
+    if repair.startswith("geocoded"):
+        return "geocoded (BAN)"
+    if repair.startswith("point ("):
+        return "point rejected (outside declared commune or France)"
+    if repair.startswith("declared commune"):
+        return "INSEE code taken from the point (declared code disagreed)"
+    if repair.startswith("unknown INSEE code"):
+        return "unknown INSEE code ignored"
+    return repair
+
+
+def repair_kinds(repairs: list[str]) -> list[str]:
+    """Kinds of a row's repair messages (see :func:`_kind`)."""
+    return [_kind(r) for r in repairs]
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """A few lines for the terminal."""
+    check = "counts add up" if report["balanced"] else "COUNTS DO NOT ADD UP: please report"
+    lines = [
+        f"Read {report['read']} rows: {report['loaded']} loaded, {report['merged']} merged, "
+        f"{report['quarantined']} quarantined ({check})."
+    ]
+    store = report.get("store") or {}
+    if store:
+        lines.append(
+            f"Store: {store.get('added', 0)} added, {store.get('updated', 0)} updated, "
+            f"{store.get('unchanged', 0)} unchanged, {store.get('gone', 0)} gone from their "
+            f"source (kept; --prune removes them), {store.get('total', 0)} actors in all."
+        )
+    rep = report["repaired"]
+    if rep["rows"]:
+        kinds = ", ".join(f"{k}: {v}" for k, v in Counter(rep["by_kind"]).most_common(4))
+        lines.append(f"Repaired {rep['rows']} rows ({kinds}).")
+    prec = report.get("precision") or {}
+    if prec.get("commune"):
+        lines.append(f"Placed at commune precision only: {prec['commune']}.")
+    for reason, count in Counter(report["quarantined_by_reason"]).most_common(3):
+        lines.append(f"Quarantined {count}: {reason}")
+    if report["unknown_thematiques"]:
+        lines.append(f"Unknown thématiques kept: {len(report['unknown_thematiques'])} distinct.")
+    hours = report["opening_hours"]
+    if hours["invalid"]:
+        lines.append(
+            f"Opening hours not in OpenStreetMap syntax: {hours['invalid']} (kept in the description)."
+        )
+    geo = report.get("geocoding") or {}
+    if geo.get("unavailable"):
+        lines.append("Geocoder unreachable: rows without coordinates were placed at their commune.")
+    return lines
+
+
+def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> list[str]:
+    def esc(v: Any) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(esc(v) for v in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as a Markdown page a coordinator can read."""
+    lines = ["# Import report", ""]
+    lines += [f"- {line}" for line in summary_lines(report)] + [""]
+    lines += [f"Started {report['started']}, finished {report['finished']}.", ""]
+    lines += ["## Inputs", ""]
+    lines += _table(
+        [(i["dataset"], i["format"], ", ".join(i["files"])) for i in report["inputs"]],
+        ("dataset", "format", "files"),
+    )
+    lines += ["## Per dataset", ""]
+    lines += _table(
+        [
+            (k, v.get("read", 0), v.get("loaded", 0), v.get("merged", 0), v.get("quarantined", 0))
+            for k, v in report["by_dataset"].items()
+        ],
+        ("dataset", "read", "loaded", "merged", "quarantined"),
+    )
+    lines += ["## Per source", ""]
+    lines += _table(
+        [
+            (
+                k,
+                v.get("loaded", 0),
+                v.get("merged", 0),
+                v.get("repaired", 0),
+                v.get("commune_precision", 0),
+            )
+            for k, v in sorted(report["by_source"].items())
+        ],
+        ("source", "loaded", "merged", "repaired", "at commune only"),
+    )
+    lines += ["## Per actor type and per obstacle (loaded rows)", ""]
+    lines += _table(sorted(report["by_actor_type"].items()), ("actor type", "rows"))
+    lines += _table(sorted(report["by_obstacle"].items()), ("obstacle", "rows"))
+    lines += ["## Repairs", ""]
+    lines += _table(Counter(report["repaired"]["by_kind"]).most_common(), ("repair", "rows"))
+    lines += ["## Merged", ""]
+    lines += _table(Counter(report["merged_by_reason"]).most_common(), ("reason", "rows"))
+    lines += ["## Quarantine", ""]
+    lines += _table(Counter(report["quarantined_by_reason"]).most_common(), ("reason", "rows"))
+    q = report["quarantine"]
+    if q:
+        lines += [f"First {min(50, len(q))} of {len(q)} quarantined rows:", ""]
+        lines += _table(
+            [
+                (r["origin"], r["reason"], json.dumps(r["original"], ensure_ascii=False)[:160])
+                for r in q[:50]
+            ],
+            ("origin", "reason", "original row"),
+        )
+    if report["unknown_thematiques"]:
+        lines += ["## Unknown vocabulary (kept on the records)", ""]
+        lines += _table(
+            Counter(report["unknown_thematiques"]).most_common(50), ("thématique", "rows")
+        )
+    if report["unknown_type_codes"]:
+        lines += _table(
+            Counter(report["unknown_type_codes"]).most_common(50), ("type code", "rows")
+        )
+    gone = report["changes"]["gone"]
+    if gone:
+        lines += ["## Gone from their source (kept in the store)", ""]
+        lines += [f"- {g}" for g in gone[:200]] + [""]
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], path: Path) -> tuple[Path, Path]:
+    """Write ``path`` (JSON) and the Markdown page beside it; return both paths."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), "utf-8")
+    md = path.with_suffix(".md")
+    md.write_text(markdown(report), "utf-8")
+    return path, md

@@ -1,0 +1,184 @@
+"""Input formats: one adapter per format, and detection from the content.
+
+Why detection from the content: coordinators pass files as the field
+publishes them, often renamed; the first records tell more than the file
+name.  Each adapter has a ``detect(probe)`` test; shipped mapping files carry
+a ``[detect]`` signature and are tried first (they are the most specific),
+then the quarantine format, the data·inclusion API response, the
+digital-inclusion places standard, and the data·inclusion flat export.
+
+Examples
+--------
+>>> [a.name for a in builtin_adapters()][:4]
+['quarantine', 'datainclusion-api', 'mediation-numerique', 'datainclusion']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mapapp.errors import InputFormatError
+from mapapp.sources._base import STAGING_COLUMNS, Adapter, RawChunk
+from mapapp.sources._io import DATA_SUFFIXES, Probe, download, is_url, probe
+from mapapp.sources.datainclusion import DataInclusionExport
+from mapapp.sources.datainclusion_api import DataInclusionApi
+from mapapp.sources.mapping import MappedAdapter, load_mapping, shipped_mappings
+from mapapp.sources.mediation_numerique import MediationNumerique
+from mapapp.sources.quarantine import QuarantineFile
+
+__all__ = [
+    "STAGING_COLUMNS",
+    "Adapter",
+    "InputGroup",
+    "RawChunk",
+    "builtin_adapters",
+    "format_names",
+    "read",
+    "resolve_inputs",
+]
+
+
+def builtin_adapters() -> list[Adapter]:
+    """The format adapters, in detection order (shipped mappings excluded)."""
+    return [QuarantineFile(), DataInclusionApi(), MediationNumerique(), DataInclusionExport()]
+
+
+def _all_adapters() -> list[Adapter]:
+    mapped: list[Adapter] = [MappedAdapter(m) for m in shipped_mappings()]
+    return [*mapped, *builtin_adapters()]
+
+
+def format_names() -> list[str]:
+    """Values accepted by ``--format``."""
+    return [a.name for a in builtin_adapters()]
+
+
+@dataclass
+class InputGroup:
+    """Files read together by one adapter (a structures and a services file...)."""
+
+    adapter: Adapter
+    paths: list[Path]
+    dataset: str
+
+    def chunks(self) -> Iterator[RawChunk]:
+        """Staging rows, chunk by chunk."""
+        return self.adapter.chunks(self.paths)
+
+
+def _expand(source: str, download_dir: Path) -> list[Path]:
+    if is_url(source):
+        return [download(source, download_dir)]
+    path = Path(source).expanduser()
+    if path.is_dir():
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in DATA_SUFFIXES
+        )
+        if not files:
+            raise InputFormatError(
+                f"{path}: no data file in this folder (looked for "
+                f"{', '.join(DATA_SUFFIXES)}); pass the file itself"
+            )
+        return files
+    if not path.exists():
+        raise InputFormatError(f"{path}: no such file or folder; check the path")
+    if not path.is_file():
+        raise InputFormatError(f"{path}: not a regular file")
+    return [path]
+
+
+def _check_probe(p: Probe) -> None:
+    if p.kind == "empty":
+        raise InputFormatError(
+            f"{p.path}: the file is empty; nothing to import (export the data again)"
+        )
+    if p.kind in ("json", "jsonl") and not p.sample and p.shape != "object":
+        raise InputFormatError(
+            f"{p.path}: the JSON holds no record (an empty list); nothing to import"
+        )
+    if p.kind in ("csv", "parquet") and not p.columns:
+        raise InputFormatError(f"{p.path}: no header line; the first line must name the columns")
+
+
+def resolve_inputs(
+    sources: list[str | Path],
+    *,
+    fmt: str | None = None,
+    mapping: str | Path | None = None,
+    download_dir: Path,
+    dataset: str | None = None,
+) -> list[InputGroup]:
+    """Expand files, folders and URLs and pick an adapter for each file.
+
+    Files of one argument (a folder) read by the same adapter form one group,
+    so a structures file and a services file are joined.
+
+    Raises
+    ------
+    InputFormatError
+        A path is missing, a file is empty or its format is not recognised
+        (the message names the file and suggests ``--format`` / ``--mapping``).
+    """
+    if not sources:
+        raise InputFormatError("give at least one file, folder or URL to import")
+    forced: Adapter | None = None
+    if mapping is not None:
+        forced = MappedAdapter(load_mapping(mapping))
+    elif fmt is not None:
+        by_name = {a.name: a for a in builtin_adapters()}
+        if fmt not in by_name:
+            raise InputFormatError(f"unknown format {fmt!r}; use one of {', '.join(by_name)}")
+        forced = by_name[fmt]
+    adapters = _all_adapters()
+    groups: list[InputGroup] = []
+    for source in sources:
+        by_adapter: dict[str, tuple[Adapter, list[Path]]] = {}
+        for path in _expand(str(source), download_dir):
+            p = probe(path)
+            _check_probe(p)
+            chosen = forced or next((a for a in adapters if a.detect(p)), None)
+            if chosen is None:
+                cols = ", ".join(sorted(p.columns)[:12])
+                raise InputFormatError(
+                    f"{path}: format not recognised (columns: {cols or 'none'}); "
+                    "pass --format (" + ", ".join(format_names()) + ") or --mapping FILE.toml "
+                    "describing its columns (see docs/mapping.md)"
+                )
+            by_adapter.setdefault(chosen.name, (chosen, []))[1].append(path)
+        for adapter, paths in by_adapter.values():
+            groups.append(InputGroup(adapter, paths, dataset or adapter.dataset(paths)))
+    return groups
+
+
+def read(
+    path_or_url: str | Path,
+    *,
+    fmt: str | None = None,
+    mapping: str | Path | None = None,
+    download_dir: Path | None = None,
+) -> pd.DataFrame:
+    """All staging rows of a file, folder or URL in one frame.
+
+    Columns are staging columns plus ``_origin`` (``file#record``) and
+    ``_adapter``.  Rows an adapter could not read are left out; the ingest
+    pipeline (:func:`mapapp.ingest.ingest`) reports them.
+    """
+    import tempfile
+
+    folder = download_dir or Path(tempfile.mkdtemp(prefix="mapapp-dl-"))
+    frames: list[pd.DataFrame] = []
+    for group in resolve_inputs([path_or_url], fmt=fmt, mapping=mapping, download_dir=folder):
+        for chunk in group.chunks():
+            rows = chunk.rows.copy()
+            rows["_origin"] = chunk.origins
+            rows["_adapter"] = chunk.adapter
+            frames.append(rows)
+    out: Any = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return out
