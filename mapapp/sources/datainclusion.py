@@ -57,7 +57,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "horaires_accueil": ("horaires_accueil", "horaires_ouverture"),
     "date_maj": ("date_maj",),
     "siret": ("siret",),
-    "coords": ("_geometry",),
+    "coords": ("geometry", "_geometry"),
 }
 _STRUCTURE_CODES = ("reseaux_porteurs", "typologie")
 _SERVICE_HINTS = {"thematiques", "modes_accueil", "profils", "publics", "frais", "types"}

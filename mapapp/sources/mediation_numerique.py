@@ -104,7 +104,7 @@ def stage(record: Mapping[str, Any]) -> dict[str, Any]:
         "horaires_accueil": ("horaires",),
         "date_maj": ("date_maj",),
         "description": ("presentation_detail", "presentation_resume"),
-        "coords": ("_geometry",),
+        "coords": ("geometry", "_geometry"),
     }.items():
         for key in keys:
             value = rec.get(key)
