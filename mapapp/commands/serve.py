@@ -1,0 +1,82 @@
+"""``mapapp serve``: start the web app (``streamlit run streamlit_app.py``) with hardened options.
+
+Why pass the options on the command line when ``.streamlit/config.toml`` has
+them: Streamlit reads that file from the *current folder* only, so an app
+started from elsewhere would silently fall back to defaults (usage statistics
+on, error details shown).  :data:`HARDENED` holds the same values as the file
+(a test checks they agree) and wins over any other configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from mapapp.settings import PROJECT_ROOT
+
+__all__ = ["HARDENED", "app_script", "serve_command", "streamlit_command"]
+
+#: Streamlit options always passed by ``mapapp serve`` (see .streamlit/config.toml).
+HARDENED: dict[str, str] = {
+    "browser.gatherUsageStats": "false",
+    "server.headless": "true",
+    "server.enableXsrfProtection": "true",
+    "server.xsrfCookieSameSite": "strict",
+    "server.enableCORS": "true",
+    "server.maxUploadSize": "1",
+    "server.enableStaticServing": "false",
+    "server.enableAgentApi": "false",
+    "server.runOnSave": "false",
+    "server.fileWatcherType": "none",
+    "client.showErrorDetails": "none",
+    "client.showErrorLinks": "false",
+    "client.toolbarMode": "viewer",
+    "client.showSidebarNavigation": "false",
+}
+
+
+def app_script() -> Path:
+    """``streamlit_app.py`` of the source tree, else the copy inside the package."""
+    source = PROJECT_ROOT / "streamlit_app.py"
+    if source.is_file():
+        return source
+    return Path(__file__).resolve().parents[1] / "ui" / "_entry" / "streamlit_app.py"
+
+
+def streamlit_command(*, host: str, port: int) -> list[str]:
+    """The command line that runs the app.
+
+    Examples
+    --------
+    >>> cmd = streamlit_command(host="127.0.0.1", port=8501)
+    >>> cmd[1:4], "--browser.gatherUsageStats" in cmd
+    (['-m', 'streamlit', 'run'], True)
+    """
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_script())]
+    cmd += ["--server.address", host, "--server.port", str(port)]
+    for option, value in HARDENED.items():
+        cmd += [f"--{option}", value]
+    return cmd
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Print the command instead of running it.")
+def serve_command(host: str, port: int, dry_run: bool) -> None:
+    """Start the web app (French first; English switch in the page)."""
+    cmd = streamlit_command(host=host, port=port)
+    if dry_run:
+        click.echo(" ".join(cmd))
+        return
+    click.echo(f"mapapp: http://{host}:{port}  (Ctrl+C to stop)", err=True)
+    cwd = PROJECT_ROOT if (PROJECT_ROOT / "streamlit_app.py").is_file() else None
+    try:
+        code = subprocess.call(cmd, cwd=cwd, env=os.environ.copy())
+    except KeyboardInterrupt:
+        code = 0
+    sys.exit(code)

@@ -1,0 +1,9 @@
+"""Entry script used by ``mapapp serve`` when the package is installed without its source tree.
+
+It lives alone in this folder because Streamlit puts a script's folder on
+``sys.path``: nothing here can shadow another module.
+"""
+
+from mapapp.ui.app import main
+
+main()
