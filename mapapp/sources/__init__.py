@@ -101,10 +101,12 @@ def _check_probe(p: Probe) -> None:
         )
     if p.kind in ("json", "jsonl") and not p.sample and p.shape != "object":
         raise InputFormatError(
-            f"{p.path}: the JSON holds no record (an empty list); nothing to import"
+            f"{p.path}: the JSON holds no record (expected a list of objects); nothing to import"
         )
     if p.kind in ("csv", "parquet") and not p.columns:
         raise InputFormatError(f"{p.path}: no header line; the first line must name the columns")
+    if p.kind in ("csv", "parquet") and not p.sample:
+        raise InputFormatError(f"{p.path}: a header but no rows; nothing to import")
 
 
 def resolve_inputs(
