@@ -1,0 +1,138 @@
+"""Readable labels and numbers for coverage figures, French first, English second.
+
+Why in the core: the app, the command line and the notebook show the same
+summary; one place decides how "population_beyond_radius" reads and how a
+number is written (``1 623 111`` and ``0,52 km`` in French).
+
+Examples
+--------
+>>> summary_label("population_within_5km", radius_km=10)
+'Population à moins de 5 km'
+>>> format_value("mean_distance_km", 3.14159), format_value("population", 1623111.0)
+('3,14 km', '1\\u202f623\\u202f111')
+>>> format_value("share_within_10km", 0.5, lang="en"), format_value("p90_distance_km", float("inf"))
+('50.0 %', 'aucun service')
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+__all__ = ["format_number", "format_value", "summary_frame", "summary_label"]
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "communes": ("Communes", "Communes"),
+    "population": ("Population", "Population"),
+    "population_within": ("Population à moins de {t} km", "Population within {t} km"),
+    "share_within": (
+        "Part de la population à moins de {t} km",
+        "Share of population within {t} km",
+    ),
+    "mean_distance_km": (
+        "Distance moyenne, pondérée par la population",
+        "Population-weighted mean distance",
+    ),
+    "p90_distance_km": (
+        "Distance sous laquelle vit 90 % de la population",
+        "Distance within which 90% of people live",
+    ),
+    "communes_beyond_radius": (
+        "Communes sans service à moins de {r} km",
+        "Communes with no service within {r} km",
+    ),
+    "population_beyond_radius": (
+        "Population sans service à moins de {r} km",
+        "People with no service within {r} km",
+    ),
+    "population_without_service": (
+        "Population sans aucun service dans sa zone (métropole ou DROM)",
+        "People with no service at all in their zone (mainland or overseas département)",
+    ),
+    "services": ("Services sur place dans le territoire", "In-person services in the territory"),
+    "remote_services": (
+        "Services à distance uniquement (comptés à part)",
+        "Remote-only services (counted apart)",
+    ),
+    "services_at_commune": (
+        "Services placés au centre de leur commune (adresse confidentielle ou inconnue)",
+        "Services placed at their commune (confidential or unknown address)",
+    ),
+    "services_unplaced": (
+        "Services sans lieu connu (non comptés)",
+        "Services with no known place (not counted)",
+    ),
+    "accessibility_per_10k": (
+        "Accessibilité 2SFCA : capacité pour 10 000 habitants",
+        "2SFCA accessibility: capacity per 10,000 inhabitants",
+    ),
+}
+_THRESHOLD = re.compile(r"^(population_within|share_within)_(.+)km$")
+
+
+def summary_label(key: str, *, lang: str = "fr", radius_km: float | None = None) -> str:
+    """Human label of a :func:`~mapapp.coverage.coverage_summary` key."""
+    en = lang == "en"
+    m = _THRESHOLD.match(key)
+    if m:
+        return _LABELS[m.group(1)][en].format(t=m.group(2))
+    if key not in _LABELS:
+        return key
+    r = "?" if radius_km is None else f"{radius_km:g}"
+    return _LABELS[key][en].format(r=r)
+
+
+def format_number(x: float, *, digits: int = 0, lang: str = "fr") -> str:
+    """``1 623 111`` / ``3,14`` in French, ``1,623,111`` / ``3.14`` in English.
+
+    Examples
+    --------
+    >>> format_number(1234.5, digits=1, lang="en")
+    '1,234.5'
+    """
+    text = f"{x:,.{digits}f}"
+    if lang == "en":
+        return text
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def format_value(key: str, value: float, *, lang: str = "fr") -> str:
+    """A summary figure as text, with its unit."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if math.isinf(value):
+        return "no service" if lang == "en" else "aucun service"
+    if key.startswith("share_"):
+        return format_number(100 * value, digits=1, lang=lang) + " %"
+    if key.endswith("distance_km"):
+        return format_number(value, digits=2, lang=lang) + " km"
+    if key == "accessibility_per_10k":
+        return format_number(value, digits=2, lang=lang)
+    return format_number(value, lang=lang)
+
+
+def summary_frame(
+    summary: pd.Series | pd.DataFrame, *, lang: str = "fr", radius_km: float | None = None
+) -> pd.DataFrame:
+    """A summary (or several side by side) as readable text, one row per figure.
+
+    Examples
+    --------
+    >>> s = pd.Series({"population": 2000.0, "share_within_5km": 0.25})
+    >>> summary_frame(s, lang="en").values.tolist()
+    [['Population', '2,000'], ['Share of population within 5 km', '25.0 %']]
+    """
+    name = "value" if lang == "en" else "valeur"
+    frame = summary.to_frame(name) if isinstance(summary, pd.Series) else summary
+    header = "figure" if lang == "en" else "indicateur"
+    out = pd.DataFrame(
+        {header: [summary_label(str(k), lang=lang, radius_km=radius_km) for k in frame.index]}
+    )
+    for col in frame.columns:
+        out[str(col)] = [
+            format_value(str(k), float(v), lang=lang)
+            for k, v in zip(frame.index, frame[col], strict=True)
+        ]
+    return out

@@ -1,0 +1,538 @@
+"""The coordinator's view: where each obstacle is badly covered, for how many people.
+
+Thin by design: every figure comes from :func:`mapapp.coverage.coverage_analysis`
+(the same numbers as ``mapapp coverage`` and the notebook), the map from
+:mod:`mapapp.choropleth`, the exports from :mod:`mapapp.coverage.export`.  This
+module only lays them out.
+
+- Settings sit in an ``st.form``: nothing is computed before "Analyser".
+- Results are cached per question (``st.cache_data``, keyed on plain values
+  and the identity of the shared public catalogue, never on a GeoDataFrame).
+- The map is a fragment: clicking a commune reruns only the map and shows its
+  figures with native Streamlit elements; the map itself carries numbers,
+  codes and escaped names only.
+- Communes are drawn within a département or an EPCI; a région or France is
+  drawn by département (35,000 communes never fit on a page).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from mapapp.choropleth import (
+    accessibility_classes,
+    coverage_map,
+    departement_shapes,
+    display_geometry,
+    distance_classes,
+    legend_frame,
+)
+from mapapp.coverage import (
+    CoverageAnalysis,
+    Territory,
+    compare_summaries,
+    coverage_analysis,
+    coverage_layer,
+    format_number,
+    layer_to_geojson,
+    layer_to_gpkg,
+    suggest_sites,
+    summary_frame,
+    table_to_csv,
+    territory_units,
+    worst_covered,
+)
+from mapapp.geo.communes import analysis_units
+from mapapp.present import escape_markdown
+from mapapp.taxonomy import ActorType, Obstacle
+from mapapp.ui import resources
+from mapapp.ui.assets import leaflet_base
+from mapapp.ui.chrome import current_lang
+
+__all__ = ["render"]
+
+_PARAMS = "coverage_params"
+_MAP_HEIGHT = 520
+#: Bounds of metropolitan France (min lon, min lat, max lon, max lat) for the national map.
+_METRO = (-5.2, 41.3, 9.6, 51.1)
+
+_S: dict[str, tuple[str, str]] = {
+    "title": ("Couverture du territoire", "Coverage of the territory"),
+    "intro": (
+        "Pour chaque commune : la distance **à vol d'oiseau** (depuis un point "
+        "représentatif de la commune) jusqu'au service sur place le plus proche, la "
+        "population concernée, et où un service de plus aiderait le plus. Les services "
+        "uniquement à distance sont comptés à part ; les services à adresse confidentielle "
+        "comptent au centre de leur commune. Paris, Lyon et Marseille par arrondissement.",
+        "For each commune: the **great-circle** distance (from a representative point of "
+        "the commune) to the nearest in-person service, how many people it concerns, and "
+        "where one more service would help most. Remote-only services are counted apart; "
+        "services with a confidential address count at their commune. Paris, Lyon and "
+        "Marseille by arrondissement.",
+    ),
+    "by": ("Services comptés", "Services counted"),
+    "by_obstacle": ("par frein", "by obstacle"),
+    "by_type": ("par type d'acteur", "by actor type"),
+    "obstacles": ("Frein(s)", "Obstacle(s)"),
+    "types": ("Type(s) d'acteur", "Actor type(s)"),
+    "match": ("Avec plusieurs freins, un service doit couvrir", "With several obstacles"),
+    "any": ("l'un d'eux", "any of them"),
+    "all": ("tous", "all of them"),
+    "territory": ("Territoire", "Territory"),
+    "radius": ("Rayon « à portée » (km)", "Within reach (km)"),
+    "measure": ("Carte", "Map"),
+    "m_distance": ("distance au service le plus proche", "distance to the nearest service"),
+    "m_access": ("accessibilité (2SFCA)", "accessibility (2SFCA)"),
+    "catchment": ("Zone de chalandise 2SFCA (km)", "2SFCA catchment (km)"),
+    "catchment_help": (
+        "2SFCA partage la capacité de chaque service (places de crèche quand on les "
+        "connaît, sinon 1) entre les habitants à moins de cette distance, puis additionne "
+        "pour chaque commune la part des services à sa portée.",
+        "2SFCA shares each service's capacity (crèche places when known, else 1) among the "
+        "people within this distance, then sums for each commune the shares within its reach.",
+    ),
+    "compare": ("Comparer avec (facultatif)", "Compare with (optional)"),
+    "none": ("—", "—"),
+    "suggest": (
+        "Communes proposées pour un nouveau service",
+        "Communes proposed for a new service",
+    ),
+    "submit": ("Analyser", "Analyse"),
+    "france": ("France entière", "All of France"),
+    "kind_departement": ("Département", "Département"),
+    "kind_region": ("Région", "Région"),
+    "kind_epci": ("EPCI", "EPCI"),
+    "pick_something": ("Choisissez au moins un frein ou un type.", "Pick an obstacle or a type."),
+    "m_population": ("Population", "Population"),
+    "m_within": ("À portée ({r} km)", "Within {r} km"),
+    "m_mean": ("Distance moyenne", "Mean distance"),
+    "m_p90": ("90 % à moins de", "90% within"),
+    "m_beyond": ("Communes hors de portée", "Communes out of reach"),
+    "m_services": ("Services sur place / à distance", "In-person / remote services"),
+    "m_access_mean": ("Capacité pour 10 000 hab.", "Capacity per 10,000 inh."),
+    "legend": ("Légende", "Legend"),
+    "map_level_dep": (
+        "Carte par département (moyennes pondérées par la population).",
+        "Map by département (population-weighted means).",
+    ),
+    "click": ("Cliquez une zone pour ses chiffres.", "Click an area for its figures."),
+    "worst": ("Communes les moins bien couvertes", "Worst-covered communes"),
+    "all_figures": ("Tous les chiffres du territoire", "All figures for the territory"),
+    "download": ("Télécharger", "Download"),
+    "dl_csv": ("Tableau (CSV)", "Table (CSV)"),
+    "dl_geojson": ("Couche (GeoJSON)", "Layer (GeoJSON)"),
+    "dl_gpkg": ("Couche (GeoPackage)", "Layer (GeoPackage)"),
+    "suggest_header": (
+        "Où un service de plus aiderait le plus ?",
+        "Where would one more service help most?",
+    ),
+    "suggest_intro": (
+        "Aujourd'hui, {n} personnes vivent à plus de {r} km d'un service. Chaque ligne "
+        "indique combien de personnes un nouveau service dans cette commune mettrait à "
+        "portée, en plus des lignes précédentes (choix glouton : le premier est le meilleur "
+        "site unique).",
+        "Today {n} people live more than {r} km from a service. Each row says how many "
+        "people a new service in that commune would bring within reach, on top of the rows "
+        "above (greedy choice: the first is the best single site).",
+    ),
+    "suggest_none": ("Personne n'est hors de portée.", "Nobody is out of reach."),
+    "compare_header": ("Comparaison", "Comparison"),
+    "no_service": ("aucun service", "no service"),
+    "nearest": ("Service le plus proche", "Nearest service"),
+}
+
+
+def _t(key: str, lang: str, **values: object) -> str:
+    fr, en = _S[key]
+    return (en if lang == "en" else fr).format(**values)
+
+
+@dataclass(frozen=True)
+class _Params:
+    obstacles: tuple[str, ...]
+    types: tuple[str, ...]
+    match: str
+    territory: str  # "france", "departement:93", "region:11", "epci:200054781"
+    radius_km: float
+    measure: str  # "distance" | "access"
+    catchment_km: float
+    compare: str  # "", an obstacle slug, or "type:<slug>"
+    suggest_n: int
+
+    @property
+    def place(self) -> Territory:
+        kind, _, code = self.territory.partition(":")
+        return Territory.parse(kind, code or None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _territories(cache_dir: str) -> dict[str, tuple[str, str, str]]:
+    """key -> (kind, code, name) of every territory, France first."""
+    geo = resources.geography(resources.settings())
+    units = analysis_units(geo.communes)
+    out: dict[str, tuple[str, str, str]] = {"france": ("france", "", "")}
+    for kind in ("departement", "region", "epci"):
+        names = units[units[kind] != ""].groupby(kind)[f"{kind}_nom"].first().sort_index()
+        for code, name in names.items():
+            out[f"{kind}:{code}"] = (kind, str(code), str(name))
+    return out
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _departement_shapes(cache_dir: str) -> gpd.GeoSeries:
+    shapes = departement_shapes(resources.settings().cache_dir)
+    return display_geometry(shapes.geometry, simplify_deg=0.005, decimals=3)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _analysis(
+    catalog_id: int,
+    obstacles: tuple[str, ...],
+    types: tuple[str, ...],
+    match: str,
+    territory: str,
+    radius_km: float,
+    catchment_km: float,
+) -> CoverageAnalysis:
+    """One analysis; ``catchment_km`` 0 means no 2SFCA."""
+    s = resources.settings()
+    kind, _, code = territory.partition(":")
+    return coverage_analysis(
+        resources.catalog(s).actors,
+        resources.geography(s).communes,
+        territory=Territory.parse(kind, code or None),
+        obstacles=obstacles,
+        types=types,
+        match="all" if match == "all" else "any",
+        radius_km=radius_km,
+        catchment_km=catchment_km or None,
+    )
+
+
+def _form(lang: str) -> None:
+    options = _territories(str(resources.settings().cache_dir))
+
+    def label(key: str) -> str:
+        kind, code, name = options[key]
+        if kind == "france":
+            return _t("france", lang)
+        return (
+            f"{_t('kind_' + kind, lang)} — {code} {name}"
+            if kind != "epci"
+            else (f"{_t('kind_epci', lang)} — {name} ({code})")
+        )
+
+    obstacle_values = [o.value for o in Obstacle]
+    type_values = [a.value for a in ActorType]
+    with st.form("coverage_form", border=True):
+        left, right = st.columns(2)
+        by = left.radio(
+            _t("by", lang),
+            ["obstacle", "type"],
+            horizontal=True,
+            format_func=lambda v: _t("by_" + v, lang),
+        )
+        obstacles = left.multiselect(
+            _t("obstacles", lang),
+            obstacle_values,
+            default=["garde-enfants"],
+            format_func=lambda v: Obstacle(v).label(lang),
+        )
+        match = left.radio(
+            _t("match", lang), ["any", "all"], horizontal=True, format_func=lambda v: _t(v, lang)
+        )
+        types = left.multiselect(
+            _t("types", lang), type_values, format_func=lambda v: ActorType(v).label(lang)
+        )
+        compare = left.selectbox(
+            _t("compare", lang),
+            ["", *obstacle_values, *(f"type:{v}" for v in type_values)],
+            format_func=lambda v: (
+                _t("none", lang)
+                if not v
+                else (
+                    ActorType(v[5:]).label(lang)
+                    if v.startswith("type:")
+                    else Obstacle(v).label(lang)
+                )
+            ),
+        )
+        territory = right.selectbox(_t("territory", lang), list(options), format_func=label)
+        radius = right.slider(_t("radius", lang), 1, 50, 10)
+        measure = right.radio(
+            _t("measure", lang),
+            ["distance", "access"],
+            horizontal=True,
+            format_func=lambda v: _t("m_" + v, lang),
+        )
+        catchment = right.slider(_t("catchment", lang), 1, 50, 10, help=_t("catchment_help", lang))
+        suggest_n = right.number_input(_t("suggest", lang), 0, 20, 5)
+        if st.form_submit_button(_t("submit", lang), type="primary"):
+            st.session_state[_PARAMS] = _Params(
+                obstacles=tuple(obstacles) if by == "obstacle" else (),
+                types=tuple(types) if by == "type" else (),
+                match=str(match),
+                territory=str(territory),
+                radius_km=float(radius),
+                measure=str(measure),
+                catchment_km=float(catchment),
+                compare=str(compare or ""),
+                suggest_n=int(suggest_n),
+            )
+
+
+def _metrics(res: CoverageAnalysis, lang: str) -> None:
+    s = res.summary
+    r = res.radius_km
+    cols = st.columns(6)
+    cols[0].metric(_t("m_population", lang), format_number(s["population"], lang=lang))
+    share = (
+        s[f"share_within_{r:g}km"]
+        if f"share_within_{r:g}km" in s
+        else (
+            1 - s["population_beyond_radius"] / s["population"] if s["population"] else float("nan")
+        )
+    )
+    cols[1].metric(
+        _t("m_within", lang, r=f"{r:g}"), format_number(100 * share, digits=1, lang=lang) + " %"
+    )
+    cols[2].metric(
+        _t("m_mean", lang), format_number(s["mean_distance_km"], digits=1, lang=lang) + " km"
+    )
+    p90 = s["p90_distance_km"]
+    cols[3].metric(
+        _t("m_p90", lang),
+        _t("no_service", lang)
+        if p90 == float("inf")
+        else format_number(p90, digits=1, lang=lang) + " km",
+    )
+    cols[4].metric(_t("m_beyond", lang), format_number(s["communes_beyond_radius"], lang=lang))
+    cols[5].metric(
+        _t("m_services", lang),
+        f"{format_number(s['services'], lang=lang)} / "
+        f"{format_number(s['remote_services'], lang=lang)}",
+    )
+
+
+def _map_data(res: CoverageAnalysis) -> tuple[pd.DataFrame, gpd.GeoSeries]:
+    """Rows drawn (communes or départements) and their display polygons."""
+    if res.territory.map_level == "commune":
+        units = territory_units(
+            analysis_units(resources.geography(resources.settings()).communes), res.territory
+        )
+        return res.table, display_geometry(units.geometry.loc[res.table.index])
+    shapes = _departement_shapes(str(resources.settings().cache_dir))
+    rows = res.departements.loc[res.departements.index.intersection(shapes.index)]
+    return rows, shapes.loc[rows.index]
+
+
+def _value_column(level: str, measure: str) -> str:
+    if measure == "access":
+        return "accessibility_per_10k"
+    return "distance_km" if level == "commune" else "mean_distance_km"
+
+
+@st.fragment
+def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None:
+    """The choropleth and, after a click, the figures of the clicked area."""
+    level = res.territory.map_level
+    rows, shapes = _map_data(res)
+    col = _value_column(level, measure)
+    values = rows[col]
+    if measure == "access":
+        classes = accessibility_classes(values, lang=lang)
+        shown = [format_number(v, digits=2, lang=lang) for v in values]
+        value_label = _t("m_access_mean", lang)
+    else:
+        classes = distance_classes(values, lang=lang)
+        shown = [
+            _t("no_service", lang)
+            if v == float("inf")
+            else format_number(v, digits=1, lang=lang) + " km"
+            for v in values
+        ]
+        value_label = _t("m_mean", lang) if level != "commune" else "distance"
+    s = resources.settings()
+    fmap = coverage_map(
+        shapes,
+        classes,
+        values=shown,
+        names=list(rows["nom"]),
+        population=list(rows["population"]),
+        value_label=value_label,
+        tiles=s.tiles,
+        attribution=s.tiles_attribution,
+        leaflet_base=leaflet_base(),
+        bounds=_METRO if res.territory.kind == "france" else None,
+    )
+    mcol, lcol = st.columns([4, 1])
+    with mcol:
+        out = st_folium(
+            fmap,
+            key=key,
+            height=_MAP_HEIGHT,
+            use_container_width=True,
+            returned_objects=["last_active_drawing"],
+        )
+    with lcol:
+        st.caption(_t("legend", lang) + (" (km)" if measure == "distance" else ""))
+        legend = legend_frame(classes)
+        st.dataframe(
+            legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["couleur"]),
+            hide_index=True,
+            width="stretch",
+        )
+        if level != "commune":
+            st.caption(_t("map_level_dep", lang))
+        st.caption(_t("click", lang))
+    feature = (out or {}).get("last_active_drawing")
+    code = None
+    if isinstance(feature, dict):
+        props = feature.get("properties")
+        if isinstance(props, dict):
+            code = props.get("code")
+    if isinstance(code, str) and code in rows.index:
+        with st.container(border=True):
+            st.markdown(f"**{escape_markdown(rows.at[code, 'nom'])}** ({escape_markdown(code)})")
+            st.dataframe(
+                rows.loc[[code]].drop(columns=["nom"]),
+                width="stretch",
+            )
+
+
+def _downloads(res: CoverageAnalysis, lang: str) -> None:
+    level = res.territory.map_level
+    slug = f"couverture-{res.territory.kind}-{res.territory.code or 'france'}"
+    table = res.table if level == "commune" else res.departements
+
+    def layer() -> gpd.GeoDataFrame:
+        if level == "commune":
+            geo = resources.geography(resources.settings())
+            shapes = analysis_units(geo.communes).geometry
+        else:
+            shapes = departement_shapes(resources.settings().cache_dir).geometry
+        return coverage_layer(table, gpd.GeoDataFrame(geometry=shapes))
+
+    st.markdown(f"**{_t('download', lang)}**")
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(
+        _t("dl_csv", lang),
+        data=table_to_csv(res.table),
+        file_name=f"{slug}-communes.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_csv",
+    )
+    c2.download_button(
+        _t("dl_geojson", lang),
+        data=lambda: layer_to_geojson(layer()),
+        file_name=f"{slug}.geojson",
+        mime="application/geo+json",
+        on_click="ignore",
+        key="dl_geojson",
+    )
+    c3.download_button(
+        _t("dl_gpkg", lang),
+        data=lambda: layer_to_gpkg(layer()),
+        file_name=f"{slug}.gpkg",
+        mime="application/geopackage+sqlite3",
+        on_click="ignore",
+        key="dl_gpkg",
+    )
+
+
+def _worst(res: CoverageAnalysis, lang: str) -> None:
+    st.subheader(_t("worst", lang))
+    cols = ["nom", "population", "distance_km", "nearest_nom", "nearest_commune"]
+    if "accessibility_per_10k" in res.table:
+        cols.append("accessibility_per_10k")
+    st.dataframe(
+        worst_covered(res.table, 50)[cols],
+        width="stretch",
+        column_config={"distance_km": st.column_config.NumberColumn(format="%.1f km")},
+    )
+    with st.expander(_t("all_figures", lang)):
+        st.dataframe(
+            summary_frame(res.summary, lang=lang, radius_km=res.radius_km),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def _suggestions(res: CoverageAnalysis, n: int, lang: str) -> None:
+    st.subheader(_t("suggest_header", lang))
+    units = territory_units(
+        analysis_units(resources.geography(resources.settings()).communes), res.territory
+    )
+    sites = suggest_sites(units, res.services, radius_km=res.radius_km, n=n)
+    before = format_number(res.summary["population_beyond_radius"], lang=lang)
+    st.markdown(_t("suggest_intro", lang, n=before, r=f"{res.radius_km:g}"))
+    if sites.empty:
+        st.info(_t("suggest_none", lang))
+        return
+    st.dataframe(
+        sites.drop(columns=["lat", "lon"]),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def render(lang: str | None = None) -> None:
+    """Draw the coverage view (``lang`` defaults to the app's language switch)."""
+    lang = lang or current_lang()
+    st.header(_t("title", lang))
+    st.markdown(_t("intro", lang))
+    _form(lang)
+    params: _Params | None = st.session_state.get(_PARAMS)
+    if params is None:
+        return
+    if not params.obstacles and not params.types:
+        st.warning(_t("pick_something", lang))
+        return
+    cat = resources.catalog(resources.settings())
+    catchment = params.catchment_km if params.measure == "access" else 0.0
+    res = _analysis(
+        id(cat),
+        params.obstacles,
+        params.types,
+        params.match,
+        params.territory,
+        params.radius_km,
+        catchment,
+    )
+    st.subheader(f"{res.label} — {res.selection}")
+    _metrics(res, lang)
+    if params.compare:
+        other_obs = () if params.compare.startswith("type:") else (params.compare,)
+        other_types = (params.compare[5:],) if params.compare.startswith("type:") else ()
+        other = _analysis(
+            id(cat), other_obs, other_types, "any", params.territory, params.radius_km, catchment
+        )
+        st.subheader(_t("compare_header", lang))
+        st.dataframe(
+            summary_frame(
+                compare_summaries({res.selection: res, other.selection: other}),
+                lang=lang,
+                radius_km=res.radius_km,
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        left, right = st.columns(2)
+        with left:
+            st.caption(res.selection)
+            _map_panel(res, params.measure, lang, "coverage_map_a")
+        with right:
+            st.caption(other.selection)
+            _map_panel(other, params.measure, lang, "coverage_map_b")
+    else:
+        _map_panel(res, params.measure, lang, "coverage_map")
+    _downloads(res, lang)
+    _worst(res, lang)
+    if params.suggest_n > 0:
+        _suggestions(res, params.suggest_n, lang)
