@@ -40,8 +40,6 @@ from branca.element import MacroElement
 from folium.plugins import FastMarkerCluster
 from jinja2 import Template
 
-from mapapp.safety import safe_url
-
 __all__ = [
     "MAX_MARKERS",
     "MapPoint",
@@ -127,6 +125,10 @@ def safe_link(url: str | None) -> str | None:
     >>> safe_link("mailto:contact@example.org"), safe_link("tel:3919")
     ('mailto:contact@example.org', 'tel:3919')
     """
+    # Imported here: mapapp.safety needs geopandas, and building a map must
+    # stay light (the first map of the app is drawn before any data loads).
+    from mapapp.safety import safe_url
+
     return safe_url(url)
 
 

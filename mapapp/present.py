@@ -36,7 +36,6 @@ import pandas as pd
 
 from mapapp.emergency import Country
 from mapapp.i18n import t, vocab_label
-from mapapp.safety import safe_url, tel_url
 from mapapp.taxonomy import ActorType, Obstacle
 
 __all__ = [
@@ -240,6 +239,10 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
     >>> c.address
     '1 rue A, 93200 Saint-Denis'
     """
+    # Imported here so that the app's first page (no search yet) does not
+    # wait for geopandas, which mapapp.safety needs.
+    from mapapp.safety import safe_url, tel_url
+
     out: list[Card] = []
     has_distance = "distance_km" in frame.columns
     for i, (_, row) in enumerate(frame.iterrows()):

@@ -194,8 +194,10 @@ def test_english_switch_changes_labels(app_env: Path) -> None:
 
 def test_frame_on_every_view(app_env: Path) -> None:
     at = _run(AppTest.from_file(APP, default_timeout=TIMEOUT))
-    for url_path in ("", "securite"):
-        _open_page(at, url_path)
+    url_paths = [p.get("url_pathname") for p in at._registered_pages.values()]
+    assert {"", "securite"} <= set(url_paths), url_paths
+    for url_path in url_paths:
+        _open_page(at, str(url_path))
         _run(at)
         assert at.main.children[0].type == "html", "quick exit is the first element"
         html = at.get("html")[0].proto.body

@@ -8,6 +8,7 @@ banner) is drawn *before* the page runs, so no view can lack it.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 
 import streamlit as st
@@ -26,16 +27,17 @@ from mapapp.ui.chrome import (
 __all__ = ["main"]
 
 
+_COVERAGE = "mapapp.ui.coverage_page"
+
+
+def _coverage_page() -> None:
+    """Run the coverage page, imported only when it is opened (it is heavy)."""
+    importlib.import_module(_COVERAGE).render()
+
+
 def _coverage_render() -> Callable[[], None] | None:
-    """The coverage page's ``render`` if that page is installed."""
-    try:
-        module = importlib.import_module("mapapp.ui.coverage_page")
-    except ModuleNotFoundError as exc:
-        if exc.name == "mapapp.ui.coverage_page":
-            return None
-        raise
-    render = getattr(module, "render", None)
-    return render if callable(render) else None
+    """A runner for the coverage page if that page is installed."""
+    return _coverage_page if importlib.util.find_spec(_COVERAGE) is not None else None
 
 
 def _pages(lang: str) -> list[st.Page]:
@@ -85,10 +87,18 @@ def main() -> None:
         lang = language_switch()
     head.markdown(f"### {t('app_title', lang)}")
     emergency_bar(lang)
+    # The banner's place is kept at the top, filled once the page is drawn:
+    # knowing whether the data is the demo means reading the store, which the
+    # first page should not wait for.
+    banner = st.empty()
     try:
-        if resources.demo_shown(s):
-            demo_banner(lang)
         page.run()
+        if resources.demo_shown(s):
+            with banner:
+                demo_banner(lang)
+        # Build the search index now, after the page is on screen, so the
+        # first search does not wait for it.
+        resources.catalog(s)
     except MapappError as exc:
         st.error(t("error_generic", lang))
         st.caption(str(exc))

@@ -15,15 +15,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import streamlit as st
 
-from mapapp.geo.communes import Geography, load_geography
-from mapapp.safety import public_view
-from mapapp.search import SearchIndex
 from mapapp.settings import Settings
-from mapapp.store import ParquetStore, load_actors
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from mapapp.geo.communes import Geography
+    from mapapp.search import SearchIndex
+
+# The heavy modules (geopandas, scipy) are imported inside the functions: the
+# app's first page needs none of them, and draws faster without them.
 
 __all__ = ["Catalog", "catalog", "demo_shown", "geography", "settings"]
 
@@ -34,6 +39,8 @@ def settings() -> Settings:
 
 
 def _stamp(s: Settings) -> float:
+    from mapapp.store import ParquetStore
+
     path = ParquetStore(s.data_dir).actors_path
     try:
         return path.stat().st_mtime
@@ -43,6 +50,8 @@ def _stamp(s: Settings) -> float:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _geography(cache_dir: str) -> Geography:
+    from mapapp.geo.communes import load_geography
+
     return load_geography(Path(cache_dir))
 
 
@@ -53,6 +62,8 @@ def geography(s: Settings) -> Geography:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _raw(data_dir: str, stamp: float) -> tuple[gpd.GeoDataFrame, bool]:
+    from mapapp.store import load_actors
+
     return load_actors(replace(Settings.from_env(), data_dir=Path(data_dir)))
 
 
@@ -78,6 +89,9 @@ class Catalog:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _catalog(data_dir: str, stamp: float, cache_dir: str) -> Catalog:
+    from mapapp.safety import public_view
+    from mapapp.search import SearchIndex
+
     actors, _ = _raw(data_dir, stamp)
     public = public_view(actors, _geography(cache_dir).communes)
     return Catalog(public, SearchIndex(public), _demo_flag(data_dir, stamp))

@@ -16,23 +16,29 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 from streamlit_folium import st_folium
 
 from mapapp.emergency import load_emergency
 from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
-from mapapp.geo.communes import Geography
-from mapapp.geo.places import Place, resolve_place, suggest_places
 from mapapp.i18n import PUBLICS_CHOICES, t, vocab_label
 from mapapp.maps import MapPoint, results_map
 from mapapp.present import Card, cards_from_frame, escape_markdown, sheet_csv, sheet_text
-from mapapp.search import SearchQuery
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
 from mapapp.ui import resources
 from mapapp.ui.assets import leaflet_base
 from mapapp.ui.chrome import current_lang
+
+if TYPE_CHECKING:
+    from mapapp.geo.communes import Geography
+    from mapapp.geo.places import Place
+    from mapapp.search import SearchQuery
+
+# mapapp.geo.places and mapapp.search (geopandas, scipy, rapidfuzz) are imported
+# where a search needs them, so the empty first page draws without them.
 
 __all__ = ["LIMIT_CHOICES", "RADIUS_CHOICES", "render"]
 
@@ -120,6 +126,8 @@ def _form(lang: str) -> None:
 
 
 def _place_from_code(geo: Geography, code: str) -> Place:
+    from mapapp.geo.places import Place
+
     row = geo.communes.loc[code]
     return Place(
         code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"])
@@ -140,6 +148,8 @@ def _choose(geo: Geography, choices: list[tuple[str, str]], title: str, lang: st
 
 def _resolve(geo: Geography, text: str, lang: str) -> Place | None:
     """The place to search around, asking the person to choose when needed."""
+    from mapapp.geo.places import resolve_place
+
     if not text:
         st.info(t("place_missing", lang))
         return None
@@ -162,6 +172,8 @@ _DEP_SUFFIX = re.compile(r"^(?P<name>.*?\S)[\s,]*\(?\s*(?P<dep>\d{2,3}|2[AaBb])\
 def _suggestions(geo: Geography, text: str) -> list[tuple[str, str]]:
     """Close communes for a name that matched none; a trailing département
     ("Saint-Deniss 93") narrows them instead of being part of the name."""
+    from mapapp.geo.places import suggest_places
+
     m = _DEP_SUFFIX.match(text)
     if m is None or text.replace(" ", "").isdigit():
         return suggest_places(text, geo, limit=8)
@@ -172,6 +184,8 @@ def _suggestions(geo: Geography, text: str) -> list[tuple[str, str]]:
 
 
 def _query(sub: _Submitted, place: Place) -> SearchQuery:
+    from mapapp.search import SearchQuery
+
     return SearchQuery(
         lat=place.lat,
         lon=place.lon,
