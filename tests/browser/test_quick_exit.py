@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import appdriver as drv
 import pytest
-from conftest import AppServer, Recorder
+from harness import AppServer, Recorder
 
 pytestmark = pytest.mark.browser
 
