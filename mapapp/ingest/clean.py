@@ -131,7 +131,8 @@ def clean_chunk(
     explicit = lists.pop("obstacles")
     codes = _lists(rows, "source_codes")
     given_type = _text(rows, "actor_type") if "actor_type" in rows else pd.Series([""] * n)
-    given_source_type = out["source_type"]
+    given_source_type = out["source_type"].tolist()
+    given_type_list = given_type.tolist()
     actor_types: list[str] = []
     source_types: list[str] = []
     obstacles: list[list[str]] = []
@@ -139,11 +140,11 @@ def clean_chunk(
     unknown_codes: list[list[str]] = []
     for i in range(n):
         row_codes = list(codes[i])
-        if given_source_type.iat[i] and given_source_type.iat[i] not in row_codes:
-            row_codes.insert(0, given_source_type.iat[i])
-        atype, stype = resolve_type(str(given_type.iat[i]), row_codes)
+        if given_source_type[i] and given_source_type[i] not in row_codes:
+            row_codes.insert(0, given_source_type[i])
+        atype, stype = resolve_type(str(given_type_list[i]), row_codes)
         actor_types.append(atype)
-        source_types.append(given_source_type.iat[i] or stype)
+        source_types.append(given_source_type[i] or stype)
         if atype == ActorType.AUTRE.value and row_codes:
             unknown_codes.append(row_codes[:1])
         else:
@@ -193,6 +194,7 @@ def clean_chunk(
             repairs[i].append(note)
     postcode = out["code_postal"].map(normalize_postcode)
     commune_name = out["commune"]
+    pc_list, name_list = postcode.tolist(), commune_name.tolist()
     given = out["code_insee"].map(normalize_insee).to_numpy(dtype=object)
     insee_how = np.where(given != "", "given", "").astype(object)
     known = locator.known(given)
@@ -201,8 +203,8 @@ def clean_chunk(
         repairs[i].append(f"unknown INSEE code {given[i]} ignored")
     declared = np.where(known, given, "").astype(object)
     for i in _idx(declared == ""):
-        if postcode.iat[i] or commune_name.iat[i]:
-            resolved, how = locator.resolve_name(postcode.iat[i], commune_name.iat[i])
+        if pc_list[i] or name_list[i]:
+            resolved, how = locator.resolve_name(pc_list[i], name_list[i])
             declared[i] = resolved
             insee_how[i] = how if resolved else ""
     has_point = np.isfinite(lat) & np.isfinite(lon)
@@ -231,7 +233,7 @@ def clean_chunk(
     if ok_point.any():
         point_code[ok_point] = locator.commune_of_points(lat[ok_point], lon[ok_point])
     for i in _idx(todo & ok_point):
-        pc_codes = locator.postcode_communes(postcode.iat[i]) if postcode.iat[i] else []
+        pc_codes = locator.postcode_communes(pc_list[i]) if pc_list[i] else []
         if point_code[i] and point_code[i] in pc_codes:
             repairs[i].append(
                 f"declared commune {declared[i]} disagrees with the point and the postcode; "
@@ -263,12 +265,12 @@ def clean_chunk(
     lon = np.where(usable, lon, np.nan)
     # 5. geocode, else commune point
     need = ~usable
-    adresse = out["adresse"]
+    adr_list = out["adresse"].tolist()
     for i in _idx(need):
-        if geocoder is None or conf[i] or not adresse.iat[i]:
+        if geocoder is None or conf[i] or not adr_list[i]:
             continue
         res = geocoder.geocode(
-            adresse.iat[i], postcode.iat[i], commune_name.iat[i], expected_insee=str(declared[i])
+            adr_list[i], pc_list[i], name_list[i], expected_insee=str(declared[i])
         )
         if res is not None and in_france([res.lat], [res.lon])[0]:
             lat[i], lon[i] = res.lat, res.lon
@@ -283,8 +285,8 @@ def clean_chunk(
     if fallback.any():
         fb_codes = declared.copy()
         for i in _idx(fallback):
-            if locator.is_plm_city(str(fb_codes[i])) and postcode.iat[i]:
-                arr = [c for c in locator.postcode_communes(postcode.iat[i]) if c != fb_codes[i]]
+            if locator.is_plm_city(str(fb_codes[i])) and pc_list[i]:
+                arr = [c for c in locator.postcode_communes(pc_list[i]) if c != fb_codes[i]]
                 if len(arr) == 1:
                     fb_codes[i] = arr[0]
         rlat, rlon = locator.representative(fb_codes)
@@ -299,8 +301,8 @@ def clean_chunk(
         )
     # a name resolution failure explains itself better than 'no commune'
     for i in range(n):
-        if reasons[i].startswith("no usable location") and (postcode.iat[i] or commune_name.iat[i]):
-            _, how = locator.resolve_name(postcode.iat[i], commune_name.iat[i])
+        if reasons[i].startswith("no usable location") and (pc_list[i] or name_list[i]):
+            _, how = locator.resolve_name(pc_list[i], name_list[i])
             reasons[i] = f"no usable location: {how}; fix code_insee, code_postal or commune"
 
     out["code_insee"] = pd.Series(code, dtype=object)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ STAGING_COLUMNS: tuple[str, ...] = (
 )
 
 
+@lru_cache(maxsize=8192)
 def norm_key(name: str) -> str:
     """A column name as a comparable key: ASCII, lower case, ``_`` between words."""
     text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
@@ -124,10 +126,12 @@ def chunk_records(
             origins.append(origin)
             originals.append(dict(original))
         if len(rows) + len(bad) + len(merged) >= size:
-            yield RawChunk(pd.DataFrame(rows), origins, originals, adapter, bad, merged)
+            yield RawChunk(
+                pd.DataFrame(rows, dtype=object), origins, originals, adapter, bad, merged
+            )
             rows, origins, originals, bad, merged = [], [], [], [], []
     if rows or bad or merged:
-        yield RawChunk(pd.DataFrame(rows), origins, originals, adapter, bad, merged)
+        yield RawChunk(pd.DataFrame(rows, dtype=object), origins, originals, adapter, bad, merged)
 
 
 @dataclass(frozen=True)

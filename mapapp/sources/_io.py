@@ -29,6 +29,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -118,26 +119,10 @@ def parse_list(value: Any, *, sep: str | None = None) -> list[str]:
         return []
     if isinstance(value, float) and np.isnan(value):
         return []
+    if isinstance(value, str):
+        return list(_parse_text(value, sep))
     if isinstance(value, (list, tuple, np.ndarray, set, frozenset)):
         items = list(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return []
-        if text.startswith("[") and text.endswith("]"):
-            try:
-                items = list(json.loads(text))
-            except (ValueError, TypeError):
-                try:
-                    items = list(ast.literal_eval(text))
-                except (ValueError, SyntaxError, TypeError):
-                    items = [t.strip(" '\"") for t in text[1:-1].split(",")]
-        elif text.startswith("{") and text.endswith("}"):
-            items = [a if a else b for a, b in _PG_ITEM.findall(text[1:-1])]
-        else:
-            if sep is None:
-                sep = next((s for s in (";", "|", ",") if s in text), ";")
-            items = text.split(sep)
     else:
         items = [value]
     out: list[str] = []
@@ -148,6 +133,42 @@ def parse_list(value: Any, *, sep: str | None = None) -> list[str]:
         if s and s.upper() != "NULL" and s not in out:
             out.append(s)
     return out
+
+
+_PY_ITEM = re.compile(r"'((?:[^'\\]|\\.)*)'")
+
+
+@lru_cache(maxsize=65536)
+def _parse_text(value: str, sep: str | None) -> tuple[str, ...]:
+    text = value.strip()
+    if not text:
+        return ()
+    items: list[Any]
+    if text.startswith("[") and text.endswith("]"):
+        if '"' not in text and "'" in text:
+            items = _PY_ITEM.findall(text[1:-1])
+        else:
+            try:
+                items = list(json.loads(text))
+            except (ValueError, TypeError):
+                try:
+                    items = list(ast.literal_eval(text))
+                except (ValueError, SyntaxError, TypeError):
+                    items = [t.strip(" '\"") for t in text[1:-1].split(",")]
+    elif text.startswith("{") and text.endswith("}"):
+        items = [a if a else b for a, b in _PG_ITEM.findall(text[1:-1])]
+    else:
+        if sep is None:
+            sep = next((s for s in (";", "|", ",") if s in text), ";")
+        items = text.split(sep)
+    out: list[str] = []
+    for item in items:
+        if item is None:
+            continue
+        s = str(item).strip()
+        if s and s.upper() != "NULL" and s not in out:
+            out.append(s)
+    return tuple(out)
 
 
 def sniff_kind(path: Path) -> str:
@@ -321,7 +342,7 @@ def iter_table_chunks(path: Path, kind: str, *, chunk_rows: int = 50_000) -> Ite
         reader = pd.read_csv(
             path,
             sep=delimiter,
-            dtype=str,
+            dtype=object,
             keep_default_na=False,
             encoding=encoding,
             encoding_errors="replace",
