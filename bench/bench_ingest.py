@@ -22,9 +22,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mapapp.geo.communes import analysis_units, load_geography  # noqa: E402
-from mapapp.ingest import ingest  # noqa: E402
-from mapapp.settings import Settings  # noqa: E402
+from mapapp.geo.communes import analysis_units, load_geography
+from mapapp.ingest import ingest
+from mapapp.settings import Settings
 
 THEMATIQUES = [
     "famille--garde-denfants",

@@ -114,17 +114,14 @@ def parse_list(value: Any, *, sep: str | None = None) -> list[str]:
     separated by ``sep`` (default: ``;``, then ``|``, then ``,``).  Empty items
     are dropped; order is kept; duplicates are removed.
     """
-    items: list[Any]
     if value is None:
         return []
     if isinstance(value, float) and np.isnan(value):
         return []
     if isinstance(value, str):
         return list(_parse_text(value, sep))
-    if isinstance(value, (list, tuple, np.ndarray, set, frozenset)):
-        items = list(value)
-    else:
-        items = [value]
+    multi = isinstance(value, (list, tuple, np.ndarray, set, frozenset))
+    items = list(value) if multi else [value]
     out: list[str] = []
     for item in items:
         if item is None or (isinstance(item, float) and np.isnan(item)):
