@@ -22,7 +22,7 @@ from mapapp.geo.communes import Geography
 from mapapp.geo.sphere import haversine_km
 from mapapp.schema import actors_frame
 from mapapp.store import ParquetStore
-from mapapp.ui.search_page import LIMIT_CHOICES
+from mapapp.ui.search_page import DEFAULT_RADIUS_KM, LIMIT_CHOICES
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -52,6 +52,7 @@ def _search(
     obstacles: list[str],
     *,
     limit: int | None = None,
+    radius_km: int | None = None,
     at: AppTest | None = None,
 ) -> AppTest:
     at = at or _run(AppTest.from_file(APP, default_timeout=TIMEOUT))
@@ -59,6 +60,8 @@ def _search(
     at.button_group(key="f_obstacles").set_value(obstacles)
     if limit is not None:
         at.selectbox(key="f_limit").set_value(limit)
+    if radius_km is not None:
+        at.select_slider(key="f_radius").set_value(radius_km)
     submit = next(b for b in at.button if b.proto.is_form_submitter)
     submit.click()
     return _run(at)
@@ -96,7 +99,12 @@ def _map_args(at: AppTest) -> str:
 
 
 def _brute_force_nearest(
-    demo: gpd.GeoDataFrame, geo: Geography, code: str, obstacle: str, k: int
+    demo: gpd.GeoDataFrame,
+    geo: Geography,
+    code: str,
+    obstacle: str,
+    k: int,
+    radius_km: float = DEFAULT_RADIUS_KM,
 ) -> list[str]:
     lat = demo["latitude"].to_numpy(dtype=float).copy()
     lon = demo["longitude"].to_numpy(dtype=float).copy()
@@ -109,7 +117,9 @@ def _brute_force_nearest(
     here = geo.communes.loc[code]
     d = haversine_km(here["lat"], here["lon"], lat[keep], lon[keep])
     ids = demo["id"].to_numpy()[keep]
-    return [str(i) for i in ids[np.argsort(d, kind="stable")[:k]]]
+    order = np.argsort(d, kind="stable")
+    order = order[d[order] <= radius_km]
+    return [str(i) for i in ids[order[:k]]]
 
 
 def test_search_lists_the_nearest_matching_services(
@@ -135,6 +145,16 @@ def test_limit_50_lists_fifty_and_the_map_stays_small(
     assert len(args.encode()) <= 1_500_000
     assert args.count("mapapp-pin") == limit
     assert "cdn." not in args and "cdnjs" not in args, "Leaflet is served by the app"
+
+
+def test_radius_limits_the_results(app_env: Path, demo: gpd.GeoDataFrame, geo: Geography) -> None:
+    at = _search("Saint-Denis 93", ["violences"], radius_km=5)
+    expected = _brute_force_nearest(demo, geo, "93066", "violences", 10, radius_km=5)
+    assert 0 < len(expected) < 10, "the demo needs fewer than 10 such services within 5 km"
+    remote = set(demo.loc[[list(m) == ["a-distance"] for m in demo["modes_accueil"]], "id"])
+    listed = _listed_refs(at)
+    assert [r for r in listed if r not in remote] == expected
+    assert set(listed) - set(expected) <= remote, "remote services have no distance to limit"
 
 
 def test_ambiguous_name_offers_choices_then_searches(app_env: Path) -> None:
@@ -300,3 +320,15 @@ def test_serve_passes_the_same_hardened_options_as_the_config_file() -> None:
     for option, value in HARDENED.items():
         i = cmd.index(f"--{option}")
         assert cmd[i + 1] == value
+
+
+def test_map_background_can_be_turned_off(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAPAPP_TILES", "https://tiles.example.org/{z}/{x}/{y}.png")
+    at = _search("93200", ["numerique"])
+    toggle = at.toggle(key="map_tiles")
+    assert toggle.value is True and "tiles.example.org" in toggle.help
+    assert "tiles.example.org" in _map_args(at)
+    toggle.set_value(False)
+    _run(at)
+    assert "tiles.example.org" not in _map_args(at)
+    assert len(_listed_refs(at)) >= 10, "turning the background off keeps the results"

@@ -40,12 +40,14 @@ if TYPE_CHECKING:
 # mapapp.geo.places and mapapp.search (geopandas, scipy, rapidfuzz) are imported
 # where a search needs them, so the empty first page draws without them.
 
-__all__ = ["LIMIT_CHOICES", "RADIUS_CHOICES", "render"]
+__all__ = ["DEFAULT_RADIUS_KM", "LIMIT_CHOICES", "RADIUS_CHOICES", "render"]
 
 #: Result counts offered; the largest bounds the map payload (tested).
 LIMIT_CHOICES = (10, 20, 50)
-#: Radius choices in km; 0 means no limit.
-RADIUS_CHOICES = (0, 2, 5, 10, 20, 50, 100)
+#: Radius choices in km; 0 means no limit.  The default keeps an overseas
+#: search from listing services on another continent.
+RADIUS_CHOICES = (2, 5, 10, 20, 50, 100, 200, 0)
+DEFAULT_RADIUS_KM = 100
 _QUERY = "search_query"
 _CHOICE = "place_choice"
 _MAP_HEIGHT = 440
@@ -106,7 +108,7 @@ def _form(lang: str) -> None:
             st.select_slider(
                 t("radius_label", lang),
                 options=list(RADIUS_CHOICES),
-                value=0,
+                value=DEFAULT_RADIUS_KM,
                 format_func=lambda r: t("radius_none", lang) if r == 0 else f"{r} km",
                 key="f_radius",
             )
@@ -119,7 +121,7 @@ def _form(lang: str) -> None:
                 types=tuple(st.session_state.get("f_types") or ()),
                 publics=tuple(st.session_state.get("f_publics") or ()),
                 free_only=bool(st.session_state.get("f_free")),
-                radius_km=int(st.session_state.get("f_radius") or 0),
+                radius_km=int(st.session_state.get("f_radius", DEFAULT_RADIUS_KM)),
                 limit=int(st.session_state.get("f_limit") or LIMIT_CHOICES[0]),
             )
             st.session_state.pop(_CHOICE, None)
