@@ -80,8 +80,9 @@ class Classes:
     colors: tuple[str, ...]
 
 
-def _num(x: float) -> str:
-    return f"{x:.3g}" if x < 100 else f"{x:,.0f}".replace(",", " ")
+def _num(x: float, lang: str = "fr") -> str:
+    text = f"{x:.3g}" if x < 100 else f"{x:,.0f}".replace(",", "\u202f")
+    return text if lang == "en" else text.replace(".", ",")
 
 
 def distance_classes(
@@ -95,9 +96,9 @@ def distance_classes(
     edges = np.asarray(bins_km, dtype=float)
     codes = np.searchsorted(edges, d, side="left").astype(np.intp)
     codes[~np.isfinite(d)] = len(edges) + 1
-    labels = [f"≤ {_num(edges[0])} km"]
-    labels += [f"{_num(a)} – {_num(b)} km" for a, b in itertools.pairwise(edges)]
-    labels += [f"> {_num(edges[-1])} km", _NONE_LABEL["distance"][lang == "en"]]
+    labels = [f"≤ {_num(edges[0], lang)} km"]
+    labels += [f"{_num(a, lang)} – {_num(b, lang)} km" for a, b in itertools.pairwise(edges)]
+    labels += [f"> {_num(edges[-1], lang)} km", _NONE_LABEL["distance"][lang == "en"]]
     colors = (*_palette(len(edges) + 1), NONE_COLOR)
     return Classes(codes, tuple(labels), colors)
 
@@ -114,7 +115,7 @@ def accessibility_classes(
     --------
     >>> c = accessibility_classes([0.0, 1.0, 2.0, 3.0, 4.0], n_classes=2)
     >>> c.codes.tolist(), c.labels
-    ([2, 1, 1, 0, 0], ('≥ 2.5', '1 – 2.5', 'aucune offre à portée'))
+    ([2, 1, 1, 0, 0], ('≥ 2,5', '1 – 2,5', 'aucune offre à portée'))
     """
     v = np.asarray(values, dtype=float)
     positive = np.isfinite(v) & (v > 0)
@@ -127,8 +128,8 @@ def accessibility_classes(
     codes = (k - 1 - rank).astype(np.intp)  # code 0 = highest values (best)
     codes[~positive] = k
     lows = [float(v[positive].min()), *edges.tolist()]
-    by_rank = [f"{_num(lows[r])} – {_num(lows[r + 1])}" for r in range(k - 1)]
-    by_rank.append(f"≥ {_num(lows[-1])}")
+    by_rank = [f"{_num(lows[r], lang)} – {_num(lows[r + 1], lang)}" for r in range(k - 1)]
+    by_rank.append(f"≥ {_num(lows[-1], lang)}")
     colors = (*_palette(k), NONE_COLOR)
     return Classes(codes, (*reversed(by_rank), none_label), colors)
 

@@ -18,6 +18,7 @@ module only lays them out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -47,6 +48,7 @@ from mapapp.coverage import (
     territory_units,
     worst_covered,
 )
+from mapapp.coverage.labels import page_text as _t
 from mapapp.geo.communes import analysis_units
 from mapapp.present import escape_markdown
 from mapapp.taxonomy import ActorType, Obstacle
@@ -61,96 +63,6 @@ _MAP_HEIGHT = 520
 #: Bounds of metropolitan France (min lon, min lat, max lon, max lat) for the national map.
 _METRO = (-5.2, 41.3, 9.6, 51.1)
 
-_S: dict[str, tuple[str, str]] = {
-    "title": ("Couverture du territoire", "Coverage of the territory"),
-    "intro": (
-        "Pour chaque commune : la distance **à vol d'oiseau** (depuis un point "
-        "représentatif de la commune) jusqu'au service sur place le plus proche, la "
-        "population concernée, et où un service de plus aiderait le plus. Les services "
-        "uniquement à distance sont comptés à part ; les services à adresse confidentielle "
-        "comptent au centre de leur commune. Paris, Lyon et Marseille par arrondissement.",
-        "For each commune: the **great-circle** distance (from a representative point of "
-        "the commune) to the nearest in-person service, how many people it concerns, and "
-        "where one more service would help most. Remote-only services are counted apart; "
-        "services with a confidential address count at their commune. Paris, Lyon and "
-        "Marseille by arrondissement.",
-    ),
-    "by": ("Services comptés", "Services counted"),
-    "by_obstacle": ("par frein", "by obstacle"),
-    "by_type": ("par type d'acteur", "by actor type"),
-    "obstacles": ("Frein(s)", "Obstacle(s)"),
-    "types": ("Type(s) d'acteur", "Actor type(s)"),
-    "match": ("Avec plusieurs freins, un service doit couvrir", "With several obstacles"),
-    "any": ("l'un d'eux", "any of them"),
-    "all": ("tous", "all of them"),
-    "territory": ("Territoire", "Territory"),
-    "radius": ("Rayon « à portée » (km)", "Within reach (km)"),
-    "measure": ("Carte", "Map"),
-    "m_distance": ("distance au service le plus proche", "distance to the nearest service"),
-    "m_access": ("accessibilité (2SFCA)", "accessibility (2SFCA)"),
-    "catchment": ("Zone de chalandise 2SFCA (km)", "2SFCA catchment (km)"),
-    "catchment_help": (
-        "2SFCA partage la capacité de chaque service (places de crèche quand on les "
-        "connaît, sinon 1) entre les habitants à moins de cette distance, puis additionne "
-        "pour chaque commune la part des services à sa portée.",
-        "2SFCA shares each service's capacity (crèche places when known, else 1) among the "
-        "people within this distance, then sums for each commune the shares within its reach.",
-    ),
-    "compare": ("Comparer avec (facultatif)", "Compare with (optional)"),
-    "none": ("—", "—"),
-    "suggest": (
-        "Communes proposées pour un nouveau service",
-        "Communes proposed for a new service",
-    ),
-    "submit": ("Analyser", "Analyse"),
-    "france": ("France entière", "All of France"),
-    "kind_departement": ("Département", "Département"),
-    "kind_region": ("Région", "Région"),
-    "kind_epci": ("EPCI", "EPCI"),
-    "pick_something": ("Choisissez au moins un frein ou un type.", "Pick an obstacle or a type."),
-    "m_population": ("Population", "Population"),
-    "m_within": ("À portée ({r} km)", "Within {r} km"),
-    "m_mean": ("Distance moyenne", "Mean distance"),
-    "m_p90": ("90 % à moins de", "90% within"),
-    "m_beyond": ("Communes hors de portée", "Communes out of reach"),
-    "m_services": ("Services sur place / à distance", "In-person / remote services"),
-    "m_access_mean": ("Capacité pour 10 000 hab.", "Capacity per 10,000 inh."),
-    "legend": ("Légende", "Legend"),
-    "map_level_dep": (
-        "Carte par département (moyennes pondérées par la population).",
-        "Map by département (population-weighted means).",
-    ),
-    "click": ("Cliquez une zone pour ses chiffres.", "Click an area for its figures."),
-    "worst": ("Communes les moins bien couvertes", "Worst-covered communes"),
-    "all_figures": ("Tous les chiffres du territoire", "All figures for the territory"),
-    "download": ("Télécharger", "Download"),
-    "dl_csv": ("Tableau (CSV)", "Table (CSV)"),
-    "dl_geojson": ("Couche (GeoJSON)", "Layer (GeoJSON)"),
-    "dl_gpkg": ("Couche (GeoPackage)", "Layer (GeoPackage)"),
-    "suggest_header": (
-        "Où un service de plus aiderait le plus ?",
-        "Where would one more service help most?",
-    ),
-    "suggest_intro": (
-        "Aujourd'hui, {n} personnes vivent à plus de {r} km d'un service. Chaque ligne "
-        "indique combien de personnes un nouveau service dans cette commune mettrait à "
-        "portée, en plus des lignes précédentes (choix glouton : le premier est le meilleur "
-        "site unique).",
-        "Today {n} people live more than {r} km from a service. Each row says how many "
-        "people a new service in that commune would bring within reach, on top of the rows "
-        "above (greedy choice: the first is the best single site).",
-    ),
-    "suggest_none": ("Personne n'est hors de portée.", "Nobody is out of reach."),
-    "compare_header": ("Comparaison", "Comparison"),
-    "no_service": ("aucun service", "no service"),
-    "nearest": ("Service le plus proche", "Nearest service"),
-}
-
-
-def _t(key: str, lang: str, **values: object) -> str:
-    fr, en = _S[key]
-    return (en if lang == "en" else fr).format(**values)
-
 
 @dataclass(frozen=True)
 class _Params:
@@ -163,11 +75,6 @@ class _Params:
     catchment_km: float
     compare: str  # "", an obstacle slug, or "type:<slug>"
     suggest_n: int
-
-    @property
-    def place(self) -> Territory:
-        kind, _, code = self.territory.partition(":")
-        return Territory.parse(kind, code or None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -289,15 +196,10 @@ def _form(lang: str) -> None:
 def _metrics(res: CoverageAnalysis, lang: str) -> None:
     s = res.summary
     r = res.radius_km
-    cols = st.columns(6)
+    cols = [*st.columns(3), *st.columns(3)]
     cols[0].metric(_t("m_population", lang), format_number(s["population"], lang=lang))
-    share = (
-        s[f"share_within_{r:g}km"]
-        if f"share_within_{r:g}km" in s
-        else (
-            1 - s["population_beyond_radius"] / s["population"] if s["population"] else float("nan")
-        )
-    )
+    pop = s["population"]
+    share = 1 - s["population_beyond_radius"] / pop if pop else float("nan")
     cols[1].metric(
         _t("m_within", lang, r=f"{r:g}"), format_number(100 * share, digits=1, lang=lang) + " %"
     )
@@ -370,7 +272,7 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
         leaflet_base=leaflet_base(),
         bounds=_METRO if res.territory.kind == "france" else None,
     )
-    mcol, lcol = st.columns([4, 1])
+    mcol, lcol = st.columns([3, 1])
     with mcol:
         out = st_folium(
             fmap,
@@ -402,6 +304,7 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
             st.dataframe(
                 rows.loc[[code]].drop(columns=["nom"]),
                 width="stretch",
+                column_config=_column_config(lang),
             )
 
 
@@ -422,7 +325,7 @@ def _downloads(res: CoverageAnalysis, lang: str) -> None:
     c1, c2, c3 = st.columns(3)
     c1.download_button(
         _t("dl_csv", lang),
-        data=table_to_csv(res.table),
+        data=lambda: table_to_csv(res.table),
         file_name=f"{slug}-communes.csv",
         mime="text/csv",
         on_click="ignore",
@@ -446,15 +349,33 @@ def _downloads(res: CoverageAnalysis, lang: str) -> None:
     )
 
 
+def _column_config(lang: str) -> dict[str, Any]:
+    """Readable headers for the coverage tables (the data keep their names)."""
+    number = st.column_config.NumberColumn
+    return {
+        "code_insee": st.column_config.TextColumn(_t("col_code", lang)),
+        "nom": st.column_config.TextColumn(_t("col_nom", lang)),
+        "population": number(_t("m_population", lang), format="localized"),
+        "distance_km": number(_t("col_distance", lang), format="%.1f"),
+        "mean_distance_km": number(_t("m_mean", lang) + " (km)", format="%.1f"),
+        "p90_distance_km": number(_t("m_p90", lang) + " (km)", format="%.1f"),
+        "nearest_nom": st.column_config.TextColumn(_t("nearest", lang)),
+        "nearest_commune": st.column_config.TextColumn(_t("col_nearest_commune", lang)),
+        "accessibility_per_10k": number(_t("m_access_mean", lang), format="%.2f"),
+        "rank": number("#"),
+        "population_gained": number(_t("col_gained", lang), format="localized"),
+        "communes_gained": number(_t("col_communes_gained", lang)),
+        "population_beyond_after": number(_t("col_beyond_after", lang), format="localized"),
+    }
+
+
 def _worst(res: CoverageAnalysis, lang: str) -> None:
     st.subheader(_t("worst", lang))
     cols = ["nom", "population", "distance_km", "nearest_nom", "nearest_commune"]
     if "accessibility_per_10k" in res.table:
         cols.append("accessibility_per_10k")
     st.dataframe(
-        worst_covered(res.table, 50)[cols],
-        width="stretch",
-        column_config={"distance_km": st.column_config.NumberColumn(format="%.1f km")},
+        worst_covered(res.table, 50)[cols], width="stretch", column_config=_column_config(lang)
     )
     with st.expander(_t("all_figures", lang)):
         st.dataframe(
@@ -479,6 +400,7 @@ def _suggestions(res: CoverageAnalysis, n: int, lang: str) -> None:
         sites.drop(columns=["lat", "lon"]),
         hide_index=True,
         width="stretch",
+        column_config=_column_config(lang),
     )
 
 
