@@ -7,13 +7,13 @@ not the file size); the store is rewritten only when something changed.
 
 Examples
 --------
->>> import tempfile, pathlib, json
+>>> import tempfile, pathlib, json, os
 >>> from mapapp.settings import Settings
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (folder / "lieux.json").write_text(json.dumps([{"id": "1", "nom": "EPN", "pivot": "0",
 ...     "services": "Prendre en main un ordinateur", "adresse": "1 place", "commune": "Paris",
 ...     "code_postal": "75011", "latitude": 48.858, "longitude": 2.38}]))
->>> s = Settings.from_env({"MAPAPP_DATA_DIR": str(folder / "d"), "MAPAPP_CACHE_DIR": "/tmp/mcache"})
+>>> s = Settings.from_env({**os.environ, "MAPAPP_DATA_DIR": str(folder / "d")})
 >>> r = ingest([folder / "lieux.json"], settings=s, geocode=False, report_path=folder / "r.json")
 >>> r["read"], r["loaded"], r["balanced"]
 (1, 1, True)
