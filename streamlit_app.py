@@ -2,4 +2,5 @@
 
 from mapapp.ui.app import main
 
-main()
+if __name__ == "__main__":  # Streamlit runs this file as __main__; imports do nothing
+    main()

@@ -332,3 +332,35 @@ def test_map_background_can_be_turned_off(app_env: Path, monkeypatch: pytest.Mon
     _run(at)
     assert "tiles.example.org" not in _map_args(at)
     assert len(_listed_refs(at)) >= 10, "turning the background off keeps the results"
+
+
+def test_mapapp_serve_starts_the_app_from_any_folder(app_env: Path, tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mapapp", "serve", "--port", str(port)],
+        cwd=tmp_path,  # no .streamlit/config.toml here: the options come from the command
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
+                    assert r.read() == b"ok"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "mapapp serve did not start"
+                assert proc.poll() is None, "mapapp serve exited"
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -74,9 +74,14 @@ def serve_command(host: str, port: int, dry_run: bool) -> None:
         click.echo(" ".join(cmd))
         return
     click.echo(f"mapapp: http://{host}:{port}  (Ctrl+C to stop)", err=True)
-    cwd = PROJECT_ROOT if (PROJECT_ROOT / "streamlit_app.py").is_file() else None
-    try:
-        code = subprocess.call(cmd, cwd=cwd, env=os.environ.copy())
-    except KeyboardInterrupt:
+    if (PROJECT_ROOT / "streamlit_app.py").is_file():
+        os.chdir(PROJECT_ROOT)  # where .streamlit/config.toml (the theme) lives
+    if os.name == "posix":
+        # Become the Streamlit process: a stop signal reaches the server itself,
+        # and no orphaned server can outlive this command.
+        os.execv(cmd[0], cmd)
+    try:  # pragma: no cover - Windows
+        code = subprocess.call(cmd)
+    except KeyboardInterrupt:  # pragma: no cover
         code = 0
-    sys.exit(code)
+    sys.exit(code)  # pragma: no cover

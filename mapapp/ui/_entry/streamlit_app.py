@@ -6,4 +6,5 @@ It lives alone in this folder because Streamlit puts a script's folder on
 
 from mapapp.ui.app import main
 
-main()
+if __name__ == "__main__":  # Streamlit runs this file as __main__; imports do nothing
+    main()
