@@ -364,3 +364,13 @@ def test_mapapp_serve_starts_the_app_from_any_folder(app_env: Path, tmp_path: Pa
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_broken_store_shows_a_clear_error_and_keeps_the_frame(app_env: Path) -> None:
+    app_env.mkdir(parents=True)
+    (app_env / "actors.parquet").write_bytes(b"not a parquet file")
+    at = _run(AppTest.from_file(APP, default_timeout=TIMEOUT))
+    assert any("Une erreur est survenue" in e.value for e in at.error)
+    assert any("cannot read" in c.value for c in at.caption), "the operator learns what to fix"
+    assert any("(tel:3919)" in m.value for m in at.markdown)
+    assert '"Quitter vite"' in at.get("html")[0].proto.body

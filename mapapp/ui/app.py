@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from mapapp.errors import MapappError
+from mapapp.errors import ConfigurationError, MapappError, StoreError
 from mapapp.i18n import t
 from mapapp.ui import resources, safety_page, search_page
 from mapapp.ui.chrome import (
@@ -100,5 +100,9 @@ def main() -> None:
         # first search does not wait for it.
         resources.catalog(s)
     except MapappError as exc:
+        # Never logged: a message may quote what the person typed.  Only
+        # operator problems (configuration, store), which quote no user input,
+        # are shown in full so that whoever deploys the app can fix them.
         st.error(t("error_generic", lang))
-        st.caption(str(exc))
+        if isinstance(exc, ConfigurationError | StoreError):
+            st.caption(str(exc))
