@@ -78,6 +78,10 @@ COLUMNS: dict[str, tuple[str, Any]] = {
     "confidential": ("bool", False),
     "referral_phone": ("str", ""),  # public contact shown instead of a hidden address
     "demo": ("bool", False),  # True for demonstration records that are not real
+    # Duplicates across sources are clustered, never deleted (see mapapp.ingest.dedupe):
+    "cluster_id": ("str", ""),  # same value for records describing the same place
+    "duplicate": ("bool", False),  # True for every member of a cluster but its primary
+    "sources": ("list", None),  # every source that describes this place
 }
 LIST_COLUMNS = tuple(c for c, (kind, _) in COLUMNS.items() if kind == "list")
 

@@ -158,6 +158,12 @@ class SearchIndex:
         self._free = np.fromiter(
             (bool(FREE_FRAIS.intersection(f)) for f in a["frais"]), bool, count=n
         )
+        # Duplicates across sources (same place, several sources) collapse into the
+        # nearest member of their cluster; ``-1`` marks rows outside any cluster.
+        clusters = a["cluster_id"] if "cluster_id" in a else pd.Series([""] * n)
+        codes, _ = pd.factorize(clusters.where(clusters != "", None))
+        self._cluster = codes.astype(np.int64)
+        self._has_duplicates = bool(a["duplicate"].any()) if "duplicate" in a else False
         self._trees = {}
         base = np.flatnonzero(self._located)
         self._trees[None] = (cKDTree(self._xyz[base]), base)
@@ -222,8 +228,9 @@ class SearchIndex:
         bound = km_to_chord(q.radius_km) if q.radius_km is not None else np.inf
         rows_out: list[NDArray[np.intp]] = []
         dist_out: list[NDArray[np.float64]] = []
+        fetch = q.limit * 3 if self._has_duplicates else q.limit
         for tree, rows in trees:
-            r, d = self._query_tree(tree, rows, point, bound, q.limit, f)
+            r, d = self._query_tree(tree, rows, point, bound, fetch, f)
             rows_out.append(r)
             dist_out.append(d)
         if not rows_out:
@@ -234,8 +241,21 @@ class SearchIndex:
             rows_all, first = np.unique(rows_all, return_index=True)
             chord_all = chord_all[first]
         # Ties (two services at one address) are broken by row order, for stable output.
-        order = np.lexsort((rows_all, chord_all))[: q.limit]
+        order = np.lexsort((rows_all, chord_all))
+        if self._has_duplicates:
+            order = order[self._first_of_cluster(rows_all[order])]
+        order = order[: q.limit]
         return rows_all[order], chord_to_km(chord_all[order])
+
+    def _first_of_cluster(self, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+        """Mask keeping, in order, each row but later members of an already seen cluster."""
+        codes = self._cluster[rows]
+        keep = np.ones(len(rows), dtype=bool)
+        clustered = np.flatnonzero(codes >= 0)
+        _, first = np.unique(codes[clustered], return_index=True)
+        keep[clustered] = False
+        keep[clustered[first]] = True
+        return keep
 
     def _query_tree(
         self,

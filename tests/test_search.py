@@ -219,3 +219,39 @@ def test_adding_an_actor_never_increases_the_nearest_distance(
     after = SearchIndex(_frame([*actors, extra])).nearest(q)["distance_km"]
     if len(before):
         assert len(after) == 1 and after.iloc[0] <= before.iloc[0] + 1e-12
+
+
+def test_a_place_given_by_several_sources_is_listed_once() -> None:
+    rows = [
+        {
+            "id": "a:1",
+            "obstacles": ["emploi"],
+            "latitude": 45.01,
+            "longitude": 5.0,
+            "cluster_id": "c1",
+            "sources": ["a", "b"],
+        },
+        {
+            "id": "b:9",
+            "obstacles": ["emploi"],
+            "latitude": 45.0101,
+            "longitude": 5.0,
+            "cluster_id": "c1",
+            "duplicate": True,
+            "sources": ["a", "b"],
+        },
+        {"id": "a:2", "obstacles": ["emploi"], "latitude": 45.02, "longitude": 5.0},
+        {
+            "id": "b:3",
+            "obstacles": ["sante"],
+            "latitude": 45.03,
+            "longitude": 5.0,
+            "cluster_id": "c2",
+            "duplicate": True,
+        },
+    ]
+    index = SearchIndex(actors_frame(rows))
+    assert index.nearest(_q(obstacles=("emploi",)))["id"].tolist() == ["a:1", "a:2"]
+    # a duplicate that alone carries the obstacle asked for is still found
+    assert index.nearest(_q(obstacles=("sante",)))["id"].tolist() == ["b:3"]
+    assert index.nearest(_q(limit=2))["id"].tolist() == ["a:1", "a:2"]

@@ -323,6 +323,10 @@ def clean_chunk(
         pd.to_numeric(rows["capacite"], errors="coerce") if "capacite" in rows else np.nan
     )
     out["demo"] = False
+    # cluster columns are filled by the pipeline once every source is combined
+    out["cluster_id"] = ""
+    out["duplicate"] = False
+    out["sources"] = pd.Series([[s] if s else [] for s in out["source"]], dtype=object)
     for c, values in lists.items():
         out[c] = pd.Series(values, dtype=object)
     out["obstacles"] = pd.Series(obstacles, dtype=object)

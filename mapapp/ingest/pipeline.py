@@ -276,6 +276,7 @@ def _merge_and_write(
         combined = combined[~combined["id"].isin(gone)].reset_index(drop=True)
     clusters = cluster_actors(combined)
     dup_ids = set(clusters.loc[clusters["duplicate"], "id"])
+    combined = _with_clusters(combined, clusters)
     # accounting: rows of this import that duplicate another group's place are "merged"
     for ds, rid in zip(info.get("dataset", []), new["id"], strict=False):
         if rid in dup_ids:
@@ -320,6 +321,21 @@ def _merge_and_write(
         "updated": [{"id": k, "fields": v} for k, v in list(diff.updated.items())[:500]],
         "gone": gone,
     }
+
+
+def _with_clusters(combined: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """``combined`` with its cluster columns (``cluster_id``, ``duplicate``, ``sources``)."""
+    if not len(clusters):
+        return combined
+    by_id = clusters.set_index("id")
+    out = combined.copy()
+    out["cluster_id"] = out["id"].map(by_id["cluster_id"]).fillna("").astype(str)
+    out["duplicate"] = out["id"].map(by_id["duplicate"]).fillna(False).astype(bool)
+    out["sources"] = [
+        sorted({str(x) for x in v}) if isinstance(v, (list, np.ndarray)) else []
+        for v in out["id"].map(by_id["sources"])
+    ]
+    return out
 
 
 def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids: set[str]) -> None:

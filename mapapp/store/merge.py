@@ -43,7 +43,8 @@ __all__ = [
 
 LEDGER_FILE = "imports.parquet"
 CLUSTERS_FILE = "clusters.parquet"
-_IGNORED = ("geometry",)
+# Derived columns: recomputed on every import, not a change of the record itself.
+_IGNORED = ("geometry", "cluster_id", "duplicate", "sources")
 
 
 @dataclass
