@@ -111,6 +111,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     # -- results
     "results_header": ("Services les plus proches de {place}", "Nearest services to {place}"),
     "results_count": ("{n} services trouvés", "{n} services found"),
+    "results_count_one": ("1 service trouvé", "1 service found"),
     "results_none": (
         "Aucun service ne correspond. Élargissez la distance ou retirez un filtre.",
         "No service matches. Widen the distance or remove a filter.",

@@ -253,6 +253,7 @@ def test_no_demo_banner_for_real_data(app_env: Path) -> None:
     at = _search("93200", ["garde-enfants"])
     assert not any("démonstration" in w.value for w in at.warning)
     assert _listed_refs(at) == ["x:1"]
+    assert any(c.value.startswith("1 service trouvé ·") for c in at.caption)
 
 
 HOSTILE = "<script>alert(1)</script> ${alert(2)} {{7*191}} `x` [clic](javascript:alert(3)) :red[x]"

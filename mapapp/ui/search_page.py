@@ -372,7 +372,12 @@ def render() -> None:
     remote = cards_from_frame(cat.index.remote(query, limit=20), lang=lang, ranked=False)
     st.subheader(t("results_header", lang, place=escape_markdown(place.label)))
     if cards:
-        st.caption(t("results_count", lang, n=len(cards)) + " · " + t("distance_note", lang))
+        count = (
+            t("results_count_one", lang)
+            if len(cards) == 1
+            else t("results_count", lang, n=len(cards))
+        )
+        st.caption(count + " · " + t("distance_note", lang))
     else:
         st.info(t("results_none", lang))
     col_list, col_map = st.columns([5, 4], gap="medium")
