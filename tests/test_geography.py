@@ -99,3 +99,12 @@ def test_normalize_place() -> None:
     assert normalize_place("Saint-Étienne") == normalize_place("st etienne")
     assert normalize_place("PARIS CEDEX 07") == "paris"
     assert np.all([normalize_place(x) == "oeuvre" for x in ["Œuvre", "oeuvre"]])
+
+
+def test_suggest_honours_the_departement_and_lists_each_commune_once(geo: Geography) -> None:
+    got = suggest_places("Saint-Deniss 93", geo)
+    assert got and got[0][0] == "93066"
+    assert all(geo.communes.at[c, "departement"] == "93" for c, _ in got)
+    codes = [c for c, _ in suggest_places("saint denis", geo, limit=30)]
+    assert len(codes) == len(set(codes))
+    assert [c for c, _ in suggest_places("Saint-Denis (974)", geo)][:1] == ["97411"]

@@ -118,7 +118,12 @@ def suggest_places(prefix: str, geo: Geography, *, limit: int = 10) -> list[tupl
 
     Prefix matches come first (most populous first), then fuzzy matches.
     """
-    key = normalize_place(prefix)
+    text = (prefix or "").strip()
+    dep: str | None = None
+    m = _DEP_SUFFIX.match(text)
+    if m and m.group("name").strip() and not re.fullmatch(r"[\d\s]+", text):
+        text, dep = m.group("name"), m.group("dep").upper()
+    key = normalize_place(text)
     if not key:
         return []
     if re.fullmatch(r"\d{2,5}", key.replace(" ", "")):
@@ -127,11 +132,19 @@ def suggest_places(prefix: str, geo: Geography, *, limit: int = 10) -> list[tupl
         codes = list(dict.fromkeys(pcs["code_insee"]))
         return _choices(geo, codes)[:limit]
     names = geo.by_name_key
-    starts = [c for k, cs in names.items() if k.startswith(key) for c in cs]
+    deps = geo.communes["departement"]
+
+    def wanted(codes: list[str]) -> list[str]:
+        # one entry per commune (a name with and without its article maps to the
+        # same code), restricted to the département when one was typed
+        unique = list(dict.fromkeys(codes))
+        return [c for c in unique if dep is None or deps.at[c] == dep]
+
+    starts = wanted([c for k, cs in names.items() if k.startswith(key) for c in cs])
     out = _choices(geo, starts)[:limit] if starts else []
     if len(out) < limit:
-        fuzzy = process.extract(key, list(names), scorer=fuzz.WRatio, limit=limit)
+        fuzzy = process.extract(key, list(names), scorer=fuzz.WRatio, limit=limit * 3)
         seen = {c for c, _ in out}
-        extra = [c for k, score, _ in fuzzy if score >= 80 for c in names[k] if c not in seen]
-        out += _choices(geo, extra)[: limit - len(out)]
+        extra = wanted([c for k, score, _ in fuzzy if score >= 80 for c in names[k]])
+        out += _choices(geo, [c for c in extra if c not in seen])[: limit - len(out)]
     return out
