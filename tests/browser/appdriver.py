@@ -55,17 +55,26 @@ def place_box(page: Any) -> Any:
 def set_limit(page: Any, limit: int) -> None:
     """Open "Plus de filtres" and choose the number of results."""
     page.get_by_text(MORE_FILTERS, exact=True).click()
-    page.get_by_role("combobox", name=LIMIT_BOX).click()
-    page.keyboard.type(str(limit))
-    page.keyboard.press("Enter")
+    box = page.get_by_role("combobox", name=LIMIT_BOX)
+    option = page.get_by_role("option", name=str(limit), exact=True)
+    for _ in range(10):  # the expander may still be opening: retry
+        box.click()
+        page.keyboard.press("ArrowDown")  # opens the list of choices
+        try:
+            option.click(timeout=1_500)
+            break
+        except Exception:
+            page.keyboard.press("Escape")
+    if box.input_value() != str(limit):
+        raise AssertionError(f"could not choose {limit} results (got {box.input_value()!r})")
 
 
-def submit_place(page: Any, text: str) -> None:
+def submit_place(page: Any, text: str, *, settle: float = 0.3) -> None:
     """Type ``text`` in the place box and press "Rechercher"."""
     box = place_box(page)
     box.fill(text)
     page.get_by_role("button", name=SEARCH_BUTTON, exact=True).click()
-    wait_idle(page)
+    wait_idle(page, settle=settle)
 
 
 def search(page: Any, place: str, *, limit: int | None = None, expect: int | None = None) -> None:
