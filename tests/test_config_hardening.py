@@ -38,6 +38,9 @@ REQUIRED: dict[str, tuple[Any, str]] = {
     "client.showErrorDetails": (lambda v: v == "none", "no exception details to users"),
     "client.toolbarMode": (lambda v: v in {"viewer", "minimal"}, "no developer menu"),
     "client.showErrorLinks": (lambda v: v is False, "no external help links on errors"),
+    # Default: Streamlit Community Cloud origins (*.streamlit.app, where anyone
+    # can host a page) may embed the app and drive it by postMessage.
+    "client.allowedOrigins": (lambda v: v == [], "no other site may drive the app from a frame"),
     "browser.gatherUsageStats": (lambda v: v is False, "no usage statistics sent"),
     "global.developmentMode": (lambda v: v is False, "production mode"),
 }
