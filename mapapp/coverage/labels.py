@@ -183,6 +183,7 @@ PAGE_TEXT: dict[str, tuple[str, str]] = {
     ),
     "compare": ("Comparer avec (facultatif)", "Compare with (optional)"),
     "none": ("—", "—"),
+    "choose": ("Choisir…", "Choose…"),
     "suggest": (
         "Communes proposées pour un nouveau service",
         "Communes proposed for a new service",

@@ -149,12 +149,16 @@ def _form(lang: str) -> None:
             obstacle_values,
             default=["garde-enfants"],
             format_func=lambda v: Obstacle(v).label(lang),
+            placeholder=_t("choose", lang),
         )
         match = left.radio(
             _t("match", lang), ["any", "all"], horizontal=True, format_func=lambda v: _t(v, lang)
         )
         types = left.multiselect(
-            _t("types", lang), type_values, format_func=lambda v: ActorType(v).label(lang)
+            _t("types", lang),
+            type_values,
+            format_func=lambda v: ActorType(v).label(lang),
+            placeholder=_t("choose", lang),
         )
         compare = left.selectbox(
             _t("compare", lang),
