@@ -38,6 +38,13 @@ _EXPORTS: dict[str, str] = {
     "load_actors": "mapapp.store",
     "open_store": "mapapp.store",
     "public_view": "mapapp.safety",
+    "Territory": "mapapp.coverage",
+    "coverage_analysis": "mapapp.coverage",
+    "distance_matrix": "mapapp.coverage",
+    "nearest_service": "mapapp.coverage",
+    "accessibility_matrix": "mapapp.coverage",
+    "suggest_sites": "mapapp.coverage",
+    "ingest": "mapapp.ingest",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -72,16 +72,16 @@ def test_nothing_is_computed_before_the_form_is_sent(app: AppTest) -> None:
     assert len(app.metric) == 0 and not _map_payloads(app)
 
 
-def test_largest_departement_fast_small_and_right(
+def test_largest_departement_small_and_right(
     app: AppTest, geo: Geography, demo: gpd.GeoDataFrame
 ) -> None:
     units = analysis_units(geo.communes)
     largest = units["departement"].value_counts().idxmax()  # 62, 887 communes
-    _submit(app, territory="departement:59")  # warm the shared layers
-    elapsed = _submit(app, territory=f"departement:{largest}")
+    # Render time is measured by bench/bench_coverage.py (a timed unit test would be
+    # flaky on a loaded CI machine); here: payload size and the figures shown.
+    _submit(app, territory=f"departement:{largest}")
     payloads = _map_payloads(app)
     assert len(payloads) == 1 and payloads[0] <= MAX_MAP_BYTES, payloads
-    assert elapsed <= 2.0, f"the coverage view took {elapsed:.2f} s for département {largest}"
     res = coverage_analysis(
         public_view(demo, geo.communes),
         geo.communes,
