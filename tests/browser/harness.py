@@ -48,6 +48,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-gpu",
     "--no-first-run",
+    # Responses served through Playwright's router (test_csp.py adds the
+    # proxy's headers that way) lose their address space, and Chromium's
+    # Local Network Access checks would then block the app's own WebSocket.
+    "--disable-features=LocalNetworkAccessChecks",
 ]
 STARTUP_TIMEOUT_S = 90.0
 #: The only hosts a page may contact: the app itself (plus the configured
