@@ -10,7 +10,9 @@ element of the page body (first in keyboard order, fixed at the top of the
 screen).  A click, or pressing Shift three times outside a text field, clears
 what the site stored in this browser (localStorage, sessionStorage, readable
 cookies), hides the page and replaces it with a neutral site through
-``location.replace`` (so Back does not return to it).  The script holds only
+``location.replace`` (so Back does not return to it; moving between views
+replaces the history entry instead of adding one, so no earlier view of the
+app stays behind Back either).  The script holds only
 constant strings of :mod:`mapapp.i18n`, JSON-encoded: no data, no user input.
 """
 
@@ -77,6 +79,12 @@ _QUICK_EXIT_JS = """<script>
     a.rel = "noreferrer noopener";
     a.addEventListener("click", leave);
     d.body.insertBefore(a, d.body.firstChild);
+    // Moving between views replaces the history entry instead of adding one:
+    // location.replace then leaves no page of the app behind the Back button.
+    try {
+      var H = window.history;
+      H.pushState = function (s, t, u) { return History.prototype.replaceState.call(H, s, t, u); };
+    } catch (e) {}
     var presses = [];
     d.addEventListener("keydown", function (e) {
       if (e.key !== "Shift" || e.repeat) { return; }
