@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import hostile
+from . import hostile
 
 PLACE_BOX = "Commune ou code postal"
 SEARCH_BUTTON = "Rechercher"

@@ -19,13 +19,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from harness import (
+
+from .harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     FIGURES,
     AppServer,
     Recorder,
     build_test_store,
+    count_hosts,
     start_app,
 )
 
@@ -97,14 +99,8 @@ def session(browser: Any) -> Iterator[Recorder]:
     rec = Recorder(page)
     rec.attach()
     yield rec
-    _count_hosts(rec)
+    count_hosts(rec)
     context.close()
-
-
-def _count_hosts(rec: Recorder) -> None:
-    hosts = set(rec.hosts) - rec.expected_hosts
-    FIGURES.hosts.update(hosts)
-    FIGURES.hosts_off_list.update(h for h in hosts if h not in rec.allowed_hosts)
 
 
 @pytest.fixture
@@ -121,5 +117,5 @@ def desktop_session(browser: Any) -> Iterator[Recorder]:
     rec = Recorder(page)
     rec.attach()
     yield rec
-    _count_hosts(rec)
+    count_hosts(rec)
     context.close()

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import hostile
-
 from mapapp.schema import actors_frame
 from mapapp.store import ParquetStore
 from mapapp.taxonomy import ActorType, Obstacle
+
+from . import hostile
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("MAPAPP_CHROMIUM", "/usr/bin/chromium"))
@@ -381,3 +381,10 @@ class Recorder:
             except Exception:  # redirects, evicted bodies, aborted requests
                 continue
         return out
+
+
+def count_hosts(rec: Recorder) -> None:
+    """Add the hosts a recorded page contacted to the figures."""
+    hosts = set(rec.hosts) - rec.expected_hosts
+    FIGURES.hosts.update(hosts)
+    FIGURES.hosts_off_list.update(h for h in hosts if h not in rec.allowed_hosts)

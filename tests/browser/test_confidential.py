@@ -15,9 +15,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import appdriver as drv
 import pytest
-from harness import FIGURES, RESULTS_LIMIT, SECRET, SECRET_NEEDLES, AppServer, Recorder
+
+from . import appdriver as drv
+from .harness import FIGURES, RESULTS_LIMIT, SECRET, SECRET_NEEDLES, AppServer, Recorder
 
 pytestmark = pytest.mark.browser
 

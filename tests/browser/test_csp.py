@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import appdriver as drv
 import pytest
-from harness import ROOT, AppServer, Recorder
+
+from . import appdriver as drv
+from .harness import ROOT, AppServer, Recorder
 
 pytestmark = pytest.mark.browser
 

@@ -16,13 +16,14 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-import hostile
 import pytest
-from harness import FIGURES, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mapapp.maps import MapPoint, results_map
+
+from . import hostile
+from .harness import FIGURES, ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,10 @@ import json
 import urllib.error
 import urllib.request
 
-import appdriver as drv
 import pytest
-from harness import AppServer, Recorder
+
+from . import appdriver as drv
+from .harness import AppServer, Recorder
 
 pytestmark = pytest.mark.browser
 

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import appdriver as drv
-import hostile
 import pytest
-from harness import CLUSTERS, FIGURES, RESULTS_LIMIT, AppServer, Recorder
+
+from . import appdriver as drv
+from . import hostile
+from .harness import CLUSTERS, FIGURES, RESULTS_LIMIT, AppServer, Recorder
 
 pytestmark = pytest.mark.browser
 

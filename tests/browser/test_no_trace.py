@@ -13,9 +13,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import appdriver as drv
 import pytest
-from harness import AppServer
+
+from . import appdriver as drv
+from .harness import ALLOWED_HOSTS_NO_TILES, AppServer, Recorder, count_hosts
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +59,8 @@ def test_her_search_leaves_no_trace(app_server: AppServer, browser: object) -> N
     context.add_init_script(_GEO_SPY)
     try:
         page = context.new_page()
+        rec = Recorder(page)
+        rec.attach()
         log_before = len(app_server.log_text())
         drv.open_app(page, app_server.url)
         page.get_by_role("button", name="Violences, séparation").click()
@@ -77,6 +80,9 @@ def test_her_search_leaves_no_trace(app_server: AppServer, browser: object) -> N
             int(f.evaluate("window.__geo_calls || 0")) for f in page.frames if not f.is_detached()
         )
         assert calls == 0, f"the page asked for the browser's position {calls} time(s)"
+        # Nothing of it went to a third party.
+        count_hosts(rec)
+        assert set(rec.hosts) <= ALLOWED_HOSTS_NO_TILES, set(rec.hosts)
     finally:
         context.close()
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import appdriver as drv
 import pytest
-from harness import ALLOWED_HOSTS_NO_TILES, AppServer, Recorder
 
 from mapapp.settings import DEFAULT_TILES
+
+from . import appdriver as drv
+from .harness import ALLOWED_HOSTS_NO_TILES, AppServer, Recorder
 
 pytestmark = pytest.mark.browser
 

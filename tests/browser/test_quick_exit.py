@@ -12,9 +12,10 @@ import contextlib
 from typing import Any
 from urllib.parse import urlsplit
 
-import appdriver as drv
 import pytest
-from harness import AppServer, Recorder
+
+from . import appdriver as drv
+from .harness import AppServer, Recorder
 
 pytestmark = pytest.mark.browser
 
