@@ -197,6 +197,7 @@ class Figures:
     """What the browser suite measured, summed over the run."""
 
     payloads_tried: int = 0
+    generated_strings: int = 0
     inputs_tried: int = 0
     executed: int = 0
     dialogs: int = 0
@@ -212,6 +213,7 @@ class Figures:
     def line(self) -> str:
         return (
             f"SAFETY: payloads_tried={self.payloads_tried} inputs_tried={self.inputs_tried} "
+            f"generated_strings={self.generated_strings} "
             f"executed={self.executed} dialogs={self.dialogs} "
             f"template_evaluations={self.template_evaluations} "
             f"maps_checked={self.maps_checked} broken_maps={self.broken_maps} "
