@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mapapp.commands.serve import HARDENED, streamlit_command
+from mapapp.commands.serve import FILE_ONLY, HARDENED, streamlit_command
 from mapapp.geo.communes import Geography
 from mapapp.geo.sphere import haversine_km
 from mapapp.schema import actors_frame
@@ -315,6 +315,8 @@ def test_serve_passes_the_same_hardened_options_as_the_config_file() -> None:
         if section != "theme"
         for key, value in table.items()
     }
+    file_only = {k: flat.pop(k) for k in list(flat) if k in FILE_ONLY}
+    assert file_only == FILE_ONLY
     as_text = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in flat.items()}
     assert as_text == HARDENED
     cmd = streamlit_command(host="127.0.0.1", port=8501)

@@ -18,7 +18,7 @@ import click
 
 from mapapp.settings import PROJECT_ROOT
 
-__all__ = ["HARDENED", "app_script", "serve_command", "streamlit_command"]
+__all__ = ["FILE_ONLY", "HARDENED", "app_script", "serve_command", "streamlit_command"]
 
 #: Streamlit options always passed by ``mapapp serve`` (see .streamlit/config.toml).
 HARDENED: dict[str, str] = {
@@ -37,6 +37,13 @@ HARDENED: dict[str, str] = {
     "client.toolbarMode": "viewer",
     "client.showSidebarNavigation": "false",
 }
+
+#: Options Streamlit cannot take on the command line (lists: an empty list given
+#: as flags means "use the default").  They are set only in the config file that
+#: sits next to the app script (.streamlit/config.toml, copied into the wheel
+#: beside ``mapapp/ui/_entry/streamlit_app.py``); Streamlit reads that
+#: script-level file wherever the command is started from.
+FILE_ONLY: dict[str, object] = {"client.allowedOrigins": []}
 
 
 def app_script() -> Path:
