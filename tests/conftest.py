@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -59,3 +62,30 @@ def realdata() -> Path:
             pytest.fail(message + " and CI is set: CI must have it")
         pytest.skip(message)
     return path
+
+
+@pytest.fixture
+def mapapp_cli(settings: Settings) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``python -m mapapp ARGS...`` in a clean environment on :func:`settings`.
+
+    The command sees only the settings' folders (no inherited ``MAPAPP_*``), as a
+    new user's shell would.
+    """
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(settings.data_dir.parent),
+            "MAPAPP_DATA_DIR": str(settings.data_dir),
+            "MAPAPP_CACHE_DIR": str(settings.cache_dir),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "mapapp", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    return run

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import subprocess
-import sys
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -14,31 +14,15 @@ import pytest
 
 from mapapp.geo.communes import Geography
 from mapapp.geo.sphere import haversine_km
-from mapapp.settings import Settings
 
-
-def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(settings.data_dir.parent),
-        "MAPAPP_DATA_DIR": str(settings.data_dir),
-        "MAPAPP_CACHE_DIR": str(settings.cache_dir),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "mapapp", "search", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def test_search_json_matches_brute_force(
-    settings: Settings, geo: Geography, demo: gpd.GeoDataFrame
+    mapapp_cli: Cli, geo: Geography, demo: gpd.GeoDataFrame
 ) -> None:
-    proc = _run(
-        settings,
+    proc = mapapp_cli(
+        "search",
         "--near",
         "Saint-Denis 93",
         "--obstacle",
@@ -62,9 +46,9 @@ def test_search_json_matches_brute_force(
     assert "Saint-Denis (93)" in proc.stderr and "démonstration" in proc.stderr
 
 
-def test_search_csv_and_table(settings: Settings) -> None:
-    proc = _run(
-        settings,
+def test_search_csv_and_table(mapapp_cli: Cli) -> None:
+    proc = mapapp_cli(
+        "search",
         "--lat",
         "-20.94",
         "--lon",
@@ -82,13 +66,13 @@ def test_search_csv_and_table(settings: Settings) -> None:
     assert all(r["code_insee"].startswith("974") for r in rows)
     dists = [float(r["distance_km"]) for r in rows]
     assert dists == sorted(dists)
-    table = _run(settings, "--near", "93200", "--obstacle", "logement", "--limit", "2")
+    table = mapapp_cli("search", "--near", "93200", "--obstacle", "logement", "--limit", "2")
     assert table.returncode == 0 and "distance_km" in table.stdout
 
 
-def test_confidential_addresses_are_not_printed(settings: Settings, demo: gpd.GeoDataFrame) -> None:
-    proc = _run(
-        settings,
+def test_confidential_addresses_are_not_printed(mapapp_cli: Cli, demo: gpd.GeoDataFrame) -> None:
+    proc = mapapp_cli(
+        "search",
         "--near",
         "Saint-Denis 93",
         "--type",
@@ -116,19 +100,19 @@ def test_confidential_addresses_are_not_printed(settings: Settings, demo: gpd.Ge
         (["--near", "99999"], "no commune"),
     ],
 )
-def test_bad_input_gives_a_clear_error(settings: Settings, args: list[str], message: str) -> None:
-    proc = _run(settings, *args)
+def test_bad_input_gives_a_clear_error(mapapp_cli: Cli, args: list[str], message: str) -> None:
+    proc = mapapp_cli("search", *args)
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 def test_confidential_distance_is_measured_from_the_commune(
-    settings: Settings, geo: Geography, demo: gpd.GeoDataFrame
+    mapapp_cli: Cli, geo: Geography, demo: gpd.GeoDataFrame
 ) -> None:
     """A distance from the real position would let repeated searches locate a shelter."""
-    proc = _run(
-        settings,
+    proc = mapapp_cli(
+        "search",
         "--near",
         "Saint-Denis 93",
         "--type",

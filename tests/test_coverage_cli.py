@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -117,23 +117,6 @@ def test_geojson_and_gpkg_files(run, tmp_path: Path) -> None:  # type: ignore[no
     assert len(layer) == 124 and layer["code_insee"].str.startswith("2A").all()
 
 
-def _subprocess(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(settings.data_dir.parent),
-        "MAPAPP_DATA_DIR": str(settings.data_dir),
-        "MAPAPP_CACHE_DIR": str(settings.cache_dir),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "mapapp", "coverage", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -143,8 +126,10 @@ def _subprocess(settings: Settings, *args: str) -> subprocess.CompletedProcess[s
         (["--departement", "93", "--obstacle", "emploi", "--compare"], "at least two"),
     ],
 )
-def test_errors_are_one_clear_line(settings: Settings, args: list[str], message: str) -> None:
-    proc = _subprocess(settings, *args)
+def test_errors_are_one_clear_line(
+    mapapp_cli: Callable[..., subprocess.CompletedProcess[str]], args: list[str], message: str
+) -> None:
+    proc = mapapp_cli("coverage", *args)
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -85,11 +85,9 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def session(browser: Any) -> Iterator[Recorder]:
-    """A fresh browser context and page (phone-sized), recorded."""
+def _recorded(browser: Any, width: int, height: int) -> Iterator[Recorder]:
     context = browser.new_context(
-        viewport={"width": 390, "height": 844},
+        viewport={"width": width, "height": height},
         locale="fr-FR",
         accept_downloads=True,
         service_workers="block",
@@ -101,21 +99,15 @@ def session(browser: Any) -> Iterator[Recorder]:
     yield rec
     count_hosts(rec)
     context.close()
+
+
+@pytest.fixture
+def session(browser: Any) -> Iterator[Recorder]:
+    """A fresh browser context and page (phone-sized), recorded."""
+    yield from _recorded(browser, 390, 844)
 
 
 @pytest.fixture
 def desktop_session(browser: Any) -> Iterator[Recorder]:
     """Like :func:`session`, on a desktop-sized window."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900},
-        locale="fr-FR",
-        accept_downloads=True,
-        service_workers="block",
-    )
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    rec = Recorder(page)
-    rec.attach()
-    yield rec
-    count_hosts(rec)
-    context.close()
+    yield from _recorded(browser, 1280, 900)
