@@ -9,8 +9,8 @@ So (DOMAIN.md, safety rule 5):
 - the maps carry as little free text as possible: a rank number and a short
   escaped name per marker; every detail is shown by Streamlit's native
   elements, never by the map;
-- :func:`safe_link` lets only ``http``, ``https``, ``tel`` and ``mailto`` links
-  through, for every page that makes a link from data.
+- links made from data go through :func:`mapapp.safety.safe_url` (only
+  ``http``, ``https``, ``tel`` and ``mailto``), in the page, never in the map.
 
 Payload: a map holds only the results of one search (a few dozen points), never
 the whole layer; past :data:`MAX_MARKERS` points it switches to a
@@ -21,8 +21,6 @@ Examples
 --------
 >>> escape_text('<b>"Crèche" ${x} {{7*7}}</b>')
 '&lt;b&gt;&quot;Crèche&quot; &#36;&#123;x&#125; &#123;&#123;7*7&#125;&#125;&lt;/b&gt;'
->>> safe_link("javascript:alert(1)") is None, safe_link("tel:0199000001")
-(True, 'tel:0199000001')
 >>> m = results_map([MapPoint(48.85, 2.35, "1. Crèche <démo>")], tiles=None)
 >>> html = m.get_root().render()
 >>> "Crèche &lt;démo&gt;" in html, "<démo>" in html
@@ -46,7 +44,6 @@ __all__ = [
     "escape_text",
     "map_html_bytes",
     "results_map",
-    "safe_link",
 ]
 
 #: Above this many points a map shows a coordinates-only cluster layer
@@ -106,30 +103,6 @@ def escape_text(s: str | None, *, max_len: int | None = None) -> str:
     if max_len is not None and len(text) > max_len:
         text = text[: max(max_len - 1, 0)] + "…"
     return _ESCAPE.sub(lambda m: _ENTITIES[m.group(0)], text)
-
-
-def safe_link(url: str | None) -> str | None:
-    """``url`` if a page may link to it (``http``, ``https``, ``tel``, ``mailto``), else None.
-
-    The policy lives in :func:`mapapp.safety.safe_url` (one gate for the whole
-    app); this name is what map and page code call.  A link it returns holds no
-    whitespace, control character, quote, backtick, brace or angle bracket, so
-    it is also inert in HTML attributes, JavaScript and Jinja2.
-
-    Examples
-    --------
-    >>> safe_link("https://example.org/a?b=1"), safe_link("www.example.org")
-    ('https://example.org/a?b=1', 'https://www.example.org')
-    >>> [safe_link(u) for u in ["javascript:alert(1)", "data:text/html,x", "https://a.org/`x`"]]
-    [None, None, None]
-    >>> safe_link("mailto:contact@example.org"), safe_link("tel:3919")
-    ('mailto:contact@example.org', 'tel:3919')
-    """
-    # Imported here: mapapp.safety needs geopandas, and building a map must
-    # stay light (the first map of the app is drawn before any data loads).
-    from mapapp.safety import safe_url
-
-    return safe_url(url)
 
 
 @dataclass(frozen=True)

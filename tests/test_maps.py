@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mapapp.maps import MAX_MARKERS, MapPoint, escape_text, map_html_bytes, results_map, safe_link
+from mapapp.maps import MAX_MARKERS, MapPoint, escape_text, map_html_bytes, results_map
+from mapapp.safety import safe_url
 from mapapp.ui.search_page import LIMIT_CHOICES
 
 HOSTILE = [
@@ -115,8 +116,8 @@ def test_escaped_text_inside_a_js_template_literal_stays_verbatim() -> None:
         (None, None),
     ],
 )
-def test_safe_link(url: str | None, expected: str | None) -> None:
-    assert safe_link(url) == expected
+def test_safe_url(url: str | None, expected: str | None) -> None:
+    assert safe_url(url) == expected
 
 
 def _points(n: int, label: str = "Crèche") -> list[MapPoint]:
