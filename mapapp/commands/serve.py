@@ -1,10 +1,11 @@
 """``mapapp serve``: start the web app (``streamlit run streamlit_app.py``) with hardened options.
 
-Why pass the options on the command line when ``.streamlit/config.toml`` has
-them: Streamlit reads that file from the *current folder* only, so an app
-started from elsewhere would silently fall back to defaults (usage statistics
-on, error details shown).  :data:`HARDENED` holds the same values as the file
-(a test checks they agree) and wins over any other configuration.
+Why pass the options on the command line when ``.streamlit/config.toml`` (next
+to the app script, which Streamlit reads wherever it is started from) has them:
+flags win over every config file and environment variable, so a user's own
+``~/.streamlit/config.toml`` cannot turn usage statistics or error details back
+on.  :data:`HARDENED` holds the same values as the file (a test checks they
+agree); :data:`FILE_ONLY` names the few that only the file can set.
 """
 
 from __future__ import annotations
@@ -81,8 +82,6 @@ def serve_command(host: str, port: int, dry_run: bool) -> None:
         click.echo(" ".join(cmd))
         return
     click.echo(f"mapapp: http://{host}:{port}  (Ctrl+C to stop)", err=True)
-    if (PROJECT_ROOT / "streamlit_app.py").is_file():
-        os.chdir(PROJECT_ROOT)  # where .streamlit/config.toml (the theme) lives
     if os.name == "posix":
         # Become the Streamlit process: a stop signal reaches the server itself,
         # and no orphaned server can outlive this command.
