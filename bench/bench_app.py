@@ -114,15 +114,15 @@ def largest_map_bytes() -> int:
     """HTML size of the map for the largest result set the UI offers."""
     from mapapp.geo.communes import load_geography
     from mapapp.maps import MapPoint, map_html_bytes, results_map
-    from mapapp.safety import public_view
     from mapapp.search import SearchIndex, SearchQuery
     from mapapp.settings import Settings
-    from mapapp.store import demo_actors
     from mapapp.ui.search_page import LIMIT_CHOICES
 
     s = Settings.from_env()
     geo = load_geography(s.cache_dir)
-    index = SearchIndex(public_view(demo_actors(), geo.communes))
+    from mapapp.catalog import load_public_actors
+
+    index = SearchIndex(load_public_actors(s, communes=geo.communes).actors)
     res = index.nearest(SearchQuery(lat=48.93, lon=2.36, limit=max(LIMIT_CHOICES)))
     points = [
         MapPoint(r.latitude, r.longitude, f"{i + 1}. {r.nom}", i + 1)

@@ -21,6 +21,7 @@ import click
 import geopandas as gpd
 import pandas as pd
 
+from mapapp.catalog import load_public_actors
 from mapapp.choropleth import departement_shapes
 from mapapp.coverage import (
     CoverageAnalysis,
@@ -37,9 +38,7 @@ from mapapp.coverage import (
     worst_covered,
 )
 from mapapp.geo.communes import Geography, analysis_units, load_geography
-from mapapp.safety import public_view
 from mapapp.settings import Settings
-from mapapp.store import load_actors
 from mapapp.taxonomy import ActorType, Obstacle
 
 __all__ = ["coverage_command"]
@@ -190,10 +189,10 @@ def coverage_command(
     settings = Settings.from_env()
     geo = load_geography(settings.cache_dir)
     territory_units(analysis_units(geo.communes), territory)  # a clear error for a bad code
-    actors, is_demo = load_actors(settings)
-    if is_demo:
+    shown = load_public_actors(settings, communes=geo.communes)
+    if shown.is_demo:
         click.echo("Données de démonstration / demonstration data (run 'mapapp ingest')", err=True)
-    actors = public_view(actors, geo.communes)
+    actors = shown.actors
     level = level or territory.map_level
     results = {
         name: coverage_analysis(

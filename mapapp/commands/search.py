@@ -8,12 +8,11 @@ import sys
 import click
 import pandas as pd
 
+from mapapp.catalog import load_public_actors
 from mapapp.geo.communes import load_geography
 from mapapp.geo.places import resolve_place
-from mapapp.safety import public_view
 from mapapp.search import SearchIndex, SearchQuery
 from mapapp.settings import Settings
-from mapapp.store import load_actors
 from mapapp.taxonomy import ActorType, Obstacle
 
 __all__ = ["search_command"]
@@ -88,8 +87,8 @@ def search_command(
         lat, lon = place.lat, place.lon
         click.echo(f"Around {place.label} [{place.code_insee}]", err=True)
     assert lat is not None and lon is not None
-    actors, is_demo = load_actors(settings)
-    if is_demo:
+    shown = load_public_actors(settings, communes=geo.communes)
+    if shown.is_demo:
         click.echo("Données de démonstration / demonstration data (run 'mapapp ingest')", err=True)
     query = SearchQuery(
         lat=lat,
@@ -104,7 +103,7 @@ def search_command(
     )
     # Confidential records are searched at their commune, so neither their street
     # nor a distance computed from their real position ever leaves this process.
-    index = SearchIndex(public_view(actors, geo.communes))
+    index = SearchIndex(shown.actors)
     rows = _rows(index.nearest(query))
     if fmt == "json":
         json.dump(rows.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=1)

@@ -43,6 +43,18 @@ class ParquetStore:
         """True when no actors were ever written."""
         return not self.actors_path.exists()
 
+    def stamp(self) -> str:
+        """A string that changes whenever a new version of the actors is committed.
+
+        Caches key on it; it is cheap (one ``stat``), so pages may call it on
+        every run.
+        """
+        try:
+            st = self.actors_path.stat()
+        except OSError:
+            return "empty"
+        return f"{st.st_mtime_ns}-{st.st_size}"
+
     def read_actors(self) -> gpd.GeoDataFrame:
         """Read all actors."""
         try:

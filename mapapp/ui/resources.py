@@ -24,6 +24,7 @@ from mapapp.settings import Settings
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from mapapp.catalog import PublicActors
     from mapapp.geo.communes import Geography
     from mapapp.search import SearchIndex
 
@@ -38,14 +39,10 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-def _stamp(s: Settings) -> float:
-    from mapapp.store import ParquetStore
+def _stamp(s: Settings) -> str:
+    from mapapp.catalog import store_stamp
 
-    path = ParquetStore(s.data_dir).actors_path
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
+    return store_stamp(s)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -61,21 +58,23 @@ def geography(s: Settings) -> Geography:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _raw(data_dir: str, stamp: float) -> tuple[gpd.GeoDataFrame, bool]:
-    from mapapp.store import load_actors
+def _public(data_dir: str, stamp: str, cache_dir: str) -> PublicActors:
+    from mapapp.catalog import load_public_actors
 
-    return load_actors(replace(Settings.from_env(), data_dir=Path(data_dir)))
+    s = replace(Settings.from_env(), data_dir=Path(data_dir), cache_dir=Path(cache_dir))
+    return load_public_actors(s, communes=_geography(cache_dir).communes)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _demo_flag(data_dir: str, stamp: float) -> bool:
-    actors, is_demo = _raw(data_dir, stamp)
-    return bool(is_demo or ("demo" in actors and actors["demo"].astype(bool).any()))
+def _demo_flag(data_dir: str, stamp: str, cache_dir: str) -> bool:
+    shown = _public(data_dir, stamp, cache_dir)
+    actors = shown.actors
+    return bool(shown.is_demo or ("demo" in actors and actors["demo"].astype(bool).any()))
 
 
 def demo_shown(s: Settings) -> bool:
     """Whether the records the app shows include demonstration records."""
-    return _demo_flag(str(s.data_dir), _stamp(s))
+    return _demo_flag(str(s.data_dir), _stamp(s), str(s.cache_dir))
 
 
 @dataclass(frozen=True)
@@ -88,13 +87,11 @@ class Catalog:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _catalog(data_dir: str, stamp: float, cache_dir: str) -> Catalog:
-    from mapapp.safety import public_view
+def _catalog(data_dir: str, stamp: str, cache_dir: str) -> Catalog:
     from mapapp.search import SearchIndex
 
-    actors, _ = _raw(data_dir, stamp)
-    public = public_view(actors, _geography(cache_dir).communes)
-    return Catalog(public, SearchIndex(public), _demo_flag(data_dir, stamp))
+    public = _public(data_dir, stamp, cache_dir).actors
+    return Catalog(public, SearchIndex(public), _demo_flag(data_dir, stamp, cache_dir))
 
 
 def catalog(s: Settings) -> Catalog:
