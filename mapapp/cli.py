@@ -27,6 +27,12 @@ _COMMANDS = {
     "fetch": "mapapp.commands.ingest:fetch_command",
     "coverage": "mapapp.commands.coverage:coverage_command",
     "serve": "mapapp.commands.serve:serve_command",
+    "plan": "mapapp.commands.plan:plan_command",
+    "export": "mapapp.commands.export:export_command",
+    "store": "mapapp.commands.store:store_command",
+    "duplicates": "mapapp.commands.duplicates:duplicates_command",
+    "api": "mapapp.commands.web:api_command",
+    "users": "mapapp.commands.users:users_command",
 }
 
 
