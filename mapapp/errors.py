@@ -23,6 +23,7 @@ __all__ = [
     "DataValidationError",
     "InputFormatError",
     "MapappError",
+    "StoreBusyError",
     "StoreError",
     "UnknownPlaceError",
     "UnknownVocabularyError",
@@ -74,3 +75,7 @@ class UnknownVocabularyError(KeyError, MapappError):
 
 class StoreError(OSError, MapappError):
     """The store (GeoParquet folder or PostGIS) cannot be read or written."""
+
+
+class StoreBusyError(StoreError):
+    """Another import holds the store's writer lock (raised only when not waiting)."""
