@@ -38,7 +38,6 @@ __all__ = ["ID_MAX", "LIST_MAX", "TEXT_MAX", "bound_chunk", "bound_original", "c
 #: Longest text kept per field (characters); fields not named get DEFAULT_MAX.
 TEXT_MAX: dict[str, int] = {
     "source": 100,
-    "source_id": 200,
     "structure_id": 200,
     "structure_nom": 300,
     "nom": 300,
@@ -111,7 +110,7 @@ def cap_fields(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], np.nd
     cut: dict[str, int] = {}
     out = frame
     for col in frame.columns:
-        if col == "id":
+        if col in ("id", "source_id"):  # never cut an id: see ID_MAX
             continue
         values = frame[col].to_numpy(dtype=object)
         if col in TEXT_MAX or (len(values) and isinstance(values[0], str)):
@@ -143,7 +142,7 @@ def bound_chunk(cleaned: CleanedChunk) -> tuple[CleanedChunk, dict[str, int]]:
     quarantined = list(cleaned.quarantined)
     origins = cleaned.info["origin"].tolist() if "origin" in cleaned.info else []
     for i in np.flatnonzero(too_long):
-        rec: dict[str, Any] = actors.iloc[int(i)].to_dict()
+        rec = {str(k): v for k, v in actors.iloc[int(i)].to_dict().items()}
         quarantined.append(
             {
                 "origin": origins[i] if i < len(origins) else "",

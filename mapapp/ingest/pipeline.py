@@ -288,6 +288,8 @@ def _read_inputs(
                 run.add(group, cleaned, chunk.merged, len(chunk))
                 if progress is not None:
                     progress(len(chunk), STAGE_READ)
+            warnings = getattr(group.adapter, "warnings", None) or []
+            r["warnings"] = list(dict.fromkeys([*r["warnings"], *warnings]))
     finally:
         if geocoder is not None:
             r["geocoding"] = vars(geocoder.stats) | {}

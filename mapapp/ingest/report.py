@@ -55,6 +55,7 @@ def new_report() -> dict[str, Any]:
         "changes": {"added": [], "updated": [], "gone": []},
         "cut_fields": {},
         "degraded": [],
+        "warnings": [],
         "repairs": [],
         "quarantine": [],
     }
@@ -126,13 +127,14 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
 
 def _safety_lines(report: dict[str, Any]) -> list[str]:
     """What the import refused to lose: degraded updates, cut rows, cut values."""
-    lines = []
+    lines = [f"Attention / warning: {w}" for w in report.get("warnings") or []]
     degraded = (report.get("store") or {}).get("degraded", 0)
     if degraded:
         lines.append(
             f"Mises à jour dégradées non appliquées / degraded updates not applied: {degraded} "
             "(old records kept; listed in the report; --accept-degraded applies them)."
         )
+        lines += [f"  {d['id']}: {'; '.join(d['lost'])}" for d in report["degraded"][:3]]
     truncated = sum(
         v for k, v in report["quarantined_by_reason"].items() if k.startswith("truncated")
     )
