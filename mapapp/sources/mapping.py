@@ -166,7 +166,7 @@ class Mapping:
         """
         if p.kind == "empty" or not p.columns:
             return []
-        needed = [(c,) for c in self.required]
+        needed: list[tuple[str, ...]] = [(c,) for c in self.required]
         for target in ("source_id", "nom"):
             if target in self.columns:
                 needed.append(self.columns[target])
