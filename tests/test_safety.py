@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from mapapp.geo.communes import Geography
 from mapapp.safety import (
-    REFERRAL_PHONE,
-    apply_confidentiality_defaults,
+    SHELTER_LINE,
+    VIOLENCE_LINE,
     public_view,
     safe_url,
     tel_url,
@@ -34,6 +34,9 @@ COMMUNES = pd.DataFrame(
     index=pd.Index(["38185", "38563"], name="code_insee"),
 )
 UNKNOWN_CODE = "38999"
+
+#: Names the one rule hides whatever the flag says (see _hidden).
+SHELTER_NAMES = ["Abri ", "CHRS Les Tilleuls "]
 
 _words = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàç", min_size=3, max_size=12)
 _hostile_bits = st.sampled_from(
@@ -55,7 +58,8 @@ def _records(draw: st.DrawFn) -> list[dict[str, object]]:
         dlon = draw(st.floats(min_value=0.001, max_value=0.05)) * draw(st.sampled_from([-1, 1]))
         # Streets always hold digits and " rue ", so no public value (the
         # placeholder, 3919, an INSEE code) can contain one by accident.
-        street = f"{draw(st.integers(1, 999))} rue {draw(_words)}{draw(_hostile_bits)}"
+        # The "x" keeps a drawn word from being a shelter word ("abri", "chu").
+        street = f"{draw(st.integers(1, 999))} rue {draw(_words)}x{draw(_hostile_bits)}"
         phone = "06" + "".join(
             str(d) for d in draw(st.lists(st.integers(0, 9), min_size=8, max_size=8))
         )
@@ -66,7 +70,7 @@ def _records(draw: st.DrawFn) -> list[dict[str, object]]:
         out.append(
             {
                 "id": f"t:{i}",
-                "nom": draw(st.sampled_from(["Abri", "CHRS Les Tilleuls", "Crèche"])) + mention,
+                "nom": draw(st.sampled_from([*SHELTER_NAMES, "Crèche "])) + mention,
                 "description": draw(st.sampled_from(["", "Venir au ", "Appeler le "])) + mention,
                 "actor_type": draw(st.sampled_from(["hebergement", "cidff", "creche"])),
                 "confidential": confidential,
@@ -82,6 +86,12 @@ def _records(draw: st.DrawFn) -> list[dict[str, object]]:
             }
         )
     return out
+
+
+def _hidden(rec: dict[str, object]) -> bool:
+    """Which generated records must be hidden: flagged, typed shelter, or named one."""
+    named = any(str(rec["nom"]).startswith(n) for n in SHELTER_NAMES)
+    return bool(rec["confidential"]) or rec["actor_type"] == "hebergement" or named
 
 
 def _strings_of(row: pd.Series) -> list[str]:
@@ -110,7 +120,7 @@ def test_no_confidential_secret_survives_public_view(records: list[dict[str, obj
 
     for i, rec in enumerate(records):
         row = shown.iloc[i]
-        if not rec["confidential"]:
+        if not _hidden(rec):
             # Public records pass untouched.
             assert row["adresse"] == rec["adresse"]
             assert row["telephone"] == rec["telephone"]
@@ -139,8 +149,12 @@ def test_no_confidential_secret_survives_public_view(records: list[dict[str, obj
             assert row["precision"] == "none"
         for coord in (rec["latitude"], rec["longitude"]):
             assert repr(coord) not in blob and f"{coord:.5f}" not in blob
-        expected_phone = rec["referral_phone"] or REFERRAL_PHONE
+        # Its own referral line, else 3919 for a violence service, else 115.
+        expected_phone = rec["referral_phone"] or (
+            VIOLENCE_LINE if rec["actor_type"] == "cidff" else SHELTER_LINE
+        )
         assert row["telephone"] == expected_phone
+        assert bool(row["confidential"])
         assert row["adresse"] == row["complement_adresse"] == row["courriel"] == ""
 
 
@@ -154,7 +168,7 @@ def test_public_view_is_idempotent_and_json_clean(records: list[dict[str, object
     payload = once.to_json(na="null")
     json.loads(payload)  # valid JSON (no NaN)
     for rec in records:
-        if rec["confidential"]:
+        if _hidden(rec):
             assert str(rec["adresse"]).lower() not in payload.lower()
             assert f"{rec['latitude']:.6f}"[:-1] not in payload
 
@@ -209,26 +223,6 @@ def test_no_confidential_record_is_a_no_op() -> None:
     shown = public_view(actors, COMMUNES)
     assert shown is not actors
     assert shown.loc[0, "adresse"] == "1 rue A"
-
-
-@pytest.mark.parametrize(
-    ("actor_type", "flag", "explicit", "expected"),
-    [
-        ("hebergement", False, False, True),  # shelter, nobody said: hidden
-        ("hebergement", False, True, False),  # shelter, a source said public
-        ("hebergement", True, True, True),
-        ("cidff", False, False, False),
-        ("cidff", True, False, True),  # a source flag is never turned off
-        ("creche", True, True, True),
-    ],
-)
-def test_confidentiality_defaults(
-    actor_type: str, flag: bool, explicit: bool, expected: bool
-) -> None:
-    frame = actors_frame([{"id": "a:1", "actor_type": actor_type, "confidential": flag}])
-    out = apply_confidentiality_defaults(frame, explicit=pd.Series([explicit]))
-    assert bool(out.loc[0, "confidential"]) is expected
-    assert bool(frame.loc[0, "confidential"]) is flag  # input untouched
 
 
 GOOD_URLS = [
