@@ -22,6 +22,8 @@ from mapapp.geo.communes import Geography
 from mapapp.safety import (
     SHELTER_LINE,
     VIOLENCE_LINE,
+    ConfidentialReason,
+    confidentiality,
     public_view,
     safe_url,
     tel_url,
@@ -223,6 +225,66 @@ def test_no_confidential_record_is_a_no_op() -> None:
     shown = public_view(actors, COMMUNES)
     assert shown is not actors
     assert shown.loc[0, "adresse"] == "1 rue A"
+
+
+@pytest.mark.parametrize(
+    ("actor_type", "flag", "nom", "hidden", "line"),
+    [
+        ("hebergement", False, "Les Tilleuls", True, SHELTER_LINE),  # shelter, nobody said
+        ("hebergement", "non", "Les Tilleuls", True, SHELTER_LINE),  # no way to make it public
+        ("hebergement", False, "Abri femmes victimes de violences", True, VIOLENCE_LINE),
+        ("cidff", False, "CIDFF", False, None),
+        ("cidff", True, "CIDFF", True, VIOLENCE_LINE),  # a source flag is never turned off
+        ("creche", True, "Crèche", True, SHELTER_LINE),
+        ("autre", False, "CHRS Horizon", True, SHELTER_LINE),  # typed anyhow, named a shelter
+        ("autre", False, "Médiathèque", False, None),
+    ],
+)
+def test_the_one_rule_in_the_public_view(
+    actor_type: str, flag: object, nom: str, hidden: bool, line: str | None
+) -> None:
+    frame = actors_frame(
+        [
+            {
+                "id": "a:1",
+                "nom": nom,
+                "actor_type": actor_type,
+                "adresse": "9 rue Z",
+                "telephone": "04 76 00 00 09",
+                "code_insee": "38185",
+                "latitude": 45.19,
+                "longitude": 5.73,
+            }
+        ]
+    )
+    frame["confidential"] = pd.Series([flag], dtype=object)
+    before = frame.copy()
+    shown = public_view(frame, COMMUNES)
+    assert bool(shown.loc[0, "confidential"]) is hidden
+    assert (shown.loc[0, "adresse"] == "") is hidden
+    assert shown.loc[0, "telephone"] == (line if hidden else "04 76 00 00 09")
+    assert (shown.loc[0, "precision"] == "commune") is hidden
+    pd.testing.assert_frame_equal(frame, before)  # input untouched
+
+
+def test_confidentiality_reasons_are_typed_and_bilingual() -> None:
+    frame = pd.DataFrame(
+        {
+            "nom": ["Centre d'Hébergement d'Urgence", "EPN"],
+            "actor_type": ["autre", "autre"],
+            "source_type": ["CHRS;ACI", ""],
+            "confidential": ["", ""],
+        }
+    )
+    found = confidentiality(frame)
+    assert found[1] == []
+    reasons = {(f.reason, f.field) for f in found[0]}
+    assert reasons == {
+        (ConfidentialReason.SHELTER_NAME, "nom"),
+        (ConfidentialReason.SHELTER_CODE, "source_type"),
+    }
+    for reason in ConfidentialReason:
+        assert reason.message("fr") != reason.message("en")
 
 
 GOOD_URLS = [
