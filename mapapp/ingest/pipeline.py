@@ -132,7 +132,7 @@ class _Run:
             q["adapter"] = group.adapter.name
             q["dataset"] = ds
             self.quarantine.append(q)
-            bump(r["quarantined_by_reason"], _reason_kind(q["reason"]))
+            bump(r["quarantined_by_reason"], q.get("reason_kind") or _reason_kind(q["reason"]))
             bump(r["by_dataset"], ds, "quarantined")
             r["quarantined"] += 1
         actors, info = cleaned.actors, cleaned.info
@@ -156,6 +156,7 @@ class _Run:
 
 
 def _reason_kind(reason: str) -> str:
+    """The report's key for a reason an adapter wrote as text (cleaning reasons are typed)."""
     return (
         reason.split(";")[0].split(" (")[0] if reason.startswith("no usable location") else reason
     )
@@ -500,11 +501,23 @@ def _with_clusters(combined: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFra
     return out
 
 
+def _confidential(r: dict[str, Any], rid: str, nom: str, why: list[dict[str, str]]) -> None:
+    """Every record made confidential is listed with its reasons (never its address)."""
+    section = r["confidential"]
+    section["rows"] += 1
+    for code in dict.fromkeys(w["reason"] for w in why):
+        bump(section["by_reason"], code)
+    section["records"].append({"id": rid, "nom": nom, "reasons": why})
+
+
 def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids: set[str]) -> None:
     """Per source / type / obstacle counts, repairs, precision, vocabularies, hours."""
     if len(new) == 0:
         return
     kinds: Counter[str] = Counter()
+    for rid, nom, why in zip(new["id"], new["nom"], info["confidential_reasons"], strict=True):
+        if why:
+            _confidential(r, rid, nom, why)
     for rid, src, atype, obst, prec, reps, how, unk, codes, bad_hours, warn, origin in zip(
         new["id"],
         new["source"],

@@ -50,6 +50,7 @@ def new_report() -> dict[str, Any]:
         "insee_from": {},
         "unknown_thematiques": {},
         "unknown_type_codes": {},
+        "confidential": {"rows": 0, "by_reason": {}, "records": []},
         "opening_hours": {"valid": 0, "invalid": 0, "with_warnings": 0, "invalid_examples": []},
         "geocoding": {},
         "changes": {"added": [], "updated": [], "gone": []},
@@ -112,6 +113,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"Placed at commune precision only: {prec['commune']}.")
     for reason, count in Counter(report["quarantined_by_reason"]).most_common(3):
         lines.append(f"Quarantined {count}: {reason}")
+    conf = report.get("confidential") or {}
+    if conf.get("rows"):
+        why = ", ".join(f"{k}: {v}" for k, v in Counter(conf["by_reason"]).most_common())
+        lines.append(f"Confidential (address hidden): {conf['rows']} ({why}).")
     if report["unknown_thematiques"]:
         lines.append(f"Unknown thématiques kept: {len(report['unknown_thematiques'])} distinct.")
     hours = report["opening_hours"]
@@ -211,6 +216,20 @@ def markdown(report: dict[str, Any]) -> str:
                 for r in q[:50]
             ],
             ("origin", "reason", "original row"),
+        )
+    conf = report.get("confidential") or {}
+    if conf.get("records"):
+        lines += ["## Confidential records (address hidden)", ""]
+        lines += _table(
+            [
+                (
+                    c["id"],
+                    c["nom"],
+                    "; ".join(f"{w['en']} ({w['field']}: {w['term']})" for w in c["reasons"]),
+                )
+                for c in conf["records"]
+            ],
+            ("id", "name", "why"),
         )
     if report["unknown_thematiques"]:
         lines += ["## Unknown vocabulary (kept on the records)", ""]
