@@ -16,7 +16,7 @@ of records less than 300 m apart (a k-d tree on the sphere, never all pairs):
 rule                      distance    name score    other conditions
 ========================  ==========  ============  ================================
 ``near-similar-name``     ≤ 50 m      ≥ 85          different files, compatible type
-``same-name-nearby``      ≤ 200 m     ≥ 95          different files, compatible type
+``same-name-nearby``      ≤ 200 m     ≥ 95 strict   different files, compatible type
 ``same-siret-near``       ≤ 300 m     ≥ 75          different files, same SIRET,
                                                     compatible type
 ``in-file-identical``     ≤ 5 m       identical     same file; name, structure,
@@ -32,7 +32,8 @@ name is safe, while a different place with a similar name 50 m away is rare
 (two agencies of one network are hundreds of metres apart at least).  An
 identical distinctive name tolerates a coarser geocode (200 m, e.g. "Agence
 France Travail Ravine des Cabris" 162 m from "France Travail - Ravine des
-Cabris").  A shared SIRET (one establishment) tolerates 300 m and a looser
+Cabris"); there the score is strict (token-sort: every distinctive word
+must be there, "PIMMS Grenoble Sud" is not "PIMMS Grenoble").  A shared SIRET (one establishment) tolerates 300 m and a looser
 name (abbreviations: "COM DE COM DES RIVES DU HAUT ALLIER"), never more: the
 Aix-en-Provence mairies sharing the city's SIRET are kilometres apart.
 
@@ -307,7 +308,7 @@ def name_key(name: str, commune: str = "") -> NameKey:
     return NameKey(full, frozenset(kinds), core, frozenset(normalize_place(commune).split()))
 
 
-def _pair_score(a: NameKey, b: NameKey) -> float:
+def _pair_score(a: NameKey, b: NameKey, *, strict: bool = False) -> float:
     if a.kinds and b.kinds and not a.kinds & b.kinds:
         return 0.0  # a mission locale is not a PIMMS
     same_kind = bool(a.kinds & b.kinds)
@@ -319,7 +320,9 @@ def _pair_score(a: NameKey, b: NameKey) -> float:
     shared = set(a.core.split()) & set(b.core.split())
     telling = {w for w in shared - a.commune - b.commune if len(w) >= 3 and not w.isdigit()}
     if same_kind or telling:
-        return float(fuzz.token_set_ratio(a.core, b.core))
+        # token-set forgives extra words ("Pimms Médiation Grenoble"); strict does not.
+        scorer = fuzz.token_sort_ratio if strict else fuzz.token_set_ratio
+        return float(scorer(a.core, b.core))
     # Only the commune or a number in common ("Grenoble" vs "Grenoble Solidarité",
     # "SPIP 62" vs "Cap Intérim 62 Arras"): no token-set bonus for a subset.
     return float(fuzz.ratio(a.core, b.core))
@@ -493,19 +496,31 @@ def _candidate_edges(
             continue
         if not types_compatible(atype[a], atype[b]):
             continue
-        score = max(_pair_score(x, y) for x in keys[a] for y in keys[b])
-        rule = None
-        if d <= NEAR_M and score >= NEAR_SCORE:
-            rule = MergeRule.NEAR_SIMILAR_NAME
-        elif d <= WIDE_M and score >= WIDE_SCORE and keys[a][0].core and keys[b][0].core:
-            rule = MergeRule.SAME_NAME_NEARBY
-        elif same_siret and score >= SIRET_SCORE:
-            rule = MergeRule.SAME_SIRET_NEAR
+        rule, score = _rule_for(d, same_siret, keys[a], keys[b])
         if rule is not None:
             edges.append(_Edge(a, b, rule, d, score))
     order = {MergeRule.IN_FILE_IDENTICAL: 0}
     edges.sort(key=lambda e: (order.get(e.rule, 1), e.distance_m, -e.score, e.a, e.b))
     return edges
+
+
+def _rule_for(
+    metres: float, same_siret: bool, ka: list[NameKey], kb: list[NameKey]
+) -> tuple[MergeRule | None, float]:
+    """The rule two records of different files meet (if any), and the name score used."""
+    score = max(_pair_score(x, y) for x in ka for y in kb)
+    if metres <= NEAR_M and score >= NEAR_SCORE:
+        return MergeRule.NEAR_SIMILAR_NAME, score
+    if metres <= WIDE_M and score >= WIDE_SCORE:
+        strict = max(
+            (_pair_score(x, y, strict=True) for x in ka for y in kb if x.core and y.core),
+            default=0.0,
+        )
+        if strict >= WIDE_SCORE:
+            return MergeRule.SAME_NAME_NEARBY, strict
+    if same_siret and score >= SIRET_SCORE:
+        return MergeRule.SAME_SIRET_NEAR, score
+    return None, score
 
 
 def _name_keys(actors: pd.DataFrame) -> list[list[NameKey]]:

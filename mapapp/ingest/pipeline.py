@@ -332,13 +332,20 @@ def _merge_and_write(
 def _report_merges(
     r: dict[str, Any], clusters: pd.DataFrame, new_ids: pd.Series, overrides: Overrides
 ) -> None:
-    """Each merged row of this import with its rule, distance and name score (FR and EN)."""
-    mine = clusters[clusters["id"].isin(set(new_ids.astype(str))) & clusters["duplicate"]]
+    """Every duplicate in a cluster this import touches: rule, match, distance, name score.
+
+    A record imported earlier may become a duplicate of a richer new one: it is
+    listed too (``this_import`` False), so no merge goes unexplained.
+    """
+    fresh = set(new_ids.astype(str))
+    touched = set(clusters.loc[clusters["id"].isin(fresh), "cluster_id"])
+    mine = clusters[clusters["cluster_id"].isin(touched) & clusters["duplicate"]]
     r["merges"] = [
         {
             "id": row.id,
             "cluster_id": row.cluster_id,
             "linked_to": row.linked_to,
+            "this_import": row.id in fresh,
             "rule": row.rule,
             "reason_fr": MergeRule(row.rule).label("fr"),
             "reason_en": MergeRule(row.rule).label("en"),
