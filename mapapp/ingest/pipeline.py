@@ -47,8 +47,9 @@ from mapapp.geo.communes import load_geography
 from mapapp.geo.geocode import AddressGeocoder
 from mapapp.ingest.bounds import bound_chunk, bound_original
 from mapapp.ingest.clean import CleanedChunk, clean_chunk
-from mapapp.ingest.dedupe import cluster_actors
+from mapapp.ingest.dedupe import MergeRule, cluster_actors, clusters_differ, files_of
 from mapapp.ingest.locate import Locator
+from mapapp.ingest.overrides import OVERRIDES_FILE, Overrides, load_overrides
 from mapapp.ingest.report import bump, new_report, repair_kinds, write_report
 from mapapp.schema import COLUMNS, actors_frame
 from mapapp.settings import Settings
@@ -142,7 +143,7 @@ class _Run:
         for i, rid in enumerate(actors["id"].tolist()):
             if rid in self.seen:
                 keep[i] = False
-                self._merged(ds, "same id read again (first occurrence kept)")
+                self._merged(ds, MergeRule.SAME_ID.label("en"))
             else:
                 self.seen[rid] = ds
         self.frames.append(actors[keep])
@@ -385,22 +386,27 @@ def _merge(
     elif prune and gone:
         pruned = gone
         combined = combined[~combined["id"].isin(gone)].reset_index(drop=True)
-    clusters = cluster_actors(combined)
+    overrides = load_overrides(settings.data_dir / OVERRIDES_FILE)
+    files = files_of(ledger, ((i, run.seen[i]) for i in new["id"]))
+    clusters = cluster_actors(combined, datasets=files, overrides=overrides)
     dup_ids = set(clusters.loc[clusters["duplicate"], "id"])
+    clusters_changed = clusters_differ(old_plain, _with_clusters(combined, clusters))
     combined = _with_clusters(combined, clusters)
-    # accounting: rows of this import that duplicate another group's place are "merged"
+    _report_merges(r, clusters, new["id"], overrides)
+    # accounting: rows of this import that are not their cluster's primary are "merged"
+    by_id = clusters.set_index("id")
     for ds, rid in zip(info.get("dataset", []), new["id"], strict=False):
         if rid in dup_ids:
             r["merged"] += 1
-            bump(
-                r["merged_by_reason"], "duplicate of a place another source gives (clustered, kept)"
-            )
+            bump(r["merged_by_reason"], MergeRule(by_id.at[rid, "rule"]).label("en"))
             bump(r["by_dataset"], ds, "merged")
         else:
             r["loaded"] += 1
             bump(r["by_dataset"], ds, "loaded")
     _describe(r, new, info, dup_ids)
-    changed = bool(diff.added or diff.updated or pruned or (old_plain.empty and len(combined)))
+    changed = bool(
+        diff.added or diff.updated or pruned or (old_plain.empty and len(combined)) or clusters_changed
+    )
     ledger_rows = pd.concat(
         [
             ledger[~ledger["dataset"].isin(datasets)],
@@ -484,6 +490,40 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (np.bool_, np.floating, np.integer)):
         return value.item()
     return value
+
+
+def _report_merges(
+    r: dict[str, Any], clusters: pd.DataFrame, new_ids: pd.Series, overrides: Overrides
+) -> None:
+    """Every duplicate in a cluster this import touches: rule, match, distance, name score.
+
+    A record imported earlier may become a duplicate of a richer new one: it is
+    listed too (``this_import`` False), so no merge goes unexplained.
+    """
+    fresh = set(new_ids.astype(str))
+    touched = set(clusters.loc[clusters["id"].isin(fresh), "cluster_id"])
+    mine = clusters[clusters["cluster_id"].isin(touched) & clusters["duplicate"]]
+    r["merges"] = [
+        {
+            "id": row.id,
+            "cluster_id": row.cluster_id,
+            "linked_to": row.linked_to,
+            "this_import": row.id in fresh,
+            "rule": row.rule,
+            "reason_fr": MergeRule(row.rule).label("fr"),
+            "reason_en": MergeRule(row.rule).label("en"),
+            "distance_m": None if pd.isna(row.distance_m) else float(row.distance_m),
+            "name_score": None if pd.isna(row.name_score) else float(row.name_score),
+        }
+        for row in mine.itertuples()
+    ]
+    if overrides.path:
+        r["duplicate_overrides"] = {
+            "file": overrides.path,
+            "joins": len(overrides.joins),
+            "splits": len(overrides.splits),
+            "unknown_ids": overrides.unknown_ids(clusters["id"]),
+        }
 
 
 def _with_clusters(combined: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:

@@ -44,6 +44,7 @@ def new_report() -> dict[str, Any]:
         "by_actor_type": {},
         "by_obstacle": {},
         "merged_by_reason": {},
+        "merges": [],
         "quarantined_by_reason": {},
         "repaired": {"rows": 0, "by_kind": {}},
         "precision": {},
@@ -205,6 +206,38 @@ def markdown(report: dict[str, Any]) -> str:
     lines += _table(Counter(report["repaired"]["by_kind"]).most_common(), ("repair", "rows"))
     lines += ["## Merged", ""]
     lines += _table(Counter(report["merged_by_reason"]).most_common(), ("reason", "rows"))
+    merges = report.get("merges") or []
+    if merges:
+        lines += [
+            f"First {min(200, len(merges))} of {len(merges)} merged records (rule, match):",
+            "",
+        ]
+        lines += _table(
+            [
+                (
+                    m["id"],
+                    m["linked_to"],
+                    m["rule"],
+                    "" if m["distance_m"] is None else f"{m['distance_m']:.0f} m",
+                    "" if m["name_score"] is None else f"{m['name_score']:.0f}",
+                    m["reason_fr"],
+                )
+                for m in merges[:200]
+            ],
+            ("record", "matched with", "rule", "distance", "name score", "raison"),
+        )
+    over = report.get("duplicate_overrides")
+    if over:
+        lines += [
+            f"Overrides applied from {over['file']}: {over['joins']} join(s), "
+            f"{over['splits']} split(s).",
+            "",
+        ]
+        if over["unknown_ids"]:
+            lines += [
+                "Ids named there but absent from the store: " + ", ".join(over["unknown_ids"][:50]),
+                "",
+            ]
     lines += ["## Quarantine", ""]
     lines += _table(Counter(report["quarantined_by_reason"]).most_common(), ("reason", "rows"))
     q = report["quarantine"]
