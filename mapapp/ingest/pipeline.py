@@ -228,7 +228,10 @@ def ingest(
         _read_inputs(run, groups, settings, geocode=geocode, geocoder=geocoder, progress=progress)
         if progress is not None:
             progress(0, STAGE_MERGE)
-        actors, tables = _merge(run, store, groups, prune=prune, accept_degraded=accept_degraded)
+        overrides = load_overrides(settings.data_dir / OVERRIDES_FILE)
+        actors, tables = _merge(
+            run, store, groups, overrides, prune=prune, accept_degraded=accept_degraded
+        )
         r["finished"] = _now()
         r["balanced"] = r["read"] == r["loaded"] + r["merged"] + r["quarantined"]
         r["quarantine"] = [
@@ -336,7 +339,13 @@ def _quarantine_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _merge(
-    run: _Run, store: Any, groups: list[InputGroup], *, prune: bool, accept_degraded: bool
+    run: _Run,
+    store: Any,
+    groups: list[InputGroup],
+    overrides: Overrides,
+    *,
+    prune: bool,
+    accept_degraded: bool,
 ) -> tuple[Any, dict[str, pd.DataFrame]]:
     """Merge this import into the store's records (held under the writer lock).
 
@@ -386,7 +395,6 @@ def _merge(
     elif prune and gone:
         pruned = gone
         combined = combined[~combined["id"].isin(gone)].reset_index(drop=True)
-    overrides = load_overrides(settings.data_dir / OVERRIDES_FILE)
     files = files_of(ledger, ((i, run.seen[i]) for i in new["id"]))
     clusters = cluster_actors(combined, datasets=files, overrides=overrides)
     dup_ids = set(clusters.loc[clusters["duplicate"], "id"])
@@ -398,14 +406,18 @@ def _merge(
     for ds, rid in zip(info.get("dataset", []), new["id"], strict=False):
         if rid in dup_ids:
             r["merged"] += 1
-            bump(r["merged_by_reason"], MergeRule(by_id.at[rid, "rule"]).label("en"))
+            bump(r["merged_by_reason"], MergeRule(str(by_id.at[rid, "rule"])).label("en"))
             bump(r["by_dataset"], ds, "merged")
         else:
             r["loaded"] += 1
             bump(r["by_dataset"], ds, "loaded")
     _describe(r, new, info, dup_ids)
     changed = bool(
-        diff.added or diff.updated or pruned or (old_plain.empty and len(combined)) or clusters_changed
+        diff.added
+        or diff.updated
+        or pruned
+        or (old_plain.empty and len(combined))
+        or clusters_changed
     )
     ledger_rows = pd.concat(
         [
@@ -510,10 +522,10 @@ def _report_merges(
             "linked_to": row.linked_to,
             "this_import": row.id in fresh,
             "rule": row.rule,
-            "reason_fr": MergeRule(row.rule).label("fr"),
-            "reason_en": MergeRule(row.rule).label("en"),
-            "distance_m": None if pd.isna(row.distance_m) else float(row.distance_m),
-            "name_score": None if pd.isna(row.name_score) else float(row.name_score),
+            "reason_fr": MergeRule(str(row.rule)).label("fr"),
+            "reason_en": MergeRule(str(row.rule)).label("en"),
+            "distance_m": _number(row.distance_m),
+            "name_score": _number(row.name_score),
         }
         for row in mine.itertuples()
     ]
@@ -601,3 +613,8 @@ def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids:
             hours["valid"] += 1
             hours["with_warnings"] += int(bool(warn))
     r["repaired"]["by_kind"] = dict(kinds)
+
+
+def _number(value: Any) -> float | None:
+    """A report figure: None where the merge rule measured nothing."""
+    return None if pd.isna(value) else float(value)
