@@ -24,8 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -34,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from mapapp.csv_export import csv_text
 from mapapp.emergency import Country
 from mapapp.i18n import t, vocab_label
 from mapapp.taxonomy import ActorType, Obstacle
@@ -362,16 +361,6 @@ def sheet_text(
     return "\n".join(lines).rstrip() + "\n"
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    text = _plain(str(value)) if value is not None else ""
-    # A spreadsheet runs a cell starting with = + - @ as a formula
-    # ("CSV injection"): a leading apostrophe keeps it text.
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def sheet_csv(cards: Sequence[Card], *, lang: str = "fr") -> str:
     """The results as CSV (one row per card), safe to open in a spreadsheet.
 
@@ -394,22 +383,19 @@ def sheet_csv(cards: Sequence[Card], *, lang: str = "fr") -> str:
         t("field_email", lang),
         t("field_website", lang),
     ]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(head)
-    for c in cards:
-        writer.writerow(
-            [
-                c.rank if c.rank is not None else "",
-                _cell(c.name),
-                _cell(c.type_label),
-                _cell(", ".join(c.obstacles)),
-                f"{c.distance_km:.2f}" if c.distance_km is not None else "",
-                _cell(c.address),
-                _cell(c.phone),
-                _cell(c.hours),
-                _cell(c.email if c.email_href else ""),
-                _cell(c.website_href or ""),
-            ]
-        )
-    return buf.getvalue()
+    rows = (
+        [
+            c.rank if c.rank is not None else "",
+            c.name,
+            c.type_label,
+            ", ".join(c.obstacles),
+            f"{c.distance_km:.2f}" if c.distance_km is not None else "",
+            c.address,
+            c.phone,
+            c.hours,
+            c.email if c.email_href else "",
+            c.website_href or "",
+        ]
+        for c in cards
+    )
+    return csv_text(head, rows)
