@@ -25,7 +25,7 @@ from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
 from mapapp.geo.communes import Geography
 from mapapp.geo.text import normalize_place
 
-__all__ = ["Place", "place_label", "resolve_place", "suggest_places"]
+__all__ = ["Place", "resolve_place", "suggest_places"]
 
 _DEP_SUFFIX = re.compile(r"^(?P<name>.*?)[\s,]*\(?\s*(?P<dep>\d{2,3}|2a|2b)\s*\)?\s*$", re.I)
 
@@ -51,11 +51,6 @@ def _place(geo: Geography, code: str) -> Place:
     return Place(
         code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"])
     )
-
-
-def place_label(geo: Geography, code: str) -> str:
-    """Human label of an INSEE code, e.g. ``"Saint-Denis (974)"``."""
-    return _place(geo, code).label
 
 
 def _choices(geo: Geography, codes: list[str]) -> list[tuple[str, str]]:
