@@ -27,22 +27,18 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mapapp.render.text import plain_text
+
 __all__ = ["FORMULA_START", "csv_text", "defuse_cell", "frame_csv"]
 
 #: First characters a spreadsheet may run as (or hide in front of) a formula.
 FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-_CONTROLS = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\u200e\u200f"
-    "\u202a-\u202e\u2066-\u2069\u061c]"
-)
-_LINE_BREAKS = re.compile("[\t\n\r\u2028\u2029\x85]+")
 
 
 def _is_missing(value: Any) -> bool:
@@ -78,7 +74,7 @@ def defuse_cell(value: Any) -> str:
         return str(value)
     if isinstance(value, list | tuple | np.ndarray):
         value = ", ".join(str(v) for v in value)
-    text = _LINE_BREAKS.sub(" ", _CONTROLS.sub("", str(value))).strip()
+    text = plain_text(str(value))
     return "'" + text if text.startswith(FORMULA_START) else text
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "STRINGS",
     "VOCABULARIES",
     "Lang",
+    "format_km",
+    "format_number",
     "parse_lang",
     "t",
     "vocab_label",
@@ -325,6 +327,46 @@ def t(key: str, lang: str = "fr", **values: object) -> str:
     fr, en = STRINGS[key]
     text = en if lang == "en" else fr
     return text.format(**values) if values else text
+
+
+def format_number(x: float, *, digits: int | None = 0, lang: str = "fr") -> str:
+    """The one number formatter: ``1 623 111`` / ``3,14`` in French, ``1,623,111`` / ``3.14`` in English.
+
+    Parameters
+    ----------
+    x : float
+    digits : int or None, keyword-only
+        Decimals; None means three significant digits below 100 (legends:
+        ``2,5``, ``12``) and whole numbers above.
+    lang : {"fr", "en"}, keyword-only
+        French groups thousands with a narrow no-break space.
+
+    Examples
+    --------
+    >>> format_number(1234.5, digits=1, lang="en"), format_number(1234.5, digits=1)
+    ('1,234.5', '1\u202f234,5')
+    >>> format_number(2.5, digits=None), format_number(20.0, digits=None, lang="en")
+    ('2,5', '20')
+    """
+    if digits is None:
+        digits = -1 if abs(x) < 100 else 0
+    text = f"{x:.3g}" if digits < 0 else f"{x:,.{digits}f}"
+    if lang == "en":
+        return text
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def format_km(km: float, lang: str = "fr") -> str:
+    """A distance for people: one decimal under 10 km, whole km above.
+
+    Examples
+    --------
+    >>> format_km(1.234, "fr"), format_km(1.234, "en"), format_km(23.6, "fr")
+    ('1,2 km', '1.2 km', '24 km')
+    >>> format_km(0.04, "fr"), format_km(9.96, "en"), format_km(1500.2, "fr")
+    ('0,0 km', '10 km', '1\u202f500 km')
+    """
+    return format_number(km, digits=1 if round(km, 1) < 10 else 0, lang=lang) + " km"
 
 
 def vocab_label(vocabulary: str, code: str, lang: str = "fr") -> str:

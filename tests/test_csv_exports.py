@@ -4,7 +4,7 @@ The corpus (``tests/browser/hostile.py``) holds formulas (``=HYPERLINK(...)``,
 ``@SUM(...)``, ``"-alert(1)-"``...) in every text field of the test records,
 and some records here carry a formula as their *name*, which the coverage
 tables write as ``nearest_nom``.  Each export path is run as a user runs it:
-the search page's download (:func:`mapapp.present.sheet_csv`), ``mapapp
+the search page's download (:func:`mapapp.render.cards.sheet_csv`), ``mapapp
 search --format csv``, ``mapapp coverage --format csv`` (plain, compared and
 suggested sites) and the coverage page's table (:func:`table_to_csv`).
 """
@@ -21,7 +21,7 @@ import pytest
 
 from mapapp.coverage import Territory, coverage_analysis, table_to_csv
 from mapapp.geo.communes import Geography
-from mapapp.present import cards_from_frame, sheet_csv
+from mapapp.render.cards import cards_from_frame, sheet_csv
 from mapapp.schema import actors_frame
 from mapapp.settings import Settings
 from mapapp.store import ParquetStore

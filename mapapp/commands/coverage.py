@@ -22,7 +22,6 @@ import geopandas as gpd
 import pandas as pd
 
 from mapapp.catalog import load_public_actors
-from mapapp.choropleth import departement_shapes
 from mapapp.coverage import (
     CoverageAnalysis,
     Territory,
@@ -38,6 +37,7 @@ from mapapp.coverage import (
     worst_covered,
 )
 from mapapp.geo.communes import Geography, analysis_units, load_geography
+from mapapp.geo.shapes import departement_shapes
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
 

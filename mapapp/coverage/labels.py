@@ -21,9 +21,10 @@ import re
 
 import pandas as pd
 
+from mapapp.i18n import format_number
+
 __all__ = [
     "PAGE_TEXT",
-    "format_number",
     "format_value",
     "page_text",
     "summary_frame",
@@ -89,20 +90,6 @@ def summary_label(key: str, *, lang: str = "fr", radius_km: float | None = None)
         return key
     r = "?" if radius_km is None else f"{radius_km:g}"
     return _LABELS[key][en].format(r=r)
-
-
-def format_number(x: float, *, digits: int = 0, lang: str = "fr") -> str:
-    """``1 623 111`` / ``3,14`` in French, ``1,623,111`` / ``3.14`` in English.
-
-    Examples
-    --------
-    >>> format_number(1234.5, digits=1, lang="en")
-    '1,234.5'
-    """
-    text = f"{x:,.{digits}f}"
-    if lang == "en":
-        return text
-    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def format_value(key: str, value: float, *, lang: str = "fr") -> str:

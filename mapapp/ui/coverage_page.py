@@ -2,7 +2,7 @@
 
 Thin by design: every figure comes from :func:`mapapp.coverage.coverage_analysis`
 (the same numbers as ``mapapp coverage`` and the notebook), the map from
-:mod:`mapapp.choropleth`, the exports from :mod:`mapapp.coverage.export`.  This
+:mod:`mapapp.render.choropleth`, the exports from :mod:`mapapp.coverage.export`.  This
 module only lays them out.
 
 - Settings sit in an ``st.form``: nothing is computed before "Analyser".
@@ -25,21 +25,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from mapapp.choropleth import (
-    accessibility_classes,
-    coverage_map,
-    departement_shapes,
-    display_geometry,
-    distance_classes,
-    legend_frame,
-)
 from mapapp.coverage import (
     CoverageAnalysis,
     Territory,
     compare_summaries,
     coverage_analysis,
     coverage_layer,
-    format_number,
     layer_to_geojson,
     layer_to_gpkg,
     suggest_sites,
@@ -48,9 +39,13 @@ from mapapp.coverage import (
     territory_units,
     worst_covered,
 )
+from mapapp.coverage.classes import accessibility_classes, distance_classes, legend_frame
 from mapapp.coverage.labels import page_text as _t
 from mapapp.geo.communes import analysis_units
-from mapapp.present import escape_markdown
+from mapapp.geo.shapes import departement_shapes, display_geometry
+from mapapp.i18n import format_number
+from mapapp.render.choropleth import coverage_map
+from mapapp.render.text import escape_markdown
 from mapapp.taxonomy import ActorType, Obstacle
 from mapapp.ui import resources
 from mapapp.ui.assets import leaflet_base

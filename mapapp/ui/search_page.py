@@ -2,7 +2,7 @@
 
 Thin by design: places are resolved by :mod:`mapapp.geo.places`, services found
 by :class:`mapapp.search.SearchIndex` built on the public view, cards written
-by :mod:`mapapp.present`, the map built by :mod:`mapapp.maps`.  This module
+by :mod:`mapapp.render.cards`, the map built by :mod:`mapapp.render.search_map`.  This module
 only lays them out.
 
 Privacy: the inputs sit in an ``st.form`` (nothing is sent before "Search"),
@@ -24,8 +24,9 @@ from streamlit_folium import st_folium
 from mapapp.emergency import load_emergency
 from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
 from mapapp.i18n import PUBLICS_CHOICES, t, vocab_label
-from mapapp.maps import MapPoint, results_map
-from mapapp.present import Card, cards_from_frame, escape_markdown, sheet_csv, sheet_text
+from mapapp.render.cards import Card, cards_from_frame, sheet_csv, sheet_text
+from mapapp.render.search_map import MapPoint, results_map
+from mapapp.render.text import escape_markdown
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
 from mapapp.ui import resources
