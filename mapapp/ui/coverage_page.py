@@ -40,10 +40,9 @@ from mapapp.coverage import (
     worst_covered,
 )
 from mapapp.coverage.classes import accessibility_classes, distance_classes, legend_frame
-from mapapp.coverage.labels import page_text as _t
 from mapapp.geo.communes import analysis_units
 from mapapp.geo.shapes import departement_shapes, display_geometry
-from mapapp.i18n import format_number
+from mapapp.i18n import format_number, t
 from mapapp.render.choropleth import coverage_map
 from mapapp.render.text import escape_markdown
 from mapapp.taxonomy import ActorType, Obstacle
@@ -122,11 +121,11 @@ def _form(lang: str) -> None:
     def label(key: str) -> str:
         kind, code, name = options[key]
         if kind == "france":
-            return _t("france", lang)
+            return t("cov_france", lang)
         return (
-            f"{_t('kind_' + kind, lang)} — {code} {name}"
+            f"{t('cov_kind_' + kind, lang)} — {code} {name}"
             if kind != "epci"
-            else (f"{_t('kind_epci', lang)} — {name} ({code})")
+            else (f"{t('cov_kind_epci', lang)} — {name} ({code})")
         )
 
     obstacle_values = [o.value for o in Obstacle]
@@ -134,32 +133,35 @@ def _form(lang: str) -> None:
     with st.form("coverage_form", border=True):
         left, right = st.columns(2)
         by = left.radio(
-            _t("by", lang),
+            t("cov_by", lang),
             ["obstacle", "type"],
             horizontal=True,
-            format_func=lambda v: _t("by_" + v, lang),
+            format_func=lambda v: t("cov_by_" + v, lang),
         )
         obstacles = left.multiselect(
-            _t("obstacles", lang),
+            t("cov_obstacles", lang),
             obstacle_values,
             default=["garde-enfants"],
             format_func=lambda v: Obstacle(v).label(lang),
-            placeholder=_t("choose", lang),
+            placeholder=t("cov_choose", lang),
         )
         match = left.radio(
-            _t("match", lang), ["any", "all"], horizontal=True, format_func=lambda v: _t(v, lang)
+            t("cov_match", lang),
+            ["any", "all"],
+            horizontal=True,
+            format_func=lambda v: t("cov_match_" + v, lang),
         )
         types = left.multiselect(
-            _t("types", lang),
+            t("cov_types", lang),
             type_values,
             format_func=lambda v: ActorType(v).label(lang),
-            placeholder=_t("choose", lang),
+            placeholder=t("cov_choose", lang),
         )
         compare = left.selectbox(
-            _t("compare", lang),
+            t("cov_compare", lang),
             ["", *obstacle_values, *(f"type:{v}" for v in type_values)],
             format_func=lambda v: (
-                _t("none", lang)
+                t("cov_none", lang)
                 if not v
                 else (
                     ActorType(v[5:]).label(lang)
@@ -168,17 +170,19 @@ def _form(lang: str) -> None:
                 )
             ),
         )
-        territory = right.selectbox(_t("territory", lang), list(options), format_func=label)
-        radius = right.slider(_t("radius", lang), 1, 50, 10)
+        territory = right.selectbox(t("cov_territory", lang), list(options), format_func=label)
+        radius = right.slider(t("cov_radius", lang), 1, 50, 10)
         measure = right.radio(
-            _t("measure", lang),
+            t("cov_measure", lang),
             ["distance", "access"],
             horizontal=True,
-            format_func=lambda v: _t("m_" + v, lang),
+            format_func=lambda v: t("cov_m_" + v, lang),
         )
-        catchment = right.slider(_t("catchment", lang), 1, 50, 10, help=_t("catchment_help", lang))
-        suggest_n = right.number_input(_t("suggest", lang), 0, 20, 5)
-        if st.form_submit_button(_t("submit", lang), type="primary"):
+        catchment = right.slider(
+            t("cov_catchment", lang), 1, 50, 10, help=t("cov_catchment_help", lang)
+        )
+        suggest_n = right.number_input(t("cov_suggest", lang), 0, 20, 5)
+        if st.form_submit_button(t("cov_submit", lang), type="primary"):
             st.session_state[_PARAMS] = _Params(
                 obstacles=tuple(obstacles) if by == "obstacle" else (),
                 types=tuple(types) if by == "type" else (),
@@ -196,25 +200,25 @@ def _metrics(res: CoverageAnalysis, lang: str) -> None:
     s = res.summary
     r = res.radius_km
     cols = [*st.columns(3), *st.columns(3)]
-    cols[0].metric(_t("m_population", lang), format_number(s["population"], lang=lang))
+    cols[0].metric(t("cov_m_population", lang), format_number(s["population"], lang=lang))
     pop = s["population"]
     share = 1 - s["population_beyond_radius"] / pop if pop else float("nan")
     cols[1].metric(
-        _t("m_within", lang, r=f"{r:g}"), format_number(100 * share, digits=1, lang=lang) + " %"
+        t("cov_m_within", lang, r=f"{r:g}"), format_number(100 * share, digits=1, lang=lang) + " %"
     )
     cols[2].metric(
-        _t("m_mean", lang), format_number(s["mean_distance_km"], digits=1, lang=lang) + " km"
+        t("cov_m_mean", lang), format_number(s["mean_distance_km"], digits=1, lang=lang) + " km"
     )
     p90 = s["p90_distance_km"]
     cols[3].metric(
-        _t("m_p90", lang),
-        _t("no_service", lang)
+        t("cov_m_p90", lang),
+        t("cov_no_service", lang)
         if p90 == float("inf")
         else format_number(p90, digits=1, lang=lang) + " km",
     )
-    cols[4].metric(_t("m_beyond", lang), format_number(s["communes_beyond_radius"], lang=lang))
+    cols[4].metric(t("cov_m_beyond", lang), format_number(s["communes_beyond_radius"], lang=lang))
     cols[5].metric(
-        _t("m_services", lang),
+        t("cov_m_services", lang),
         f"{format_number(s['services'], lang=lang)} / "
         f"{format_number(s['remote_services'], lang=lang)}",
     )
@@ -248,16 +252,16 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
     if measure == "access":
         classes = accessibility_classes(values, lang=lang)
         shown = [format_number(v, digits=2, lang=lang) for v in values]
-        value_label = _t("m_access_mean", lang)
+        value_label = t("cov_m_access_mean", lang)
     else:
         classes = distance_classes(values, lang=lang)
         shown = [
-            _t("no_service", lang)
+            t("cov_no_service", lang)
             if v == float("inf")
             else format_number(v, digits=1, lang=lang) + " km"
             for v in values
         ]
-        value_label = _t("m_mean", lang) if level != "commune" else "distance"
+        value_label = t("cov_m_mean", lang) if level != "commune" else "distance"
     s = resources.settings()
     fmap = coverage_map(
         shapes,
@@ -281,7 +285,7 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
             returned_objects=["last_active_drawing"],
         )
     with lcol:
-        st.caption(_t("legend", lang) + (" (km)" if measure == "distance" else ""))
+        st.caption(t("cov_legend", lang) + (" (km)" if measure == "distance" else ""))
         legend = legend_frame(classes)
         st.dataframe(
             legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["couleur"]),
@@ -289,8 +293,8 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
             width="stretch",
         )
         if level != "commune":
-            st.caption(_t("map_level_dep", lang))
-        st.caption(_t("click", lang))
+            st.caption(t("cov_map_level_dep", lang))
+        st.caption(t("cov_click", lang))
     feature = (out or {}).get("last_active_drawing")
     code = None
     if isinstance(feature, dict):
@@ -320,10 +324,10 @@ def _downloads(res: CoverageAnalysis, lang: str) -> None:
             shapes = departement_shapes(resources.settings().cache_dir).geometry
         return coverage_layer(table, gpd.GeoDataFrame(geometry=shapes))
 
-    st.markdown(f"**{_t('download', lang)}**")
+    st.markdown(f"**{t('cov_download', lang)}**")
     c1, c2, c3 = st.columns(3)
     c1.download_button(
-        _t("dl_csv", lang),
+        t("cov_dl_csv", lang),
         data=lambda: table_to_csv(res.table),
         file_name=f"{slug}-communes.csv",
         mime="text/csv",
@@ -331,7 +335,7 @@ def _downloads(res: CoverageAnalysis, lang: str) -> None:
         key="dl_csv",
     )
     c2.download_button(
-        _t("dl_geojson", lang),
+        t("cov_dl_geojson", lang),
         data=lambda: layer_to_geojson(layer()),
         file_name=f"{slug}.geojson",
         mime="application/geo+json",
@@ -339,7 +343,7 @@ def _downloads(res: CoverageAnalysis, lang: str) -> None:
         key="dl_geojson",
     )
     c3.download_button(
-        _t("dl_gpkg", lang),
+        t("cov_dl_gpkg", lang),
         data=lambda: layer_to_gpkg(layer()),
         file_name=f"{slug}.gpkg",
         mime="application/geopackage+sqlite3",
@@ -352,31 +356,31 @@ def _column_config(lang: str) -> dict[str, Any]:
     """Readable headers for the coverage tables (the data keep their names)."""
     number = st.column_config.NumberColumn
     return {
-        "code_insee": st.column_config.TextColumn(_t("col_code", lang)),
-        "nom": st.column_config.TextColumn(_t("col_nom", lang)),
-        "population": number(_t("m_population", lang), format="localized"),
-        "distance_km": number(_t("col_distance", lang), format="%.1f"),
-        "mean_distance_km": number(_t("m_mean", lang) + " (km)", format="%.1f"),
-        "p90_distance_km": number(_t("m_p90", lang) + " (km)", format="%.1f"),
-        "nearest_nom": st.column_config.TextColumn(_t("nearest", lang)),
-        "nearest_commune": st.column_config.TextColumn(_t("col_nearest_commune", lang)),
-        "accessibility_per_10k": number(_t("m_access_mean", lang), format="%.2f"),
+        "code_insee": st.column_config.TextColumn(t("cov_col_code", lang)),
+        "nom": st.column_config.TextColumn(t("cov_col_nom", lang)),
+        "population": number(t("cov_m_population", lang), format="localized"),
+        "distance_km": number(t("cov_col_distance", lang), format="%.1f"),
+        "mean_distance_km": number(t("cov_m_mean", lang) + " (km)", format="%.1f"),
+        "p90_distance_km": number(t("cov_m_p90", lang) + " (km)", format="%.1f"),
+        "nearest_nom": st.column_config.TextColumn(t("cov_nearest", lang)),
+        "nearest_commune": st.column_config.TextColumn(t("cov_col_nearest_commune", lang)),
+        "accessibility_per_10k": number(t("cov_m_access_mean", lang), format="%.2f"),
         "rank": number("#"),
-        "population_gained": number(_t("col_gained", lang), format="localized"),
-        "communes_gained": number(_t("col_communes_gained", lang)),
-        "population_beyond_after": number(_t("col_beyond_after", lang), format="localized"),
+        "population_gained": number(t("cov_col_gained", lang), format="localized"),
+        "communes_gained": number(t("cov_col_communes_gained", lang)),
+        "population_beyond_after": number(t("cov_col_beyond_after", lang), format="localized"),
     }
 
 
 def _worst(res: CoverageAnalysis, lang: str) -> None:
-    st.subheader(_t("worst", lang))
+    st.subheader(t("cov_worst", lang))
     cols = ["nom", "population", "distance_km", "nearest_nom", "nearest_commune"]
     if "accessibility_per_10k" in res.table:
         cols.append("accessibility_per_10k")
     st.dataframe(
         worst_covered(res.table, 50)[cols], width="stretch", column_config=_column_config(lang)
     )
-    with st.expander(_t("all_figures", lang)):
+    with st.expander(t("cov_all_figures", lang)):
         st.dataframe(
             summary_frame(res.summary, lang=lang, radius_km=res.radius_km),
             hide_index=True,
@@ -385,15 +389,15 @@ def _worst(res: CoverageAnalysis, lang: str) -> None:
 
 
 def _suggestions(res: CoverageAnalysis, n: int, lang: str) -> None:
-    st.subheader(_t("suggest_header", lang))
+    st.subheader(t("cov_suggest_header", lang))
     units = territory_units(
         analysis_units(resources.geography(resources.settings()).communes), res.territory
     )
     sites = suggest_sites(units, res.services, radius_km=res.radius_km, n=n)
     before = format_number(res.summary["population_beyond_radius"], lang=lang)
-    st.markdown(_t("suggest_intro", lang, n=before, r=f"{res.radius_km:g}"))
+    st.markdown(t("cov_suggest_intro", lang, n=before, r=f"{res.radius_km:g}"))
     if sites.empty:
-        st.info(_t("suggest_none", lang))
+        st.info(t("cov_suggest_none", lang))
         return
     st.dataframe(
         sites.drop(columns=["lat", "lon"]),
@@ -406,14 +410,14 @@ def _suggestions(res: CoverageAnalysis, n: int, lang: str) -> None:
 def render(lang: str | None = None) -> None:
     """Draw the coverage view (``lang`` defaults to the app's language switch)."""
     lang = lang or current_lang()
-    st.header(_t("title", lang))
-    st.markdown(_t("intro", lang))
+    st.header(t("cov_title", lang))
+    st.markdown(t("cov_intro", lang))
     _form(lang)
     params: _Params | None = st.session_state.get(_PARAMS)
     if params is None:
         return
     if not params.obstacles and not params.types:
-        st.warning(_t("pick_something", lang))
+        st.warning(t("cov_pick_something", lang))
         return
     cat = resources.catalog(resources.settings())
     catchment = params.catchment_km if params.measure == "access" else 0.0
@@ -434,7 +438,7 @@ def render(lang: str | None = None) -> None:
         other = _analysis(
             id(cat), other_obs, other_types, "any", params.territory, params.radius_km, catchment
         )
-        st.subheader(_t("compare_header", lang))
+        st.subheader(t("cov_compare_header", lang))
         st.dataframe(
             summary_frame(
                 compare_summaries({res.selection: res, other.selection: other}),
