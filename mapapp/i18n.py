@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from mapapp.filters import ReceptionMode
+
 __all__ = [
     "LANGS",
     "PUBLICS_CHOICES",
@@ -430,8 +432,8 @@ VOCABULARIES: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "pass-numerique": ("Pass numérique", "Digital pass"),
     },
     "modes_accueil": {
-        "en-presentiel": ("Sur place", "In person"),
-        "a-distance": ("À distance", "Remote"),
+        ReceptionMode.EN_PRESENTIEL.value: ("Sur place", "In person"),
+        ReceptionMode.A_DISTANCE.value: ("À distance", "Remote"),
     },
 }
 
