@@ -103,7 +103,7 @@ def resolve_place(query: str, geo: Geography) -> Place:
             f"{len(codes)} communes are called {name.strip()!r}; choose one or add the département",
             _choices(geo, codes),
         )
-    close = suggest_places(name, geo, limit=5)
+    close = suggest_places(text, geo, limit=5)
     hint = "; did you mean " + ", ".join(label for _, label in close) + "?" if close else ""
     raise UnknownPlaceError(f"no commune matches {text!r}{hint}")
 
@@ -111,7 +111,11 @@ def resolve_place(query: str, geo: Geography) -> Place:
 def suggest_places(prefix: str, geo: Geography, *, limit: int = 10) -> list[tuple[str, str]]:
     """Autocomplete: ``(code_insee, label)`` for names starting with or close to ``prefix``.
 
-    Prefix matches come first (most populous first), then fuzzy matches.
+    Prefix matches come first (most populous first), then fuzzy matches.  A
+    trailing département ("Saint-Deniss 93") narrows them instead of being
+    part of the name; when no close commune is in it, the closest elsewhere
+    are given.  The search page and the command line both suggest through
+    this function.
     """
     text = (prefix or "").strip()
     dep: str | None = None
@@ -126,6 +130,13 @@ def suggest_places(prefix: str, geo: Geography, *, limit: int = 10) -> list[tupl
         pcs = geo.postcodes[geo.postcodes["code_postal"].str.startswith(digits)]
         codes = list(dict.fromkeys(pcs["code_insee"]))
         return _choices(geo, codes)[:limit]
+    out = _suggest_names(key, dep, geo, limit)
+    if not out and dep is not None:
+        out = _suggest_names(key, None, geo, limit)
+    return out
+
+
+def _suggest_names(key: str, dep: str | None, geo: Geography, limit: int) -> list[tuple[str, str]]:
     names = geo.by_name_key
     deps = geo.communes["departement"]
 

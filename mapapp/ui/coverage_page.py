@@ -6,8 +6,10 @@ Thin by design: every figure comes from :func:`mapapp.coverage.coverage_analysis
 module only lays them out.
 
 - Settings sit in an ``st.form``: nothing is computed before "Analyser".
-- Results are cached per question (``st.cache_data``, keyed on plain values
-  and the identity of the shared public catalogue, never on a GeoDataFrame).
+- Results are cached per question (``st.cache_data``), keyed on the store
+  (:func:`mapapp.ui.resources.store_key`), its stamp and the question's plain
+  values, never on ``id()`` or a GeoDataFrame; the settings are read once by
+  the app and passed down.
 - The map is a fragment: clicking a commune reruns only the map and shows its
   figures with native Streamlit elements; the map itself carries numbers,
   codes and escaped names only.
@@ -18,6 +20,7 @@ module only lays them out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -40,11 +43,13 @@ from mapapp.coverage import (
     worst_covered,
 )
 from mapapp.coverage.classes import accessibility_classes, distance_classes, legend_frame
+from mapapp.coverage.levels import level_shapes, level_table, parse_selection_key, selection_key
 from mapapp.geo.communes import analysis_units
-from mapapp.geo.shapes import departement_shapes, display_geometry
+from mapapp.geo.shapes import display_geometry
 from mapapp.i18n import format_number, t
 from mapapp.render.choropleth import coverage_map
 from mapapp.render.text import escape_markdown
+from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
 from mapapp.ui import resources
 from mapapp.ui.assets import leaflet_base
@@ -72,10 +77,9 @@ class _Params:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _territories(cache_dir: str) -> dict[str, tuple[str, str, str]]:
+def _territories(_s: Settings, cache_dir: str) -> dict[str, tuple[str, str, str]]:
     """key -> (kind, code, name) of every territory, France first."""
-    geo = resources.geography(resources.settings())
-    units = analysis_units(geo.communes)
+    units = analysis_units(resources.geography(_s).communes)
     out: dict[str, tuple[str, str, str]] = {"france": ("france", "", "")}
     for kind in ("departement", "region", "epci"):
         names = units[units[kind] != ""].groupby(kind)[f"{kind}_nom"].first().sort_index()
@@ -84,15 +88,27 @@ def _territories(cache_dir: str) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _departement_shapes(cache_dir: str) -> gpd.GeoSeries:
-    shapes = departement_shapes(resources.settings().cache_dir)
-    return display_geometry(shapes.geometry, simplify_deg=0.005, decimals=3)
+def _territory(key: str) -> Territory:
+    kind, _, code = key.partition(":")
+    return Territory.parse(kind, code or None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _display_shapes(_s: Settings, cache_dir: str, territory: str) -> gpd.GeoSeries:
+    """Polygons a map of ``territory`` draws, made light for the browser (built once)."""
+    t_ = _territory(territory)
+    if t_.map_level == "departement":
+        shapes = level_shapes("departement", resources.geography(_s).communes, Path(cache_dir))
+        return display_geometry(shapes, simplify_deg=0.005, decimals=3)
+    units = territory_units(analysis_units(resources.geography(_s).communes), t_)
+    return display_geometry(units.geometry)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _analysis(
-    catalog_id: int,
+    _s: Settings,
+    key: tuple[str, str, str],
+    stamp: str,
     obstacles: tuple[str, ...],
     types: tuple[str, ...],
     match: str,
@@ -100,13 +116,11 @@ def _analysis(
     radius_km: float,
     catchment_km: float,
 ) -> CoverageAnalysis:
-    """One analysis; ``catchment_km`` 0 means no 2SFCA."""
-    s = resources.settings()
-    kind, _, code = territory.partition(":")
+    """One analysis of the store version ``stamp``; ``catchment_km`` 0 means no 2SFCA."""
     return coverage_analysis(
-        resources.catalog(s).actors,
-        resources.geography(s).communes,
-        territory=Territory.parse(kind, code or None),
+        resources.public(_s, at=stamp).actors,
+        resources.geography(_s).communes,
+        territory=_territory(territory),
         obstacles=obstacles,
         types=types,
         match="all" if match == "all" else "any",
@@ -115,8 +129,27 @@ def _analysis(
     )
 
 
-def _form(lang: str) -> None:
-    options = _territories(str(resources.settings().cache_dir))
+def analysis(s: Settings, params: _Params, *, compare: bool = False) -> CoverageAnalysis:
+    """The analysis asked for (or the one it is compared with), cached per store version."""
+    catchment = params.catchment_km if params.measure == "access" else 0.0
+    obstacles, types, match = params.obstacles, params.types, params.match
+    if compare:
+        (obstacles, types), match = parse_selection_key(params.compare), "any"
+    return _analysis(
+        s,
+        resources.store_key(s),
+        resources.stamp(s),
+        obstacles,
+        types,
+        match,
+        params.territory,
+        params.radius_km,
+        catchment,
+    )
+
+
+def _form(s: Settings, lang: str) -> None:
+    options = _territories(s, str(s.cache_dir))
 
     def label(key: str) -> str:
         kind, code, name = options[key]
@@ -159,16 +192,8 @@ def _form(lang: str) -> None:
         )
         compare = left.selectbox(
             t("cov_compare", lang),
-            ["", *obstacle_values, *(f"type:{v}" for v in type_values)],
-            format_func=lambda v: (
-                t("cov_none", lang)
-                if not v
-                else (
-                    ActorType(v[5:]).label(lang)
-                    if v.startswith("type:")
-                    else Obstacle(v).label(lang)
-                )
-            ),
+            ["", *obstacle_values, *(selection_key(actor_type=v) for v in type_values)],
+            format_func=lambda v: _selection_label(v, lang),
         )
         territory = right.selectbox(t("cov_territory", lang), list(options), format_func=label)
         radius = right.slider(t("cov_radius", lang), 1, 50, 10)
@@ -194,6 +219,13 @@ def _form(lang: str) -> None:
                 compare=str(compare or ""),
                 suggest_n=int(suggest_n),
             )
+
+
+def _selection_label(key: str, lang: str) -> str:
+    if not key:
+        return t("cov_none", lang)
+    obstacles, types = parse_selection_key(key)
+    return ActorType(types[0]).label(lang) if types else Obstacle(obstacles[0]).label(lang)
 
 
 def _metrics(res: CoverageAnalysis, lang: str) -> None:
@@ -224,15 +256,12 @@ def _metrics(res: CoverageAnalysis, lang: str) -> None:
     )
 
 
-def _map_data(res: CoverageAnalysis) -> tuple[pd.DataFrame, gpd.GeoSeries]:
+def _map_data(s: Settings, res: CoverageAnalysis) -> tuple[pd.DataFrame, gpd.GeoSeries]:
     """Rows drawn (communes or départements) and their display polygons."""
-    if res.territory.map_level == "commune":
-        units = territory_units(
-            analysis_units(resources.geography(resources.settings()).communes), res.territory
-        )
-        return res.table, display_geometry(units.geometry.loc[res.table.index])
-    shapes = _departement_shapes(str(resources.settings().cache_dir))
-    rows = res.departements.loc[res.departements.index.intersection(shapes.index)]
+    t_ = res.territory
+    shapes = _display_shapes(s, str(s.cache_dir), f"{t_.kind}:{t_.code}" if t_.code else t_.kind)
+    rows = level_table(res, t_.map_level)
+    rows = rows.loc[rows.index.intersection(shapes.index)]
     return rows, shapes.loc[rows.index]
 
 
@@ -243,10 +272,10 @@ def _value_column(level: str, measure: str) -> str:
 
 
 @st.fragment
-def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None:
+def _map_panel(s: Settings, res: CoverageAnalysis, measure: str, lang: str, key: str) -> None:
     """The choropleth and, after a click, the figures of the clicked area."""
     level = res.territory.map_level
-    rows, shapes = _map_data(res)
+    rows, shapes = _map_data(s, res)
     col = _value_column(level, measure)
     values = rows[col]
     if measure == "access":
@@ -262,7 +291,6 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
             for v in values
         ]
         value_label = t("cov_m_mean", lang) if level != "commune" else "distance"
-    s = resources.settings()
     fmap = coverage_map(
         shapes,
         classes,
@@ -274,6 +302,7 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
         attribution=s.tiles_attribution,
         leaflet_base=leaflet_base(),
         bounds=_METRO if res.territory.kind == "france" else None,
+        lang=lang,
     )
     mcol, lcol = st.columns([3, 1])
     with mcol:
@@ -311,17 +340,13 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
             )
 
 
-def _downloads(res: CoverageAnalysis, lang: str) -> None:
+def _downloads(s: Settings, res: CoverageAnalysis, lang: str) -> None:
     level = res.territory.map_level
     slug = f"couverture-{res.territory.kind}-{res.territory.code or 'france'}"
-    table = res.table if level == "commune" else res.departements
+    table = level_table(res, level)
 
     def layer() -> gpd.GeoDataFrame:
-        if level == "commune":
-            geo = resources.geography(resources.settings())
-            shapes = analysis_units(geo.communes).geometry
-        else:
-            shapes = departement_shapes(resources.settings().cache_dir).geometry
+        shapes = level_shapes(level, resources.geography(s).communes, s.cache_dir)
         return coverage_layer(table, gpd.GeoDataFrame(geometry=shapes))
 
     st.markdown(f"**{t('cov_download', lang)}**")
@@ -388,11 +413,9 @@ def _worst(res: CoverageAnalysis, lang: str) -> None:
         )
 
 
-def _suggestions(res: CoverageAnalysis, n: int, lang: str) -> None:
+def _suggestions(s: Settings, res: CoverageAnalysis, n: int, lang: str) -> None:
     st.subheader(t("cov_suggest_header", lang))
-    units = territory_units(
-        analysis_units(resources.geography(resources.settings()).communes), res.territory
-    )
+    units = territory_units(analysis_units(resources.geography(s).communes), res.territory)
     sites = suggest_sites(units, res.services, radius_km=res.radius_km, n=n)
     before = format_number(res.summary["population_beyond_radius"], lang=lang)
     st.markdown(t("cov_suggest_intro", lang, n=before, r=f"{res.radius_km:g}"))
@@ -407,37 +430,23 @@ def _suggestions(res: CoverageAnalysis, n: int, lang: str) -> None:
     )
 
 
-def render(lang: str | None = None) -> None:
+def render(s: Settings, lang: str | None = None) -> None:
     """Draw the coverage view (``lang`` defaults to the app's language switch)."""
     lang = lang or current_lang()
     st.header(t("cov_title", lang))
     st.markdown(t("cov_intro", lang))
-    _form(lang)
+    _form(s, lang)
     params: _Params | None = st.session_state.get(_PARAMS)
     if params is None:
         return
     if not params.obstacles and not params.types:
         st.warning(t("cov_pick_something", lang))
         return
-    cat = resources.catalog(resources.settings())
-    catchment = params.catchment_km if params.measure == "access" else 0.0
-    res = _analysis(
-        id(cat),
-        params.obstacles,
-        params.types,
-        params.match,
-        params.territory,
-        params.radius_km,
-        catchment,
-    )
+    res = analysis(s, params)
     st.subheader(f"{res.label} — {res.selection}")
     _metrics(res, lang)
     if params.compare:
-        other_obs = () if params.compare.startswith("type:") else (params.compare,)
-        other_types = (params.compare[5:],) if params.compare.startswith("type:") else ()
-        other = _analysis(
-            id(cat), other_obs, other_types, "any", params.territory, params.radius_km, catchment
-        )
+        other = analysis(s, params, compare=True)
         st.subheader(t("cov_compare_header", lang))
         st.dataframe(
             summary_frame(
@@ -451,13 +460,13 @@ def render(lang: str | None = None) -> None:
         left, right = st.columns(2)
         with left:
             st.caption(res.selection)
-            _map_panel(res, params.measure, lang, "coverage_map_a")
+            _map_panel(s, res, params.measure, lang, "coverage_map_a")
         with right:
             st.caption(other.selection)
-            _map_panel(other, params.measure, lang, "coverage_map_b")
+            _map_panel(s, other, params.measure, lang, "coverage_map_b")
     else:
-        _map_panel(res, params.measure, lang, "coverage_map")
-    _downloads(res, lang)
+        _map_panel(s, res, params.measure, lang, "coverage_map")
+    _downloads(s, res, lang)
     _worst(res, lang)
     if params.suggest_n > 0:
-        _suggestions(res, params.suggest_n, lang)
+        _suggestions(s, res, params.suggest_n, lang)

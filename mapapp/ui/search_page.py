@@ -14,7 +14,6 @@ to remember entries (``autocomplete="off"``).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -161,29 +160,14 @@ def _resolve(geo: Geography, text: str, lang: str) -> Place | None:
     except AmbiguousPlaceError as exc:
         return _choose(geo, exc.choices[:30], t("place_choose", lang), lang)
     except UnknownPlaceError:
-        close = _suggestions(geo, text)
+        from mapapp.geo.places import suggest_places
+
+        close = suggest_places(text, geo, limit=8)
         if not close:
             st.warning(t("place_unknown", lang))
             return None
         st.warning(t("place_unknown", lang))
         return _choose(geo, close, t("place_did_you_mean", lang), lang)
-
-
-_DEP_SUFFIX = re.compile(r"^(?P<name>.*?\S)[\s,]*\(?\s*(?P<dep>\d{2,3}|2[AaBb])\s*\)?\s*$")
-
-
-def _suggestions(geo: Geography, text: str) -> list[tuple[str, str]]:
-    """Close communes for a name that matched none; a trailing département
-    ("Saint-Deniss 93") narrows them instead of being part of the name."""
-    from mapapp.geo.places import suggest_places
-
-    m = _DEP_SUFFIX.match(text)
-    if m is None or text.replace(" ", "").isdigit():
-        return suggest_places(text, geo, limit=8)
-    dep = m.group("dep").upper()
-    close = suggest_places(m.group("name"), geo, limit=30)
-    same_dep = [c for c in close if c[1].endswith(f"({dep})")]
-    return (same_dep or close)[:8]
 
 
 def _query(sub: _Submitted, place: Place) -> SearchQuery:
@@ -352,10 +336,9 @@ def _sheets(
     st.caption(t("sheet_note", lang))
 
 
-def render() -> None:
-    """Draw the search view."""
+def render(s: Settings) -> None:
+    """Draw the search view (``s``: the settings the app read for this run)."""
     lang = current_lang()
-    s = resources.settings()
     st.header(t("search_header", lang))
     _form(lang)
     sub: _Submitted | None = st.session_state.get(_QUERY)
