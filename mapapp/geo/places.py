@@ -25,7 +25,7 @@ from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
 from mapapp.geo.communes import Geography
 from mapapp.geo.text import normalize_place
 
-__all__ = ["Place", "resolve_place", "suggest_places"]
+__all__ = ["Place", "place_of", "resolve_place", "suggest_places"]
 
 _DEP_SUFFIX = re.compile(r"^(?P<name>.*?)[\s,]*\(?\s*(?P<dep>\d{2,3}|2a|2b)\s*\)?\s*$", re.I)
 
@@ -46,7 +46,8 @@ class Place:
         return f"{self.nom} ({self.departement})"
 
 
-def _place(geo: Geography, code: str) -> Place:
+def place_of(geo: Geography, code: str) -> Place:
+    """The :class:`Place` of an INSEE code (a choice the person made in a list)."""
     row = geo.communes.loc[code]
     return Place(
         code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"])
@@ -78,13 +79,13 @@ def resolve_place(query: str, geo: Geography) -> Place:
         code = compact.upper()
         codes = geo.by_postcode.get(code, [])
         if len(codes) == 1:
-            return _place(geo, codes[0])
+            return place_of(geo, codes[0])
         if len(codes) > 1:
             raise AmbiguousPlaceError(
                 f"postcode {code} covers {len(codes)} communes; choose one", _choices(geo, codes)
             )
         if code in geo.communes.index:
-            return _place(geo, code)
+            return place_of(geo, code)
         raise UnknownPlaceError(f"no commune has postcode or INSEE code {code}; check the digits")
     dep: str | None = None
     name = text
@@ -97,7 +98,7 @@ def resolve_place(query: str, geo: Geography) -> Place:
         codes = [c for c in codes if geo.communes.at[c, "departement"] == dep]
     # "Paris" means the whole city; its arrondissements are separate names.
     if len(codes) == 1:
-        return _place(geo, codes[0])
+        return place_of(geo, codes[0])
     if len(codes) > 1:
         raise AmbiguousPlaceError(
             f"{len(codes)} communes are called {name.strip()!r}; choose one or add the département",

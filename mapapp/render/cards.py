@@ -31,11 +31,13 @@ import pandas as pd
 from mapapp.csv_export import csv_text
 from mapapp.emergency import Country
 from mapapp.i18n import format_km, t, vocab_label
-from mapapp.render.text import plain_text
+from mapapp.render.text import escape_markdown, plain_text
 from mapapp.taxonomy import ActorType, Obstacle
 
 __all__ = [
     "Card",
+    "CardMarkdown",
+    "card_markdown",
     "cards_from_frame",
     "format_hours",
     "sheet_csv",
@@ -235,6 +237,85 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class CardMarkdown:
+    """A card as Streamlit Markdown: every piece of data escaped, links checked."""
+
+    title: str
+    meta: str
+    summary: str
+    details: str
+
+
+def _link(label: str, href: str | None) -> str:
+    # ``href`` comes from mapapp.safety (checked scheme, no spaces, quotes or
+    # angle brackets); the <...> form keeps parentheses inside it harmless.
+    text = escape_markdown(label)
+    return f"[{text}](<{href}>)" if href else text
+
+
+def _details_markdown(card: Card, lang: str) -> str:
+    rows: list[tuple[str, str]] = [
+        (t("field_type", lang), escape_markdown(card.type_label)),
+        (t("field_obstacles", lang), escape_markdown(", ".join(card.obstacles))),
+    ]
+    if card.distance:
+        rows.append((t("field_distance", lang), f"{card.distance} ({t('distance_note', lang)})"))
+    rows += [
+        (t("field_address", lang), escape_markdown(card.address)),
+        (t("field_phone", lang), _link(card.phone, card.phone_href)),
+        (t("field_hours", lang), escape_markdown(card.hours)),
+        (t("field_email", lang), _link(card.email, card.email_href) if card.email_href else ""),
+        (
+            t("field_website", lang),
+            _link(card.website_href or "", card.website_href) if card.website_href else "",
+        ),
+        (t("field_publics", lang), escape_markdown(", ".join(card.publics))),
+        (t("field_frais", lang), escape_markdown(", ".join(card.frais))),
+        (t("field_modes", lang), escape_markdown(", ".join(card.modes))),
+        (t("field_structure", lang), escape_markdown(card.structure)),
+        (t("field_description", lang), escape_markdown(card.description)),
+        (t("field_updated", lang), escape_markdown(card.updated)),
+        (t("field_source", lang), escape_markdown(card.source)),
+        (t("field_ref", lang), escape_markdown(card.id)),
+    ]
+    return "  \n".join(f"**{label}** : {value}" for label, value in rows if value)
+
+
+def card_markdown(card: Card, lang: str = "fr") -> CardMarkdown:
+    """The Markdown a page shows for ``card`` (title, meta line, summary, all details).
+
+    Examples
+    --------
+    >>> from mapapp.schema import actors_frame
+    >>> f = actors_frame([{"id": "x:1", "nom": "<b>Crèche</b>", "telephone": "01 99 00 00 01"}])
+    >>> md = card_markdown(cards_from_frame(f)[0])
+    >>> md.title
+    '**1. \\\\<b\\\\>Crèche\\\\<\\\\/b\\\\>**'
+    >>> "[01 99 00 00 01](<tel:0199000001>)" in md.summary
+    True
+    """
+    head = f"{card.rank}. " if card.rank is not None else ""
+    meta = [escape_markdown(card.type_label)]
+    if card.distance:
+        meta.append(f"**{escape_markdown(card.distance)}** {t('distance_note', lang)}")
+    lines = []
+    if card.obstacles:
+        lines.append(f":material/check_circle: {escape_markdown(', '.join(card.obstacles))}")
+    if card.address:
+        lines.append(f":material/location_on: {escape_markdown(card.address)}")
+    phone = _link(card.phone, card.phone_href) if card.phone else t("no_phone", lang)
+    lines.append(f":material/call: {phone}")
+    hours = escape_markdown(card.hours) if card.hours else t("hours_unknown", lang)
+    lines.append(f":material/schedule: {hours}")
+    return CardMarkdown(
+        title=f"**{head}{escape_markdown(card.name)}**",
+        meta=" · ".join(meta),
+        summary="  \n".join(lines),
+        details=_details_markdown(card, lang),
+    )
 
 
 def _sheet_card(card: Card, lang: str) -> list[str]:

@@ -23,7 +23,7 @@ from streamlit_folium import st_folium
 from mapapp.emergency import load_emergency
 from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
 from mapapp.i18n import PUBLICS_CHOICES, t, vocab_label
-from mapapp.render.cards import Card, cards_from_frame, sheet_csv, sheet_text
+from mapapp.render.cards import Card, card_markdown, cards_from_frame, sheet_csv, sheet_text
 from mapapp.render.search_map import MapPoint, results_map
 from mapapp.render.text import escape_markdown
 from mapapp.settings import Settings
@@ -127,15 +127,6 @@ def _form(lang: str) -> None:
             st.session_state.pop(_CHOICE, None)
 
 
-def _place_from_code(geo: Geography, code: str) -> Place:
-    from mapapp.geo.places import Place
-
-    row = geo.communes.loc[code]
-    return Place(
-        code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"])
-    )
-
-
 def _choose(geo: Geography, choices: list[tuple[str, str]], title: str, lang: str) -> Place | None:
     labels = dict(choices)
     code = st.radio(
@@ -145,7 +136,9 @@ def _choose(geo: Geography, choices: list[tuple[str, str]], title: str, lang: st
         index=None,
         key=_CHOICE,
     )
-    return _place_from_code(geo, code) if code in labels else None
+    from mapapp.geo.places import place_of
+
+    return place_of(geo, code) if code in labels else None
 
 
 def _resolve(geo: Geography, text: str, lang: str) -> Place | None:
@@ -186,63 +179,16 @@ def _query(sub: _Submitted, place: Place) -> SearchQuery:
     )
 
 
-def _link(label: str, href: str | None) -> str:
-    # ``href`` comes from mapapp.safety (checked scheme, no spaces, quotes or
-    # angle brackets); the <...> form keeps parentheses inside it harmless.
-    text = escape_markdown(label)
-    return f"[{text}](<{href}>)" if href else text
-
-
 def _card(card: Card, lang: str) -> None:
     with st.container(border=True):
-        head = f"{card.rank}. " if card.rank is not None else ""
-        st.markdown(f"**{head}{escape_markdown(card.name)}**")
-        meta = [escape_markdown(card.type_label)]
-        if card.distance:
-            meta.append(f"**{escape_markdown(card.distance)}** {t('distance_note', lang)}")
-        st.markdown(" · ".join(meta))
-        lines = []
-        if card.obstacles:
-            lines.append(f":material/check_circle: {escape_markdown(', '.join(card.obstacles))}")
-        if card.address:
-            lines.append(f":material/location_on: {escape_markdown(card.address)}")
-        phone = _link(card.phone, card.phone_href) if card.phone else t("no_phone", lang)
-        lines.append(f":material/call: {phone}")
-        hours = escape_markdown(card.hours) if card.hours else t("hours_unknown", lang)
-        lines.append(f":material/schedule: {hours}")
-        st.markdown("  \n".join(lines))
+        md = card_markdown(card, lang)
+        st.markdown(md.title)
+        st.markdown(md.meta)
+        st.markdown(md.summary)
         if card.confidential:
             st.caption(t("confidential_note", lang))
         with st.expander(t("details", lang)):
-            _details(card, lang)
-
-
-def _details(card: Card, lang: str) -> None:
-    rows: list[tuple[str, str]] = [
-        (t("field_type", lang), escape_markdown(card.type_label)),
-        (t("field_obstacles", lang), escape_markdown(", ".join(card.obstacles))),
-    ]
-    if card.distance:
-        rows.append((t("field_distance", lang), f"{card.distance} ({t('distance_note', lang)})"))
-    rows += [
-        (t("field_address", lang), escape_markdown(card.address)),
-        (t("field_phone", lang), _link(card.phone, card.phone_href)),
-        (t("field_hours", lang), escape_markdown(card.hours)),
-        (t("field_email", lang), _link(card.email, card.email_href) if card.email_href else ""),
-        (
-            t("field_website", lang),
-            _link(card.website_href or "", card.website_href) if card.website_href else "",
-        ),
-        (t("field_publics", lang), escape_markdown(", ".join(card.publics))),
-        (t("field_frais", lang), escape_markdown(", ".join(card.frais))),
-        (t("field_modes", lang), escape_markdown(", ".join(card.modes))),
-        (t("field_structure", lang), escape_markdown(card.structure)),
-        (t("field_description", lang), escape_markdown(card.description)),
-        (t("field_updated", lang), escape_markdown(card.updated)),
-        (t("field_source", lang), escape_markdown(card.source)),
-        (t("field_ref", lang), escape_markdown(card.id)),
-    ]
-    st.markdown("  \n".join(f"**{label}** : {value}" for label, value in rows if value))
+            st.markdown(md.details)
 
 
 def _tiles_host(tiles: str) -> str:
@@ -299,7 +245,7 @@ def _map_panel(cards: list[Card], place: Place | None, s: Settings, lang: str) -
                         + escape_markdown(t("details_of", lang, name=f"{best.rank}. {best.name}"))
                         + "**"
                     )
-                    _details(best, lang)
+                    st.markdown(card_markdown(best, lang).details)
 
 
 def _sheets(
