@@ -22,7 +22,6 @@ from __future__ import annotations
 import ast
 import codecs
 import csv
-import io
 import json
 import re
 import tempfile
@@ -677,12 +676,6 @@ def feature_record(feature: Mapping[str, Any]) -> dict[str, Any]:
     if "id" in feature and "id" not in out:
         out["id"] = feature["id"]
     return out
-
-
-def read_text_head(path: Path, size: int = 200) -> str:
-    """The first characters of a file, for error messages."""
-    with path.open("rb") as fh:
-        return io.TextIOWrapper(io.BytesIO(fh.read(size)), errors="replace").read()
 
 
 def iter_flat_records(p: Probe, *, key: str | None = None) -> Iterator[tuple[int, Any]]:
