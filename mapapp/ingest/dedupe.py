@@ -76,6 +76,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -456,7 +457,7 @@ class _Clusters:
         return True
 
 
-def _column(actors: pd.DataFrame, name: str, default: object = "") -> pd.Series:
+def _column(actors: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
     if name in actors.columns:
         return actors[name].fillna(default) if default is not None else actors[name]
     return pd.Series([default] * len(actors), index=actors.index)

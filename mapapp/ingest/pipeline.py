@@ -287,7 +287,7 @@ def _merge_and_write(
     for ds, rid in zip(info.get("dataset", []), new["id"], strict=False):
         if rid in dup_ids:
             r["merged"] += 1
-            bump(r["merged_by_reason"], MergeRule(by_id.at[rid, "rule"]).label("en"))
+            bump(r["merged_by_reason"], MergeRule(str(by_id.at[rid, "rule"])).label("en"))
             bump(r["by_dataset"], ds, "merged")
         else:
             r["loaded"] += 1
@@ -340,19 +340,23 @@ def _report_merges(
     fresh = set(new_ids.astype(str))
     touched = set(clusters.loc[clusters["id"].isin(fresh), "cluster_id"])
     mine = clusters[clusters["cluster_id"].isin(touched) & clusters["duplicate"]]
+
+    def number(v: Any) -> float | None:
+        return None if v is None or v != v else float(v)
+
     r["merges"] = [
         {
-            "id": row.id,
-            "cluster_id": row.cluster_id,
-            "linked_to": row.linked_to,
-            "this_import": row.id in fresh,
-            "rule": row.rule,
-            "reason_fr": MergeRule(row.rule).label("fr"),
-            "reason_en": MergeRule(row.rule).label("en"),
-            "distance_m": None if pd.isna(row.distance_m) else float(row.distance_m),
-            "name_score": None if pd.isna(row.name_score) else float(row.name_score),
+            "id": str(row["id"]),
+            "cluster_id": str(row["cluster_id"]),
+            "linked_to": str(row["linked_to"]),
+            "this_import": row["id"] in fresh,
+            "rule": str(row["rule"]),
+            "reason_fr": MergeRule(str(row["rule"])).label("fr"),
+            "reason_en": MergeRule(str(row["rule"])).label("en"),
+            "distance_m": number(row["distance_m"]),
+            "name_score": number(row["name_score"]),
         }
-        for row in mine.itertuples()
+        for row in mine.to_dict("records")
     ]
     if overrides.path:
         r["duplicate_overrides"] = {

@@ -6,7 +6,8 @@ removed" needs to know which ids each dataset brought last time.  The ledger
 pairs; an id of the dataset absent from the new import is *gone*: reported
 on every import until it comes back or is pruned (``--prune``).  The
 clusters of duplicates live in ``clusters.parquet`` (id, cluster_id,
-primary, sources) until the actors table has a column for them.
+primary, duplicate, sources, and the rule, linked_to, distance_m and
+name_score that explain each merge).
 
 Re-importing the same input changes nothing: no record differs, so the
 store file is not even rewritten.
@@ -111,10 +112,26 @@ def read_ledger(data_dir: Path) -> pd.DataFrame:
 
 
 def read_clusters(data_dir: Path) -> pd.DataFrame:
-    """The duplicate clusters (id, cluster_id, primary, duplicate, sources)."""
+    """The duplicate clusters (``mapapp.ingest.dedupe.CLUSTER_COLUMNS``).
+
+    id, cluster_id, primary, duplicate, sources, and for matched records the
+    rule, linked_to, distance_m and name_score of their match.
+    """
     path = Path(data_dir) / CLUSTERS_FILE
     if not path.exists():
-        return pd.DataFrame(columns=["id", "cluster_id", "primary", "duplicate", "sources"])
+        return pd.DataFrame(
+            columns=[
+                "id",
+                "cluster_id",
+                "primary",
+                "duplicate",
+                "sources",
+                "rule",
+                "linked_to",
+                "distance_m",
+                "name_score",
+            ]
+        )
     return pd.read_parquet(path)
 
 
