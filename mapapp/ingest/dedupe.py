@@ -72,6 +72,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -282,6 +283,7 @@ class NameKey:
     kinds: frozenset[str]
     core: str
     commune: frozenset[str]
+    words: frozenset[str] = frozenset()  # the core's words
 
 
 def _normal(text: str) -> str:
@@ -293,6 +295,7 @@ def _normal(text: str) -> str:
     return " ".join(w for w in t.split() if w not in _STOP)
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(name: str, commune: str = "") -> NameKey:
     """The comparable form of a place name (see :func:`name_score`).
 
@@ -308,7 +311,13 @@ def name_key(name: str, commune: str = "") -> NameKey:
             kinds.add(kind)
             rest = rest.replace(f" {phrase} ", " ")
     core = " ".join(w for w in rest.split() if w not in _GENERIC)
-    return NameKey(full, frozenset(kinds), core, frozenset(normalize_place(commune).split()))
+    return NameKey(
+        full,
+        frozenset(kinds),
+        core,
+        frozenset(normalize_place(commune).split()),
+        frozenset(core.split()),
+    )
 
 
 def _pair_score(a: NameKey, b: NameKey, *, strict: bool = False) -> float:
@@ -320,7 +329,7 @@ def _pair_score(a: NameKey, b: NameKey, *, strict: bool = False) -> float:
         if same_kind:
             return 100.0 if a.core == b.core else 90.0
         return float(fuzz.ratio(a.full, b.full))
-    shared = set(a.core.split()) & set(b.core.split())
+    shared = a.words & b.words
     telling = {w for w in shared - a.commune - b.commune if len(w) >= 3 and not w.isdigit()}
     if same_kind or telling:
         # token-set forgives extra words ("Pimms Médiation Grenoble"); strict does not.
@@ -400,7 +409,7 @@ _IDENTITY_FIELDS = (
 )
 
 
-def _fingerprints(actors: pd.DataFrame) -> list[str]:
+def _fingerprint(actors: pd.DataFrame, row: int) -> str:
     """What two rows of one file must share to be one record twice (ids aside).
 
     Names alone are not enough: one building holds several structures' services
@@ -410,10 +419,10 @@ def _fingerprints(actors: pd.DataFrame) -> list[str]:
     def norm(v: object) -> str:
         if isinstance(v, (list, tuple, np.ndarray)):
             return ",".join(sorted(str(x) for x in v))
-        return _normal(str(v)) if v is not None and v == v else ""
+        return " ".join(str(v).lower().split()) if v is not None and v == v else ""
 
-    cols = [_column(actors, c, None).tolist() for c in _IDENTITY_FIELDS]
-    return ["\x1f".join(norm(v) for v in row) for row in zip(*cols, strict=True)]
+    rec = actors.iloc[row]
+    return "\x1f".join(norm(rec.get(c)) for c in _IDENTITY_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -485,21 +494,25 @@ def _candidate_edges(
     siret = _column(actors, "siret").map(_siret_key).to_numpy()
     conf = _column(actors, "confidential", False).astype(bool).to_numpy()
     atype = _column(actors, "actor_type").astype(str).to_numpy()
-    prints = _fingerprints(actors)
+    # Cheap tests on whole arrays first: a dense city yields millions of pairs.
+    same_file = files[ia] == files[ib]
+    same_siret = (siret[ia] != "") & (siret[ia] == siret[ib])
+    keep = conf[ia] == conf[ib]  # a public record never disappears behind a confidential one
+    keep &= np.where(same_file, metres <= IDENTICAL_M, (metres <= WIDE_M) | same_siret)
+    prints: dict[int, str] = {}
     edges: list[_Edge] = []
-    for a, b, d in zip(ia.tolist(), ib.tolist(), metres.tolist(), strict=True):
-        if conf[a] != conf[b]:
-            continue  # a public record never disappears behind a confidential one
-        if files[a] == files[b]:
-            if d <= IDENTICAL_M and prints[a] == prints[b]:
+    for k in np.flatnonzero(keep).tolist():
+        a, b, d = int(ia[k]), int(ib[k]), float(metres[k])
+        if same_file[k]:
+            for i in (a, b):
+                if i not in prints:
+                    prints[i] = _fingerprint(actors, i)
+            if prints[a] == prints[b]:
                 edges.append(_Edge(a, b, MergeRule.IN_FILE_IDENTICAL, d, 100.0))
-            continue
-        same_siret = siret[a] != "" and siret[a] == siret[b]
-        if d > WIDE_M and not same_siret:
             continue
         if not types_compatible(atype[a], atype[b]):
             continue
-        rule, score = _rule_for(d, same_siret, keys[a], keys[b])
+        rule, score = _rule_for(d, bool(same_siret[k]), keys[a], keys[b])
         if rule is not None:
             edges.append(_Edge(a, b, rule, d, score))
     order = {MergeRule.IN_FILE_IDENTICAL: 0}

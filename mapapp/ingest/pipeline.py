@@ -515,6 +515,7 @@ def _report_merges(
     fresh = set(new_ids.astype(str))
     touched = set(clusters.loc[clusters["id"].isin(fresh), "cluster_id"])
     mine = clusters[clusters["cluster_id"].isin(touched) & clusters["duplicate"]]
+
     r["merges"] = [
         {
             "id": row.id,
