@@ -23,6 +23,7 @@ import ast
 import codecs
 import csv
 import json
+import io
 import re
 import tempfile
 import urllib.error
