@@ -22,8 +22,8 @@ from __future__ import annotations
 import ast
 import codecs
 import csv
-import json
 import io
+import json
 import re
 import tempfile
 import urllib.error
