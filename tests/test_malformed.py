@@ -48,7 +48,6 @@ ERRORS: list[tuple[list[str], str]] = [
 
 #: (arguments, reason expected in the quarantine) -> exit code 0, counts add up
 QUARANTINED: list[tuple[list[str], str]] = [
-    (["no_id.csv", "--format", "datainclusion"], "no id"),
     (["no_name.csv"], "no name"),
     (["bad_lat_no_commune.csv"], "no usable location"),
     (["abroad.csv"], "no usable location"),

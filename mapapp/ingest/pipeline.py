@@ -217,6 +217,7 @@ def ingest(
                 run.add(group, cleaned, chunk.merged, len(chunk))
                 if progress is not None:
                     progress(len(chunk))
+            r.setdefault("notes", []).extend(group.notes)  # e.g. ids derived from content
     finally:
         if geocoder is not None:
             r["geocoding"] = vars(geocoder.stats) | {}

@@ -99,6 +99,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"{store.get('unchanged', 0)} unchanged, {store.get('gone', 0)} gone from their "
             f"source (kept; --prune removes them), {store.get('total', 0)} actors in all."
         )
+    lines += [str(note) for note in report.get("notes") or []]
     rep = report["repaired"]
     if rep["rows"]:
         kinds = ", ".join(f"{k}: {v}" for k, v in Counter(rep["by_kind"]).most_common(4))
