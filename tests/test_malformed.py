@@ -50,7 +50,7 @@ ERRORS: list[tuple[list[str], str]] = [
 QUARANTINED: list[tuple[list[str], str]] = [
     (["no_name.csv"], "no name"),
     (["bad_lat_no_commune.csv"], "no usable location"),
-    (["abroad.csv"], "no usable location"),
+    (["abroad.csv"], "outside France"),
     (["unknown_insee.csv"], "no usable location"),
     (["name_mismatch.csv"], "designate different communes"),
     (["api_bad_item.json"], "without a 'service' object"),

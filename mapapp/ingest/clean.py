@@ -32,7 +32,12 @@ import pandas as pd
 from mapapp.geo.geocode import AddressGeocoder
 from mapapp.hours import check_hours
 from mapapp.ingest.coords import parse_coordinates, repair_candidates
-from mapapp.ingest.locate import Locator, normalize_insee, normalize_postcode
+from mapapp.ingest.locate import (
+    POSTCODE_NAME_DIFFERS,
+    Locator,
+    normalize_insee,
+    normalize_postcode,
+)
 from mapapp.ingest.vocab import known_thematique, publics_v1, resolve_type
 from mapapp.schema import COLUMNS, in_france
 from mapapp.sources._base import RawChunk
@@ -189,6 +194,7 @@ def clean_chunk(
 
     # location --------------------------------------------------------------------
     lat, lon, notes = parse_coordinates(rows)
+    raw_lat, raw_lon = lat.copy(), lon.copy()
     for i, note in enumerate(notes):
         if note in ("decimal comma", "Lambert-93 converted"):
             repairs[i].append(note)
@@ -207,6 +213,16 @@ def clean_chunk(
             resolved, how = locator.resolve_name(pc_list[i], name_list[i])
             declared[i] = resolved
             insee_how[i] = how if resolved else ""
+    # a commune from the postcode alone, the row naming another: a repair, or elsewhere
+    elsewhere = [""] * n
+    for i in _idx(insee_how == POSTCODE_NAME_DIFFERS):
+        keep, note = locator.postcode_only_verdict(
+            str(declared[i]), pc_list[i], name_list[i], out["adresse"].iat[i], lat[i], lon[i]
+        )
+        if keep:
+            repairs[i].append(note)
+        else:
+            declared[i], insee_how[i], elsewhere[i] = "", "", note
     has_point = np.isfinite(lat) & np.isfinite(lon)
     ok_point = has_point & in_france(lat, lon)
     with_decl = declared != ""
@@ -226,6 +242,17 @@ def clean_chunk(
                 repairs[i].append(name)
             inside |= hit
             todo &= ~hit
+    # 3b. no declared commune and a point abroad: the repairs that land in a commune
+    # agreeing with the row's postcode or name (mapapp.ingest.locate)
+    lost = _idx(has_point & (declared == "") & ~in_france(lat, lon))
+    if lost:
+        rlat, rlon, _, rname = locator.repair_from_point(
+            lat[lost], lon[lost], [pc_list[i] for i in lost], [name_list[i] for i in lost]
+        )
+        for j, i in enumerate(lost):
+            if rname[j]:
+                lat[i], lon[i] = rlat[j], rlon[j]
+                repairs[i].append(rname[j])
     ok_point = np.isfinite(lat) & np.isfinite(lon) & in_france(lat, lon)
     # 4. a point outside its declared commune: trust the point if the postcode agrees
     point_code = np.full(n, "", dtype=object)
@@ -304,6 +331,16 @@ def clean_chunk(
         if reasons[i].startswith("no usable location") and (pc_list[i] or name_list[i]):
             _, how = locator.resolve_name(pc_list[i], name_list[i])
             reasons[i] = f"no usable location: {how}; fix code_insee, code_postal or commune"
+    for i in _idx(need & (declared == "") & has_point):
+        if reasons[i].startswith("no usable location"):
+            why = f"; {elsewhere[i]}" if elsewhere[i] else ""
+            reasons[i] = (
+                f"no usable location: outside France (point {raw_lat[i]:.5f}, {raw_lon[i]:.5f} "
+                f"lies in no French commune{why})"
+            )
+    for i in _idx(need & (declared == "") & ~has_point):
+        if elsewhere[i] and reasons[i].startswith("no usable location"):
+            reasons[i] = f"no usable location: elsewhere than its postcode ({elsewhere[i]})"
 
     out["code_insee"] = pd.Series(code, dtype=object)
     out["code_postal"] = postcode.where(postcode != "", out["code_postal"])

@@ -75,6 +75,8 @@ def _kind(repair: str) -> str:
         return "point rejected (outside declared commune or France)"
     if repair.startswith("declared commune"):
         return "INSEE code taken from the point (declared code disagreed)"
+    if repair.startswith("commune name"):
+        return "commune from the postcode alone (the row names another place)"
     if repair.startswith("unknown INSEE code"):
         return "unknown INSEE code ignored"
     return repair
