@@ -120,6 +120,7 @@ def test_the_radius_has_one_home() -> None:
 # --- the command, end to end ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unknown_public_is_a_usage_error(mapapp_cli: Cli) -> None:
     for value in ("zzz", "enfantz"):
         proc = mapapp_cli("search", "--near", "75011", "--public", value)
@@ -128,6 +129,7 @@ def test_unknown_public_is_a_usage_error(mapapp_cli: Cli) -> None:
         assert proc.stdout == ""
 
 
+@pytest.mark.slow
 def test_english_obstacle_is_mapped_and_said(mapapp_cli: Cli) -> None:
     proc = mapapp_cli(
         "search", "--near", "93200", "--obstacle", "childcare", "--public", "Families",
@@ -139,6 +141,7 @@ def test_english_obstacle_is_mapped_and_said(mapapp_cli: Cli) -> None:
     assert len(rows) == 3 and all("garde-enfants" in r for r in rows)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("lat", "lon"), [("91", "0"), ("0", "181"), ("-90.5", "2")])
 def test_out_of_range_coordinates_are_a_usage_error(mapapp_cli: Cli, lat: str, lon: str) -> None:
     proc = mapapp_cli("search", "--lat", lat, "--lon", lon)
@@ -147,6 +150,7 @@ def test_out_of_range_coordinates_are_a_usage_error(mapapp_cli: Cli, lat: str, l
     assert "range" in proc.stderr
 
 
+@pytest.mark.slow
 def test_default_radius_and_what_lies_beyond(mapapp_cli: Cli) -> None:
     # In the middle of the Atlantic nothing lies within 100 km: say so and name the nearest.
     proc = mapapp_cli("search", "--lat", "40", "--lon", "-30", "--format", "csv")
@@ -157,6 +161,7 @@ def test_default_radius_and_what_lies_beyond(mapapp_cli: Cli) -> None:
     assert unlimited.returncode == 0 and "(démo)" in unlimited.stdout
 
 
+@pytest.mark.slow
 def test_radius_default_bounds_results(mapapp_cli: Cli) -> None:
     proc = mapapp_cli("search", "--near", "Saint-Denis 974", "--limit", "500", "--format", "csv")
     assert proc.returncode == 0, proc.stderr

@@ -99,6 +99,7 @@ def test_clear_error(
         assert first in out  # the message names the file
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "reason"), QUARANTINED, ids=[a[0] for a, _ in QUARANTINED])
 def test_quarantine_reason(
     args: list[str],
@@ -122,6 +123,7 @@ def test_at_least_thirty_broken_inputs() -> None:
     assert len(ERRORS) + len(QUARANTINED) + 1 >= 30
 
 
+@pytest.mark.slow
 def test_huge_json_is_streamed_with_bounded_memory(tmp_path: Path) -> None:
     path = tmp_path / "huge.json"
     record = {"id": "x", "nom": "Structure " + "y" * 400, "thematiques": ["numerique"] * 5}

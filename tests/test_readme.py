@@ -47,6 +47,7 @@ def _result_rows(args: list[str], stdout: str) -> int:
     return len(lines) - 1 if lines and "distance_km" in lines[0] else 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("line", SEARCHES)
 def test_every_readme_search_returns_results(mapapp_cli: Cli, line: str) -> None:
     # The third example used to print only a CSV header: crèches AVIP are not free.
@@ -65,6 +66,7 @@ def test_every_readme_coverage_answers(mapapp_cli: Cli, line: str) -> None:
     assert "Population" in proc.stdout and "Communes" in proc.stdout
 
 
+@pytest.mark.slow
 def test_readme_import_examples_use_files_a_user_has(mapapp_cli: Cli) -> None:
     ingests = _command_lines(("ingest",))
     assert ingests
