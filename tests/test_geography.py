@@ -238,3 +238,31 @@ def test_a_swap_into_a_commune_the_row_does_not_name_is_refused(geo: Geography) 
     assert code[0] == "" and how == [""]
     _, _, code, how = loc.repair_from_point(lat, lon, ["33700"], [""])
     assert code[0] == "33281" and how == ["swapped latitude and longitude"]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_former_communes_are_listed_repairs(realdata: Path, tmp_path: Path) -> None:
+    # Cran-Gevrier and Meythet joined Annecy (74010) on 1 January 2017; the
+    # digital-inclusion places of Auvergne-Rhône-Alpes still name them with
+    # postcode 74960.  They stay in Annecy, and the report now says so.
+    cache = os.environ.get("MAPAPP_CACHE_DIR") or str(Path.home() / ".cache" / "mapapp")
+    settings = Settings.from_env(
+        {"MAPAPP_DATA_DIR": str(tmp_path / "data"), "MAPAPP_CACHE_DIR": cache}
+    )
+    src = realdata / "anct-lieux-mediation-numerique-hinaura"
+    report = ingest([src], settings=settings, geocode=False, report_path=tmp_path / "r.json")
+    assert report["balanced"]
+    notes = [
+        (r["id"], text)
+        for r in report["repairs"]
+        for text in r["repairs"]
+        if text.startswith("commune name")
+    ]
+    former = [t for _, t in notes if "74960" in t]
+    assert len(former) >= 4
+    assert all("Annecy (74010)" in t for t in former)
+    assert {"cran gevrier", "meythet"} >= {normalize_place(t.split("'")[1]) for t in former}
+    actors = pd.DataFrame(open_store(settings).read_actors().drop(columns="geometry"))
+    placed = actors.set_index("id").loc[[rid for rid, t in notes if "74960" in t], "code_insee"]
+    assert set(placed) == {"74010"}
