@@ -343,6 +343,7 @@ def test_territories(geo: Geography) -> None:
         Territory.parse("canton", "1")
 
 
+@pytest.mark.slow
 def test_analysis_counts_services_and_respects_confidentiality(
     geo: Geography, demo: gpd.GeoDataFrame
 ) -> None:

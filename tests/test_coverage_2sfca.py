@@ -100,6 +100,7 @@ def test_accessibility_matrix_equals_one_run_per_obstacle(
         np.testing.assert_allclose(m[slug].to_numpy(), one.to_numpy(), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.slow
 def test_real_sample_matches_the_textbook_loops(geo: Geography, demo: gpd.GeoDataFrame) -> None:
     units = analysis_units(geo.communes)
     units = units[units["departement"].isin(["23", "87"])]

@@ -65,6 +65,7 @@ def test_services_page_joins_structures_page(tmp_path: Path) -> None:
     assert "cidff" in droits["source_codes"]
 
 
+@pytest.mark.slow
 def test_list_page_import_counts_add_up(settings: Settings, tmp_path: Path) -> None:
     r = ingest(
         [FIX / "api_list"], settings=settings, geocode=False, report_path=tmp_path / "r.json"
@@ -97,6 +98,7 @@ def test_mapping_reaches_into_a_json_string_column(tmp_path: Path) -> None:
     assert rows.loc["d2", "commune"] == "Villeurbanne"
 
 
+@pytest.mark.slow
 def test_json_string_column_import_types_the_records(settings: Settings, tmp_path: Path) -> None:
     r = ingest(
         [FIX / "dora_diff.csv"],
@@ -121,6 +123,7 @@ def test_a_json_path_into_a_missing_column_is_an_error(tmp_path: Path) -> None:
 # --- rows without an id ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_rows_without_id_get_a_stable_content_id(settings: Settings, tmp_path: Path) -> None:
     src = FIX / "places_without_id.json"
     # Before: all three quarantined "no id (source_id) in the record".
@@ -147,6 +150,7 @@ def test_content_id_ignores_the_update_date_and_differs_between_rows() -> None:
     assert content_id(a) == content_id(b) != content_id(c)
 
 
+@pytest.mark.slow
 def test_mapped_rows_without_id_are_counted_too(settings: Settings, tmp_path: Path) -> None:
     sheet = tmp_path / "sheet.csv"
     sheet.write_text(
