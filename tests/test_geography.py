@@ -196,12 +196,14 @@ def _repairs(report: dict[str, Any], rid: str) -> list[str]:
     return next((r["repairs"] for r in report["repairs"] if r["id"] == rid), [])
 
 
+@pytest.mark.slow
 def test_geography_fixture_counts_add_up(placed: tuple[dict[str, Any], pd.DataFrame]) -> None:
     report, actors = placed
     assert report["balanced"] and (report["read"], report["loaded"]) == (8, 4)
     assert sorted(actors.index) == ["g1", "g6", "g7", "g8"]
 
 
+@pytest.mark.slow
 def test_postcode_only_match_with_another_name_is_a_repair(
     placed: tuple[dict[str, Any], pd.DataFrame],
 ) -> None:
@@ -215,6 +217,7 @@ def test_postcode_only_match_with_another_name_is_a_repair(
     assert kinds["commune from the postcode alone (the row names another place)"] == 2
 
 
+@pytest.mark.slow
 def test_a_us_address_does_not_land_in_arcueil(placed: tuple[dict[str, Any], pd.DataFrame]) -> None:
     report, actors = placed
     # 94110 is Arcueil's postcode, and San Francisco's Mission district's ZIP code
@@ -223,6 +226,7 @@ def test_a_us_address_does_not_land_in_arcueil(placed: tuple[dict[str, Any], pd.
     assert "outside France" in _reason(report, 3)  # its point is in California
 
 
+@pytest.mark.slow
 def test_points_abroad_are_outside_france(placed: tuple[dict[str, Any], pd.DataFrame]) -> None:
     report, _ = placed
     for row in (3, 4, 5):  # San Francisco, Madrid, Geneva (inside France's bounding box)
@@ -232,6 +236,7 @@ def test_points_abroad_are_outside_france(placed: tuple[dict[str, Any], pd.DataF
     assert report["quarantined_by_reason"]["outside France"] == 3
 
 
+@pytest.mark.slow
 def test_swap_is_tried_when_the_commune_comes_from_the_point(
     placed: tuple[dict[str, Any], pd.DataFrame], geo: Geography
 ) -> None:

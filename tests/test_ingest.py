@@ -16,6 +16,8 @@ from mapapp.settings import Settings
 from mapapp.store import open_store
 from mapapp.store.merge import read_clusters
 
+pytestmark = pytest.mark.slow  # whole imports of the rules file; see README, Tests
+
 FIX = Path(__file__).parent / "fixtures" / "ingest"
 
 
@@ -129,7 +131,6 @@ def test_obstacles_and_report_sections(rules: tuple[dict, pd.DataFrame]) -> None
     assert "# Import report" in md and "Quarantine" in md
 
 
-@pytest.mark.slow
 def test_reimport_changes_nothing_and_update_is_reported(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -157,7 +158,6 @@ def test_reimport_changes_nothing_and_update_is_reported(
     assert "rules:cedex" not in set(open_store(settings).read_actors()["id"])
 
 
-@pytest.mark.slow
 def test_quarantine_can_be_fixed_and_reimported(settings: Settings, tmp_path: Path) -> None:
     report = _run(
         settings,
@@ -182,7 +182,6 @@ def test_quarantine_can_be_fixed_and_reimported(settings: Settings, tmp_path: Pa
     assert actors.loc["rules:noname", "nom"] == "Nom retrouvé"
 
 
-@pytest.mark.slow
 def test_duplicates_are_clustered_not_deleted(settings: Settings, tmp_path: Path) -> None:
     a = _run(settings, tmp_path, FIX / "dup_a.csv", mapping=FIX / "rules.toml")
     assert a["read"] == 3 and a["merged"] == 1  # the same id read twice
@@ -200,7 +199,6 @@ def test_duplicates_are_clustered_not_deleted(settings: Settings, tmp_path: Path
     assert clusters.loc["autre-source:z", "cluster_id"] == "autre-source:z"
 
 
-@pytest.mark.slow
 def test_confidential_types_are_never_geocoded(settings: Settings, tmp_path: Path) -> None:
     class Boom:
         def geocode(self, *a: object, **k: object) -> None:
