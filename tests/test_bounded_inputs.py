@@ -19,6 +19,8 @@ from mapapp.settings import Settings
 from mapapp.sources._io import csv_encoding
 from mapapp.store import open_store
 
+pytestmark = pytest.mark.slow  # whole imports, one per case; see README, Tests
+
 FIX = Path(__file__).parent / "fixtures" / "ingest" / "bounded"
 MAPPING = str(FIX / "bounded.toml")
 
