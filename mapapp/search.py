@@ -180,13 +180,7 @@ class SearchIndex:
         self._frais_rows = _rows_by_value(a["frais"])
         self._modes_rows = _rows_by_value(a["modes_accueil"])
         self._hours = a["horaires_accueil"].fillna("").astype(str).to_numpy()
-        self._zones = np.array(
-            [
-                time_zone(str(c), str(p))
-                for c, p in zip(a["code_insee"], a["code_postal"], strict=True)
-            ],
-            dtype=object,
-        )
+        self._zones = _zones(a["code_insee"], a["code_postal"])
         self._free = np.fromiter(
             (bool(FREE_FRAIS.intersection(f)) for f in a["frais"]), bool, count=n
         )
@@ -357,12 +351,25 @@ class SearchIndex:
 
 
 def _rows_by_value(lists: pd.Series) -> dict[str, NDArray[np.intp]]:
-    """Row positions of each value of a list-valued column."""
-    out: dict[str, list[int]] = {}
-    for i, lst in enumerate(lists):
-        for v in set(lst):
-            out.setdefault(str(v), []).append(i)
-    return {k: np.asarray(v, dtype=np.intp) for k, v in out.items()}
+    """Row positions of each value of a list-valued column (vectorised: 140k rows)."""
+    exploded = pd.Series(list(lists), dtype=object).explode().dropna()
+    if exploded.empty:
+        return {}
+    positions = exploded.index.to_numpy(dtype=np.intp)
+    values = exploded.astype(str).to_numpy()
+    return {
+        str(v): np.unique(positions[ix])
+        for v, ix in pd.Series(values).groupby(values, sort=False).indices.items()
+    }
+
+
+def _zones(codes: pd.Series, postcodes: pd.Series) -> NDArray[np.object_]:
+    """Time zone of each row, from the INSEE code or else the postcode (by prefix)."""
+    key = codes.fillna("").astype(str).str.strip()
+    key = key.where(key.str.len() >= 2, postcodes.fillna("").astype(str).str.strip())
+    prefixes = key.str[:3].to_numpy(dtype=object)
+    lookup = {p: time_zone(p) for p in set(prefixes)}
+    return np.array([lookup[p] for p in prefixes], dtype=object)
 
 
 def search(
