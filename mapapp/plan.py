@@ -17,6 +17,12 @@ states for n needs, a few dozen candidates) finds the cheapest cover.
 A need with nothing within the radius is said to be uncovered, and the plan
 names the nearest service beyond the radius.
 
+Honest distances: a service located only to its commune (or at a point its
+source shared among many addresses, see
+:attr:`mapapp.search.SearchIndex.approximate`) has no distance of its own;
+it is ranked and weighed as if :data:`UNCERTAIN_KM` further than its
+commune's centre, so a service with a known address nearby comes first.
+
 The plan is a plain object: the CLI (``mapapp plan``), the REST API, the
 printable sheet and the pages all call :func:`build_plan` and read
 :meth:`Plan.to_dict`.  It never stores nor logs the place or the needs.
@@ -65,6 +71,7 @@ __all__ = [
     "DEFAULT_PER_NEED",
     "DEFAULT_RADIUS_KM",
     "PLACE_COST_KM",
+    "UNCERTAIN_KM",
     "NeedResult",
     "Plan",
     "PlanService",
@@ -77,6 +84,8 @@ DEFAULT_PER_NEED = 3
 DEFAULT_RADIUS_KM = 20.0
 #: What one more place to go to is worth, in km of extra distance.
 PLACE_COST_KM = 2.0
+#: Added to the distance of a service whose exact position is unknown, for ranking.
+UNCERTAIN_KM = 3.0
 #: Candidates per need considered for the cover (beyond the ones shown).
 _CANDIDATES_PER_NEED = 8
 #: Services closer than this (degrees, ~1 m) share a place.
@@ -134,6 +143,11 @@ class PlanService:
     distance_km: float
     precise: bool
     covers: tuple[str, ...]
+
+    @property
+    def rank_km(self) -> float:
+        """The distance used to rank and weigh: uncertain positions count further."""
+        return self.distance_km + (0.0 if self.precise else UNCERTAIN_KM)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -295,14 +309,14 @@ def _index(actors_or_index: SearchIndex | gpd.GeoDataFrame) -> SearchIndex:
     return SearchIndex(actors_or_index)
 
 
-def _service(actors: pd.DataFrame, row: int, km: float, wanted: Sequence[str]) -> PlanService:
-    rec = actors.iloc[row]
+def _service(index: SearchIndex, row: int, km: float, wanted: Sequence[str]) -> PlanService:
+    rec = index.actors.iloc[row]
     name = str(rec["nom"] or rec["structure_nom"] or rec["id"])
     return PlanService(
         id=str(rec["id"]),
         name=name,
         distance_km=float(km),
-        precise=str(rec["precision"]) in ("address", ""),
+        precise=str(rec["precision"]) in ("address", "") and not index.approximate[row],
         covers=tuple(o for o in wanted if o in set(rec["obstacles"])),
     )
 
@@ -327,7 +341,7 @@ def _cover(
             for o in s.covers:
                 mask |= bit[o]
         if mask:
-            dist = min(s.distance_km for s in svcs)
+            dist = min(s.rank_km for s in svcs)
             options.append((mask, PLACE_COST_KM + dist, svcs))
     full = 0
     for mask, _, _ in options:
@@ -351,7 +365,7 @@ def _cover(
         keep: list[PlanService] = []
         for o in needs:
             if mask & bit[o] and not any(o in s.covers for s in keep):
-                keep.append(min((s for s in svcs if o in s.covers), key=lambda s: s.distance_km))
+                keep.append(min((s for s in svcs if o in s.covers), key=lambda s: s.rank_km))
         stops.append(keep)
     return stops
 
@@ -415,7 +429,7 @@ def build_plan(
     used_rows: list[int] = []
 
     def add(row: int, km: float) -> PlanService:
-        svc = _service(actors, row, km, needs)
+        svc = _service(index, row, km, needs)
         if svc.id not in candidates:
             candidates[svc.id] = (svc, lat_col[row], lon_col[row], svc.precise)
             used_rows.append(row)
@@ -425,11 +439,12 @@ def build_plan(
     for need in needs:
         rows, kms = index.query(query([need], max(per_need, _CANDIDATES_PER_NEED), radius_km))
         found = [add(int(r), float(k)) for r, k in zip(rows, kms, strict=True)]
+        found.sort(key=lambda p: p.rank_km)
         beyond = None
         if not found and radius_km is not None:
             rows_b, kms_b = index.query(query([need], 1, None))
             if len(rows_b):
-                beyond = _service(actors, int(rows_b[0]), float(kms_b[0]), needs)
+                beyond = _service(index, int(rows_b[0]), float(kms_b[0]), needs)
                 used_rows.append(int(rows_b[0]))
         results.append(NeedResult(need, tuple(found[:per_need]), beyond))
     # services meeting several needs at once, possibly a bit further away
@@ -452,7 +467,10 @@ def build_plan(
     named |= {n.beyond.id for n in results if n.beyond is not None}
     distance = {svc.id: svc.distance_km for svc, *_ in candidates.values()}
     distance.update({n.beyond.id: n.beyond.distance_km for n in results if n.beyond})
-    rows_df = pd.DataFrame(actors.iloc[list(dict.fromkeys(used_rows))].drop(columns="geometry"))
+    used = list(dict.fromkeys(used_rows))
+    rows_df = pd.DataFrame(actors.iloc[used].drop(columns="geometry"))
+    shared = index.approximate[used] & rows_df["precision"].isin(["address", ""]).to_numpy()
+    rows_df.loc[shared, "precision"] = "approximate"
     rows_df = rows_df[rows_df["id"].isin(named)].copy()
     rows_df["distance_km"] = rows_df["id"].map(distance).astype(float)
     rows_df = rows_df.set_index("id", drop=False)

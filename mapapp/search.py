@@ -190,6 +190,7 @@ class SearchIndex:
         codes, _ = pd.factorize(clusters.where(clusters != "", None))
         self._cluster = codes.astype(np.int64)
         self._has_duplicates = bool(a["duplicate"].any()) if "duplicate" in a else False
+        self.approximate = _placeholder_points(a)
         self._trees = {}
         base = np.flatnonzero(self._located)
         self._trees[None] = (cKDTree(self._xyz[base]), base)
@@ -361,6 +362,43 @@ def _rows_by_value(lists: pd.Series) -> dict[str, NDArray[np.intp]]:
         str(v): np.unique(positions[ix])
         for v, ix in pd.Series(values).groupby(values, sort=False).indices.items()
     }
+
+
+#: a point shared by this many records with as many different street addresses is
+#: a placeholder (the source put a commune's point on each), not their position
+_PLACEHOLDER_MIN = 3
+
+
+def _placeholder_points(a: pd.DataFrame) -> NDArray[np.bool_]:
+    """Rows whose point is a placeholder shared with other addresses.
+
+    Why: some sources give many services the same point, their commune's
+    (13 crèches of La Réunion's monenfant records at Saint-Denis' town hall,
+    with 13 different streets): a distance from that point is not theirs.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"latitude": [1.0, 1.0, 1.0, 1.0, 2.0],
+    ...     "longitude": [3.0] * 5, "adresse": ["1 rue A", "2 rue B", "3 rue C", "3 Rue C", ""]})
+    >>> _placeholder_points(f).tolist()
+    [True, True, True, True, False]
+    """
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    street = a["adresse"].fillna("").astype(str).str.lower().str.replace(r"\W+", "", regex=True)
+    key = pd.DataFrame(
+        {
+            "lat": a["latitude"].astype(float).round(6).to_numpy(),
+            "lon": a["longitude"].astype(float).round(6).to_numpy(),
+            "street": street.to_numpy(),
+        }
+    )
+    streets = key[key["street"] != ""].groupby(["lat", "lon"])["street"].nunique()
+    shared = streets[streets >= _PLACEHOLDER_MIN]
+    if shared.empty:
+        return np.zeros(len(a), dtype=bool)
+    idx = pd.MultiIndex.from_frame(key[["lat", "lon"]])
+    return np.asarray(idx.isin(shared.index), dtype=bool)
 
 
 def _zones(codes: pd.Series, postcodes: pd.Series) -> NDArray[np.object_]:

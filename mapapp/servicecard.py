@@ -76,6 +76,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "adresse précise non connue, dans la commune de {commune}",
         "exact address unknown, in the commune of {commune}",
     ),
+    "approximate": (
+        "position approximative, distance non connue",
+        "approximate position, distance unknown",
+    ),
     "commune_unknown": ("adresse et commune non connues", "address and commune unknown"),
     "centre_at": ("centre à environ {km}", "its centre about {km} away"),
     "crow": ("à vol d'oiseau", "as the crow flies"),
@@ -167,14 +171,17 @@ def _labels(codes: Iterable[str], lang: str) -> tuple[str, ...]:
 
 
 def _where(row: pd.Series, km: float | None, lang: str) -> tuple[str, bool]:
-    precise = _str(row.get("precision")) in ("address", "")
+    precision = _str(row.get("precision"))
     commune = _str(row.get("commune"))
-    if precise:
-        street = ", ".join(
-            p for p in (_str(row.get("adresse")), _str(row.get("complement_adresse"))) if p
-        )
-        town = " ".join(p for p in (_str(row.get("code_postal")), commune) if p)
+    street = ", ".join(
+        p for p in (_str(row.get("adresse")), _str(row.get("complement_adresse"))) if p
+    )
+    town = " ".join(p for p in (_str(row.get("code_postal")), commune) if p)
+    if precision in ("address", ""):
         return ", ".join(p for p in (street, town) if p), True
+    if precision == "approximate" and street:
+        # the street is known, the point is not (see SearchIndex.approximate)
+        return f"{street}, {town} ({text('approximate', lang)})", False
     if not commune:
         return text("commune_unknown", lang), False
     note = text("commune_only", lang, commune=commune)
@@ -241,7 +248,8 @@ def service_cards(
         source = _str(row.get("source"))
         structure = _str(row.get("structure_nom"))
         nom = _str(row.get("nom"))
-        organisation = structure if structure and structure != nom else ""
+        # the organisation, unless the service's name already says it
+        organisation = structure if structure.split(" (")[0] not in nom else ""
         if not structure:
             organisation = _SOURCE_IS_ORGANISATION.get(source, "")
         phone, email = _str(row.get("telephone")), _str(row.get("courriel"))

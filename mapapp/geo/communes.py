@@ -143,9 +143,7 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     return communes, postcodes
 
 
-def start_points(
-    polygons: np.ndarray, mairie_wkb: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def start_points(polygons: np.ndarray, mairie_wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each commune's start point: its town hall when inside it, else its point on surface.
 
     Parameters
