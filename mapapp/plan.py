@@ -403,7 +403,10 @@ def build_plan(
     Raises
     ------
     ValueError
-        An unknown obstacle, a bad coordinate or ``per_need`` below 1.
+        A bad coordinate or radius, or ``per_need`` below 1.
+    mapapp.errors.UnknownVocabularyError
+        An unknown obstacle (a :class:`~mapapp.errors.MapappError`: its
+        message lists the valid ones).
     """
     if per_need < 1:
         raise ValueError("per_need must be at least 1")
