@@ -209,7 +209,8 @@ def _conditions(row: pd.Series, lang: str) -> str:
         if key == "modes" and values == [vocab_label(vocab, "en-presentiel", lang)]:
             continue  # the default says nothing
         if values:
-            parts.append(f"{text(key, lang)} : {', '.join(values)}")
+            sep = ": " if lang == "en" else " : "
+            parts.append(f"{text(key, lang)}{sep}{', '.join(values)}")
     return " · ".join(parts)
 
 
