@@ -71,12 +71,15 @@ __all__ = [
     "DEFAULT_PER_NEED",
     "DEFAULT_RADIUS_KM",
     "PLACE_COST_KM",
+    "SHARE_PARAM",
     "UNCERTAIN_KM",
     "NeedResult",
     "Plan",
     "PlanService",
     "Stop",
     "build_plan",
+    "parse_share",
+    "share_query",
 ]
 
 DEFAULT_PER_NEED = 3
@@ -487,3 +490,45 @@ def build_plan(
         stops=tuple(stops),
         rows=rows_df,
     )
+
+
+#: The one query parameter a share link carries: service ids, nothing else.
+SHARE_PARAM = "services"
+#: Ids a share link may carry (a plan names at most a few dozen).
+SHARE_MAX_IDS = 60
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.")
+
+
+def share_query(ids: Sequence[str]) -> str:
+    """The query string of a share link: ``services=id1,id2`` and nothing else.
+
+    Why only ids: a link is copied into messages, browser histories and
+    server logs; it must never say where the person is, what she needs or
+    which filters she used (DOMAIN.md, safety rule 2).  Ids with characters
+    outside ``[A-Za-z0-9:._-]`` are left out (they could not round-trip).
+
+    Examples
+    --------
+    >>> share_query(["demo:1", "dora:ab-2", "bad id", "demo:1"])
+    'services=demo:1,dora:ab-2'
+    """
+    safe = [i for i in dict.fromkeys(ids) if i and set(i) <= _ID_CHARS][:SHARE_MAX_IDS]
+    return f"{SHARE_PARAM}=" + ",".join(safe)
+
+
+def parse_share(value: str | Sequence[str] | None, known: Sequence[str] | pd.Index) -> list[str]:
+    """The ids of a share link that name known services, in order, each once.
+
+    Examples
+    --------
+    >>> parse_share("demo:2,nope:1,demo:1,demo:2", ["demo:1", "demo:2"])
+    ['demo:2', 'demo:1']
+    >>> parse_share(None, ["demo:1"])
+    []
+    """
+    if value is None:
+        return []
+    text = value if isinstance(value, str) else ",".join(value)
+    known_set = set(known)
+    ids = [i.strip() for i in text.split(",")]
+    return [i for i in dict.fromkeys(ids) if i in known_set][:SHARE_MAX_IDS]

@@ -119,7 +119,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "page": ("page {n}", "page {n}"),
     "contact_unknown": ("contact inconnu", "contact unknown"),
-    "hours_unknown": ("horaires non renseignés", "hours not given"),
+    "hours_unknown": ("non renseignés", "not given"),
 }
 
 
@@ -212,7 +212,7 @@ class _Writer:
 
     def line(self, text: str, *, size: float = 10, bold: bool = False, h: float = 5) -> None:
         self.pdf.set_font(self.family, "B" if bold else "", size)
-        self.pdf.multi_cell(0, h, self.clean(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.multi_cell(0, h, self.clean(text), new_x="LMARGIN", new_y="NEXT", align="L")
 
     def rule(self) -> None:
         y = self.pdf.get_y() + 1
@@ -229,7 +229,9 @@ class _Writer:
         top = pdf.get_y()
         width = pdf.w - pdf.l_margin - pdf.r_margin - (qr_size + 4 if qr_url else 0)
         pdf.set_font(self.family, "B", 11)
-        pdf.multi_cell(width, 5.5, self.clean(f"{k}. {c.name}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            width, 5.5, self.clean(f"{k}. {c.name}"), new_x="LMARGIN", new_y="NEXT", align="L"
+        )
         pdf.set_font(self.family, "", 9.5)
         rows: list[str] = []
         sep = ": " if lang == "en" else " : "  # French puts a space before a colon
@@ -254,7 +256,7 @@ class _Writer:
         if c.conditions:
             rows.append(c.conditions)
         for row in rows:
-            pdf.multi_cell(width, 4.6, self.clean(row), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, 4.6, self.clean(row), new_x="LMARGIN", new_y="NEXT", align="L")
         if qr_url:
             bottom = pdf.get_y()
             self.qr(qr_url, pdf.w - pdf.r_margin - qr_size, top, qr_size, bool(c.source_href))
