@@ -244,3 +244,15 @@ def test_reunion_distances_are_honest(
     # 13 monenfant crèches share one point (the town hall) with 13 streets: no distance
     creches = [cards[p.id] for p in plan.needs[1].services]
     assert not any(c.distance in ("0,0 km", "0,1 km") for c in creches)
+
+
+def test_search_table_gives_no_distance_to_a_commune_level_record(
+    mapapp_cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    """Shelters stand at their commune's centre: the table says so, not '0.00 km'."""
+    out = mapapp_cli("search", "--near", "Saint-Denis 93", "--type", "hebergement", "--limit", "3")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()[1:]
+    assert len(lines) == 3
+    assert all("adresse précise non connue" in line for line in lines)
+    assert all(line.split()[0] == "-" for line in lines)

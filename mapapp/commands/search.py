@@ -28,6 +28,7 @@ _OUT_COLUMNS = [
     "code_insee",
     "telephone",
     "horaires_accueil",
+    "precision",
     "id",
 ]
 
@@ -114,5 +115,11 @@ def search_command(
         if rows.empty:
             click.echo("No service found; widen the radius or remove a filter.")
             return
+        # A record located only to its commune has no distance of its own (the
+        # commune's centre is not where it is): say so instead of "0.00".
+        precise = rows["precision"].isin(["address", ""])
+        shown = rows.drop(columns=["id", "code_insee", "precision"]).astype(object)
+        shown.loc[~precise, "distance_km"] = "-"
+        shown.loc[~precise, "adresse"] = "adresse précise non connue / exact address unknown"
         with pd.option_context("display.max_colwidth", 40, "display.width", 200):
-            click.echo(rows.drop(columns=["id", "code_insee"]).to_string(index=False))
+            click.echo(shown.to_string(index=False))
