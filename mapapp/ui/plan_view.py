@@ -1,0 +1,218 @@
+"""The plan on the search page: its summary on top, services grouped by need, the sheet, a share link.
+
+Thin by design: the plan is :func:`mapapp.plan.build_plan` (the same as
+``mapapp plan`` and the API), its cards :mod:`mapapp.servicecard`, its PDF
+:mod:`mapapp.render.sheet`.  This module only lays them out.
+
+Privacy: the share link carries service ids only
+(:func:`mapapp.plan.share_query`), never the place, the needs or the
+filters; opening it shows that list, without distances (the link knows no
+start point).  Printing (Ctrl+P) prints the plan, not the interface
+(:data:`PRINT_CSS`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from mapapp.present import escape_markdown
+from mapapp.taxonomy import Obstacle
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mapapp.plan import Plan
+    from mapapp.servicecard import ServiceCard
+
+__all__ = ["PRINT_CSS", "PRINT_KEY", "render_plan", "render_shared", "shared_ids"]
+
+#: Streamlit key of the container that printing keeps (class ``st-key-plan_print``).
+PRINT_KEY = "plan_print"
+#: Print only the plan: everything else is hidden, the plan flows over pages.
+PRINT_CSS = f"""<style>
+@media print {{
+  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
+  [data-testid="stForm"], [data-testid="stDecoration"], iframe, #mapapp-quick-exit {{
+    display: none !important;
+  }}
+  html, body, [data-testid="stApp"], [data-testid="stAppViewContainer"],
+  [data-testid="stMain"], [data-testid="stMainBlockContainer"] {{
+    overflow: visible !important; height: auto !important;
+  }}
+  body * {{ visibility: hidden; }}
+  .st-key-{PRINT_KEY}, .st-key-{PRINT_KEY} * {{ visibility: visible; color: #000 !important; }}
+  .st-key-{PRINT_KEY} {{ position: absolute; left: 0; top: 0; width: 100%; }}
+  .st-key-{PRINT_KEY} button {{ display: none !important; }}
+  .st-key-{PRINT_KEY} [data-testid="stVerticalBlockBorderWrapper"] {{ break-inside: avoid; }}
+}}
+</style>"""
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "title": ("Votre plan", "Your plan"),
+    "places": ("Lieux où aller", "Places to go"),
+    "source": ("Source", "Source"),
+    "source_page": ("fiche d'origine", "original record"),
+    "contact_unknown": ("contact inconnu", "contact unknown"),
+    "hours_unknown": ("horaires non renseignés", "hours not given"),
+    "pdf": ("Télécharger la fiche (PDF)", "Download the sheet (PDF)"),
+    "share": ("Lien à partager", "Link to share"),
+    "share_help": (
+        "Ce lien ne contient que les identifiants des services : ni le lieu, ni les besoins, "
+        "ni les filtres.",
+        "This link holds only the services' ids: not the place, the needs or the filters.",
+    ),
+    "print_note": (
+        "Pour imprimer : Ctrl+P imprime le plan seul, sans l'interface.",
+        "To print: Ctrl+P prints the plan alone, without the interface.",
+    ),
+    "shared_title": ("Liste partagée", "Shared list"),
+    "shared_count": (
+        "{n} service(s) ; distances non connues (le lien ne dit pas d'où).",
+        "{n} service(s); distances unknown (the link does not say from where).",
+    ),
+    "shared_none": (
+        "Aucun service de ce lien n'est connu ici.",
+        "None of this link's services is known here.",
+    ),
+    "shared_close": ("Revenir à la recherche", "Back to the search"),
+}
+
+
+def _t(key: str, lang: str, **kw: object) -> str:
+    fr, en = _TEXT[key]
+    return (en if lang == "en" else fr).format(**kw)
+
+
+def _link(label: str, href: str | None) -> str:
+    # ``href`` comes from mapapp.safety (checked scheme, no spaces, quotes or
+    # angle brackets); the <...> form keeps parentheses inside it harmless.
+    text = escape_markdown(label)
+    return f"[{text}](<{href}>)" if href else text
+
+
+def _card(rank: int | None, c: ServiceCard, lang: str) -> None:
+    sep = ": " if lang == "en" else " : "
+    with st.container(border=True):
+        head = f"{rank}. " if rank is not None else ""
+        st.markdown(f"**{escape_markdown(head + c.name)}**")
+        meta = [m for m in (c.organisation, c.type_label) if m]
+        if c.source_name:
+            meta.append(f"{_t('source', lang)}{sep}{c.source_name}")
+        st.caption(escape_markdown(" · ".join(meta)))
+        where = escape_markdown(c.where)
+        if c.distance:
+            where = f"**{escape_markdown(c.distance)}** · {where}"
+        lines = [f":material/location_on: {where}"]
+        if c.phone:
+            lines.append(f":material/call: {_link(c.phone, c.phone_href)}")
+        if c.email_href:
+            lines.append(f":material/mail: {_link(c.email, c.email_href)}")
+        if c.website_href:
+            lines.append(f":material/language: {_link(c.website_href, c.website_href)}")
+        if c.source_href:
+            lines.append(f":material/open_in_new: {_link(_t('source_page', lang), c.source_href)}")
+        if c.contact_unknown:
+            lines.append(f":material/help: {_t('contact_unknown', lang)}")
+        hours = escape_markdown(c.hours) if c.hours else _t("hours_unknown", lang)
+        if c.today:
+            hours += f" — **{escape_markdown(c.today)}**"
+        lines.append(f":material/schedule: {hours}")
+        if c.conditions:
+            lines.append(f":material/info: {escape_markdown(c.conditions)}")
+        st.markdown("  \n".join(lines))
+        if c.confidential:
+            st.caption(escape_markdown(c.confidential_note))
+
+
+def _share_url(ids: list[str]) -> str:
+    from mapapp.plan import share_query
+
+    base = ""
+    try:
+        base = str(st.context.url or "").split("?", 1)[0].split("#", 1)[0]
+    except Exception:  # outside a browser session (tests): a relative link
+        base = ""
+    return f"{base}?{share_query(ids)}"
+
+
+def render_plan(
+    plan: Plan, *, lang: str, place_label: str = "", demo: bool = False, filters: str = ""
+) -> None:
+    """Draw the plan: summary and places on top, then each need's services; PDF and share link."""
+    from mapapp.render.sheet import SheetOptions, sheet_pdf
+
+    now = datetime.now(UTC)
+    cards = plan.cards(lang=lang, when=now)
+    st.html(PRINT_CSS)
+    with st.container(key=PRINT_KEY):
+        st.subheader(_t("title", lang))
+        st.markdown(f"**{escape_markdown(plan.explanation(lang))}**")
+        if plan.stops:
+            lines = []
+            for k, stop in enumerate(plan.stops, 1):
+                names = " + ".join(cards[i].name for i in stop.service_ids)
+                first = cards[stop.service_ids[0]]
+                needs = ", ".join(Obstacle(o).label(lang) for o in stop.covers)
+                where = first.distance or first.where
+                lines.append(f"{k}. {escape_markdown(f'{names} ({where}) : {needs}')}")
+            st.markdown(f"**{_t('places', lang)}**  \n" + "  \n".join(lines))
+        for need in plan.needs:
+            st.markdown(f"#### {escape_markdown(Obstacle(need.need).label(lang))}")
+            note = need.note(lang, plan.radius_km)
+            if note:
+                st.warning(escape_markdown(note))
+                if need.beyond is not None:
+                    _card(None, cards[need.beyond.id], lang)
+            for k, p in enumerate(need.services, 1):
+                _card(k, cards[p.id], lang)
+    pdf = sheet_pdf(
+        plan,
+        SheetOptions(lang=lang, when=now, place=place_label, filters=filters, demo=demo),
+    )
+    col_pdf, col_share = st.columns([2, 3])
+    col_pdf.download_button(
+        _t("pdf", lang),
+        data=pdf,
+        file_name="fiche-plan.pdf" if lang != "en" else "plan-sheet.pdf",
+        mime="application/pdf",
+        on_click="ignore",
+        icon=":material/picture_as_pdf:",
+        key="plan_pdf",
+    )
+    with col_share:
+        st.markdown(f"**{_t('share', lang)}**")
+        st.code(_share_url(plan.service_ids()), language=None, wrap_lines=True)
+        st.caption(_t("share_help", lang) + " " + _t("print_note", lang))
+
+
+def shared_ids() -> list[str] | None:
+    """The ids of a share link this page was opened with (None when not opened from one)."""
+    from mapapp.plan import SHARE_PARAM
+
+    value = st.query_params.get(SHARE_PARAM)
+    return None if value is None else [v for v in str(value).split(",") if v]
+
+
+def render_shared(ids: list[str], actors: pd.DataFrame, *, lang: str) -> None:
+    """The list a share link names (known ids only), without distances."""
+    from mapapp.plan import parse_share
+    from mapapp.servicecard import service_cards
+
+    known = parse_share(ids, actors["id"])
+    rows = actors.set_index("id", drop=False).loc[known].drop(columns="geometry")
+    st.html(PRINT_CSS)
+    with st.container(key=PRINT_KEY):
+        st.subheader(_t("shared_title", lang))
+        if not known:
+            st.info(_t("shared_none", lang))
+        else:
+            st.caption(_t("shared_count", lang, n=len(known)))
+        cards = service_cards(rows, lang=lang, when=datetime.now(UTC))
+        for k, c in enumerate(cards, 1):
+            _card(k, c, lang)
+    if st.button(_t("shared_close", lang), key="shared_close"):
+        st.query_params.clear()
+        st.rerun()
