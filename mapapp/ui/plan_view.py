@@ -201,7 +201,7 @@ def render_shared(ids: list[str], actors: pd.DataFrame, *, lang: str) -> None:
     from mapapp.plan import parse_share
     from mapapp.servicecard import service_cards
 
-    known = parse_share(ids, actors["id"])
+    known = parse_share(ids, actors["id"].tolist())
     rows = actors.set_index("id", drop=False).loc[known].drop(columns="geometry")
     st.html(PRINT_CSS)
     with st.container(key=PRINT_KEY):
