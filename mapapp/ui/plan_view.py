@@ -216,3 +216,89 @@ def render_shared(ids: list[str], actors: pd.DataFrame, *, lang: str) -> None:
     if st.button(_t("shared_close", lang), key="shared_close"):
         st.query_params.clear()
         st.rerun()
+
+
+_FILTER_TEXT: dict[str, tuple[str, str]] = {
+    "open_now": ("Ouvert maintenant (heure locale du lieu)", "Open now (the place's local time)"),
+    "open_day": ("Ouvert le", "Open on"),
+    "any_day": ("n'importe quel jour", "any day"),
+    "frais": ("Frais", "Fees"),
+    "modes": ("Accueil", "Reception"),
+    "hours_note": (
+        "Les lieux sans horaires connus ne sont pas gardés par ces deux filtres.",
+        "Places whose hours are unknown are left out by these two filters.",
+    ),
+}
+_WEEKDAYS = {
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def _ft(key: str, lang: str) -> str:
+    fr, en = _FILTER_TEXT[key]
+    return en if lang == "en" else fr
+
+
+def filter_widgets(lang: str) -> None:
+    """The extra filters (open now / on a day, fees, reception), drawn inside the search form."""
+    from mapapp.i18n import VOCABULARIES, vocab_label
+
+    days = _WEEKDAYS["en" if lang == "en" else "fr"]
+    st.checkbox(_ft("open_now", lang), key="f_open_now")
+    st.selectbox(
+        _ft("open_day", lang),
+        options=[-1, 0, 1, 2, 3, 4, 5, 6],
+        format_func=lambda d: _ft("any_day", lang) if d < 0 else days[d],
+        key="f_open_day",
+        help=_ft("hours_note", lang),
+    )
+    st.multiselect(
+        _ft("frais", lang),
+        options=list(VOCABULARIES["frais"]),
+        format_func=lambda v: vocab_label("frais", v, lang),
+        key="f_frais",
+    )
+    st.multiselect(
+        _ft("modes", lang),
+        options=list(VOCABULARIES["modes_accueil"]),
+        format_func=lambda v: vocab_label("modes_accueil", v, lang),
+        key="f_modes",
+    )
+
+
+def filter_values() -> dict[str, object]:
+    """The extra filters as :class:`~mapapp.search.SearchQuery` keywords (read at submit)."""
+    from datetime import date, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    day = int(st.session_state.get("f_open_day", -1) or -1)
+    open_day: date | None = None
+    if day >= 0:
+        today = now.astimezone(ZoneInfo("Europe/Paris")).date()
+        open_day = today + timedelta(days=(day - today.weekday()) % 7)
+    return {
+        "open_at": now if st.session_state.get("f_open_now") else None,
+        "open_day": open_day,
+        "frais": tuple(st.session_state.get("f_frais") or ()),
+        "modes": tuple(st.session_state.get("f_modes") or ()),
+    }
+
+
+def filters_text(values: dict[str, object], lang: str) -> str:
+    """The extra filters in words, for the sheet."""
+    from mapapp.i18n import vocab_label
+
+    parts = []
+    if values.get("open_at") is not None:
+        parts.append(_ft("open_now", lang))
+    day = values.get("open_day")
+    if day is not None:
+        parts.append(f"{_ft('open_day', lang)} {day}")
+    for key, vocab in (("frais", "frais"), ("modes", "modes_accueil")):
+        chosen = values.get(key)
+        if isinstance(chosen, tuple | list) and chosen:
+            labels = ", ".join(vocab_label(vocab, str(v), lang) for v in chosen)
+            parts.append(f"{_ft(key, lang)} : {labels}")
+    return "; ".join(parts)
