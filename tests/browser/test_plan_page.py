@@ -26,14 +26,28 @@ pytestmark = pytest.mark.browser
 NEEDS_FR = ("Garde d'enfants", "Mobilité", "Numérique")
 NEEDS_EN = ("Childcare", "Mobility", "Digital skills")
 TEXT = {
-    "fr": {"place": "Commune ou code postal", "search": "Rechercher", "plan": "Votre plan",
-           "places": "Lieux où aller", "pdf": "Télécharger la fiche (PDF)",
-           "share": "Lien à partager", "all": "tous ces besoins à la fois",
-           "sheet": "Fiche ressources", "shared": "Liste partagée"},
-    "en": {"place": "Town or postcode", "search": "Search", "plan": "Your plan",
-           "places": "Places to go", "pdf": "Download the sheet (PDF)",
-           "share": "Link to share", "all": "all of these needs at once",
-           "sheet": "Resource sheet", "shared": "Shared list"},
+    "fr": {
+        "place": "Commune ou code postal",
+        "search": "Rechercher",
+        "plan": "Votre plan",
+        "places": "Lieux où aller",
+        "pdf": "Télécharger la fiche (PDF)",
+        "share": "Lien à partager",
+        "all": "tous ces besoins à la fois",
+        "sheet": "Fiche ressources",
+        "shared": "Liste partagée",
+    },
+    "en": {
+        "place": "Town or postcode",
+        "search": "Search",
+        "plan": "Your plan",
+        "places": "Places to go",
+        "pdf": "Download the sheet (PDF)",
+        "share": "Link to share",
+        "all": "all of these needs at once",
+        "sheet": "Resource sheet",
+        "shared": "Shared list",
+    },
 }
 
 
@@ -59,8 +73,12 @@ def chromium() -> Iterator[Any]:
 
 
 def _page(chromium: Any, width: int) -> Any:
-    context = chromium.new_context(viewport={"width": width, "height": 900}, locale="fr-FR",
-                                   accept_downloads=True, service_workers="block")
+    context = chromium.new_context(
+        viewport={"width": width, "height": 900},
+        locale="fr-FR",
+        accept_downloads=True,
+        service_workers="block",
+    )
     context.set_default_timeout(30_000)
     return context.new_page()
 
@@ -80,14 +98,48 @@ def _search(page: Any, lang: str, *, match_all: bool = False) -> None:
     page.get_by_text(tx["plan"], exact=True).first.wait_for()
 
 
+def _cli_ids(server: AppServer) -> list[str]:
+    import json
+    import os
+    import sys
+
+    env = {**os.environ, "MAPAPP_DATA_DIR": str(server.data_dir)}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mapapp",
+            "plan",
+            "--near",
+            "Saint-Denis 93",
+            "--radius",
+            "100",
+            "--obstacle",
+            "garde-enfants",
+            "--obstacle",
+            "mobilite",
+            "--obstacle",
+            "numerique",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return list(json.loads(out.stdout)["services"])
+
+
 def _text(path: Path) -> str:
     out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True)
     return " ".join(out.stdout.split())
 
 
 @pytest.mark.parametrize(("width", "lang"), [(375, "fr"), (1366, "en"), (375, "en"), (1366, "fr")])
-def test_plan_on_the_page(demo_server: AppServer, chromium: Any, tmp_path: Path, width: int,
-                          lang: str) -> None:
+def test_plan_on_the_page(
+    demo_server: AppServer, chromium: Any, tmp_path: Path, width: int, lang: str
+) -> None:
     page = _page(chromium, width)
     open_app(page, demo_server.url)
     _search(page, lang)
@@ -127,6 +179,8 @@ def test_plan_on_the_page(demo_server: AppServer, chromium: Any, tmp_path: Path,
     assert query.startswith("services=")
     for secret in ("Saint", "93200", "garde", "mobilite", "numerique", "lat", "lon", "radius"):
         assert secret not in query, secret
+    # the page and `mapapp plan` agree for the same inputs (the page's default radius)
+    assert query.split("=", 1)[1].split(",") == _cli_ids(demo_server)
     other = _page(chromium, width)
     other.goto(link)
     wait_idle(other, settle=1.5)
@@ -138,8 +192,9 @@ def test_plan_on_the_page(demo_server: AppServer, chromium: Any, tmp_path: Path,
     page.context.close()
 
 
-def test_all_needs_at_once_with_nothing_offers_the_plan(demo_server: AppServer,
-                                                        chromium: Any) -> None:
+def test_all_needs_at_once_with_nothing_offers_the_plan(
+    demo_server: AppServer, chromium: Any
+) -> None:
     page = _page(chromium, 1366)
     open_app(page, demo_server.url)
     _search(page, "fr", match_all=True)
