@@ -454,11 +454,14 @@ def build_plan(
                 used_rows.append(int(rows_b[0]))
         results.append(NeedResult(need, tuple(found[:per_need]), beyond))
     # services meeting several needs at once, possibly a bit further away
-    for size in range(2, len(needs) + 1):
-        for combo in itertools.combinations(needs, size):
-            rows, kms = index.query(query(combo, 3, radius_km))
-            for r, k in zip(rows, kms, strict=True):
-                add(int(r), float(k))
+    # (pairs and triples, and all needs at once: a dozen needs stay a few hundred queries)
+    combos = [c for size in (2, 3) for c in itertools.combinations(needs, size)]
+    if len(needs) > 3:
+        combos.append(tuple(needs))
+    for combo in combos:
+        rows, kms = index.query(query(combo, 3, radius_km))
+        for r, k in zip(rows, kms, strict=True):
+            add(int(r), float(k))
     shown = {p.id for n in results for p in n.services}
     stops = []
     for svcs in _cover(candidates, needs):
