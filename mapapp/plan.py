@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mapapp.present import format_km
+from mapapp.i18n import format_km
 from mapapp.search import SearchIndex, SearchQuery
 from mapapp.taxonomy import Obstacle, parse_obstacle
 

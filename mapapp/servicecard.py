@@ -46,8 +46,8 @@ from typing import Any
 import pandas as pd
 
 from mapapp.hours import day_hours, local_time, time_zone
-from mapapp.i18n import vocab_label
-from mapapp.present import format_hours, format_km
+from mapapp.i18n import format_km, vocab_label
+from mapapp.render.cards import format_hours
 from mapapp.taxonomy import ActorType, Obstacle
 
 __all__ = ["SOURCE_NAMES", "ServiceCard", "service_cards", "text"]

@@ -8,8 +8,6 @@ anywhere but the terminal (and the sheet, when asked).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +33,6 @@ _DAYS = {
     5: ("sa", "sat", "saturday", "sam", "samedi"),
     6: ("su", "sun", "sunday", "di", "dim", "dimanche"),
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def parse_day(text: str, today: date) -> date:
@@ -58,12 +55,6 @@ def parse_day(text: str, today: date) -> date:
         raise click.BadParameter(
             f"{text!r}: jour inconnu / unknown day (lundi…dimanche, monday…sunday, or 2026-12-25)"
         ) from None
-
-
-def _cell(value: object) -> str:
-    text = " ".join(str(value).split()) if value is not None else ""
-    # A spreadsheet runs a cell starting with = + - @ as a formula: keep it text.
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 @click.command("plan")
@@ -217,7 +208,7 @@ def _filters_text(
 
 
 def _table(plan: Plan, lang: str, now: datetime) -> str:
-    from mapapp.present import format_km
+    from mapapp.i18n import format_km
 
     cards = plan.cards(lang=lang, when=now)
     en = lang == "en"
@@ -261,47 +252,47 @@ def _table(plan: Plan, lang: str, now: datetime) -> str:
 def _csv(plan: Plan, lang: str, now: datetime) -> str:
     cards = plan.cards(lang=lang, when=now)
     in_plan = {i for s in plan.stops for i in s.service_ids}
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(
-        [
-            "need",
-            "rank",
-            "in_plan",
-            "id",
-            "name",
-            "organisation",
-            "distance_km",
-            "where",
-            "phone",
-            "email",
-            "website",
-            "source_link",
-            "hours",
-            "today",
-            "conditions",
-        ]
-    )
+    from mapapp.csv_export import csv_text
+
+    header = [
+        "need",
+        "rank",
+        "in_plan",
+        "id",
+        "name",
+        "organisation",
+        "distance_km",
+        "where",
+        "phone",
+        "email",
+        "website",
+        "source_link",
+        "hours",
+        "today",
+        "conditions",
+    ]
+    rows = []
     for need in plan.needs:
         for k, p in enumerate(need.services, 1):
             c = cards[p.id]
-            writer.writerow(
+            rows.append(
                 [
                     need.need,
                     k,
                     "yes" if p.id in in_plan else "",
-                    _cell(c.id),
-                    _cell(c.name),
-                    _cell(c.organisation),
-                    f"{p.distance_km:.2f}" if c.precise else "",
-                    _cell(c.where),
-                    _cell(c.phone),
-                    _cell(c.email),
-                    _cell(c.website_href or ""),
-                    _cell(c.source_href or ""),
-                    _cell(c.hours),
-                    _cell(c.today),
-                    _cell(c.conditions),
+                    c.id,
+                    c.name,
+                    c.organisation,
+                    round(p.distance_km, 2) if c.precise else None,
+                    c.where,
+                    c.phone,
+                    c.email,
+                    c.website_href or "",
+                    c.source_href or "",
+                    c.hours,
+                    c.today,
+                    c.conditions,
                 ]
             )
-    return buf.getvalue()
+    # every cell through the one writer that defuses spreadsheet formulas
+    return csv_text(header, rows)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from mapapp.present import escape_markdown
+from mapapp.render.text import escape_markdown
 from mapapp.taxonomy import Obstacle
 
 if TYPE_CHECKING:
