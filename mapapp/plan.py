@@ -79,6 +79,7 @@ __all__ = [
     "Stop",
     "build_plan",
     "parse_share",
+    "plan_for_query",
     "share_query",
 ]
 
@@ -535,3 +536,29 @@ def parse_share(value: str | Sequence[str] | None, known: Sequence[str] | pd.Ind
     known_set = set(known)
     ids = [i.strip() for i in text.split(",")]
     return [i for i in dict.fromkeys(ids) if i in known_set][:SHARE_MAX_IDS]
+
+
+def plan_for_query(
+    index: SearchIndex, query: SearchQuery, *, per_need: int = DEFAULT_PER_NEED
+) -> Plan:
+    """The plan for a search page's query: same place, needs, radius and filters.
+
+    Why: the page and ``mapapp plan`` must agree for the same inputs; both
+    go through :func:`build_plan` with the query's own fields (its ``match``
+    and ``limit`` do not apply: a plan always covers each need).
+    """
+    return build_plan(
+        index,
+        lat=query.lat,
+        lon=query.lon,
+        obstacles=query.obstacles,
+        per_need=per_need,
+        radius_km=query.radius_km,
+        types=query.types,
+        publics=query.publics,
+        free_only=query.free_only,
+        frais=query.frais,
+        modes=query.modes,
+        open_at=query.open_at,
+        open_day=query.open_day,
+    )

@@ -25,9 +25,20 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mapapp.plan import Plan
+    from mapapp.search import SearchIndex, SearchQuery
     from mapapp.servicecard import ServiceCard
 
-__all__ = ["PRINT_CSS", "PRINT_KEY", "render_plan", "render_shared", "shared_ids"]
+__all__ = [
+    "PRINT_CSS",
+    "PRINT_KEY",
+    "filter_values",
+    "filter_widgets",
+    "filters_text",
+    "render_plan",
+    "render_shared",
+    "shared_ids",
+    "show",
+]
 
 #: Streamlit key of the container that printing keeps (class ``st-key-plan_print``).
 PRINT_KEY = "plan_print"
@@ -78,6 +89,12 @@ _TEXT: dict[str, tuple[str, str]] = {
         "None of this link's services is known here.",
     ),
     "shared_close": ("Revenir à la recherche", "Back to the search"),
+    "offer": (
+        "Aucun lieu ne couvre tous ces besoins à la fois : le plan ci-dessous les couvre "
+        "avec plusieurs lieux proches.",
+        "No place covers all these needs at once: the plan below covers them with several "
+        "near places.",
+    ),
 }
 
 
@@ -302,3 +319,32 @@ def filters_text(values: dict[str, object], lang: str) -> str:
             labels = ", ".join(vocab_label(vocab, str(v), lang) for v in chosen)
             parts.append(f"{_ft(key, lang)} : {labels}")
     return "; ".join(parts)
+
+
+def show(
+    index: SearchIndex,
+    query: SearchQuery,
+    *,
+    lang: str,
+    place_label: str,
+    demo: bool,
+    nothing_at_once: bool = False,
+) -> None:
+    """The plan for the search page's query (several needs), offered when "all at once" found nothing."""
+    from mapapp.plan import plan_for_query
+
+    if nothing_at_once:
+        st.info(_t("offer", lang))
+    extra = {
+        "open_at": query.open_at,
+        "open_day": query.open_day,
+        "frais": query.frais,
+        "modes": query.modes,
+    }
+    render_plan(
+        plan_for_query(index, query),
+        lang=lang,
+        place_label=place_label,
+        demo=demo,
+        filters=filters_text(extra, lang),
+    )
