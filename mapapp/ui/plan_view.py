@@ -13,6 +13,7 @@ start point).  Printing (Ctrl+P) prints the plan, not the interface
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -303,7 +304,7 @@ def filter_values() -> dict[str, object]:
     }
 
 
-def filters_text(values: dict[str, object], lang: str) -> str:
+def filters_text(values: Mapping[str, object], lang: str) -> str:
     """The extra filters in words, for the sheet."""
     from mapapp.i18n import vocab_label
 
