@@ -175,7 +175,8 @@ def render_plan(
                 first = cards[stop.service_ids[0]]
                 needs = ", ".join(Obstacle(o).label(lang) for o in stop.covers)
                 where = first.distance or first.where
-                lines.append(f"{k}. {escape_markdown(f'{names} ({where}) : {needs}')}")
+                sep = ": " if lang == "en" else " : "
+                lines.append(f"{k}. {escape_markdown(f'{names} ({where}){sep}{needs}')}")
             st.markdown(f"**{_t('places', lang)}**  \n" + "  \n".join(lines))
         for need in plan.needs:
             st.markdown(f"#### {escape_markdown(Obstacle(need.need).label(lang))}")
