@@ -24,7 +24,8 @@ ahead of Paris in winter, Guadeloupe 5 hours behind).
 
 >>> time_zone("97411"), time_zone("", "97300"), time_zone("93066")
 ('Indian/Reunion', 'America/Cayenne', 'Europe/Paris')
->>> utc = datetime(2026, 12, 7, 7, 30, tzinfo=timezone.utc)  # a Monday
+>>> from datetime import UTC
+>>> utc = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)  # a Monday
 >>> local_time(utc, "Indian/Reunion"), local_time(utc, "Europe/Paris")
 (datetime.datetime(2026, 12, 7, 11, 30), datetime.datetime(2026, 12, 7, 8, 30))
 >>> day_hours("Mo-Fr 09:00-12:00,14:00-17:00", date(2026, 12, 7))
@@ -36,7 +37,7 @@ ahead of Paris in winter, Guadeloupe 5 hours behind).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -163,6 +164,3 @@ def day_hours(text: str, day: date) -> tuple[str, ...] | None:
             stop = "24:00" if b == end else b.strftime("%H:%M")
             out.append(f"{max(a, start).strftime('%H:%M')}-{stop}")
     return tuple(out)
-
-
-_ = timezone  # re-exported for doctests

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from mapapp.schema import actors_frame
 from mapapp.search import SearchIndex, SearchQuery
@@ -80,10 +80,10 @@ def _ids(index: SearchIndex, **kw: object) -> list[str]:
 def test_open_now_reads_each_service_in_its_own_time_zone() -> None:
     index = _index()
     # Monday 7 Dec 2026 06:30 UTC = 07:30 Paris (closed), 10:30 Réunion (open)
-    early = datetime(2026, 12, 7, 6, 30, tzinfo=timezone.utc)
+    early = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)
     assert _ids(index, open_at=early) == ["a:reunion"]
     # 09:30 UTC = 10:30 Paris (open), 13:30 Réunion (closed)
-    later = datetime(2026, 12, 7, 9, 30, tzinfo=timezone.utc)
+    later = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
     assert _ids(index, open_at=later) == ["a:paris"]
     # A naive time is the wall clock where each service is: both open at 10:00
     assert _ids(index, open_at=datetime(2026, 12, 7, 10, 0)) == ["a:paris", "a:reunion"]

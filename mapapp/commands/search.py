@@ -119,8 +119,8 @@ def search_command(
         # A record located only to its commune has no distance of its own (the
         # commune's centre is not where it is): say so instead of "0.00".
         precise = rows["precision"].isin(["address", ""])
-        shown = rows.drop(columns=["id", "code_insee", "precision"]).astype(object)
-        shown.loc[~precise, "distance_km"] = "-"
-        shown.loc[~precise, "adresse"] = "adresse précise non connue / exact address unknown"
+        table = rows.drop(columns=["id", "code_insee", "precision"]).astype(object)
+        table.loc[~precise, "distance_km"] = "-"
+        table.loc[~precise, "adresse"] = "adresse précise non connue / exact address unknown"
         with pd.option_context("display.max_colwidth", 40, "display.width", 200):
-            click.echo(shown.to_string(index=False))
+            click.echo(table.to_string(index=False))
