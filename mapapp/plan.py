@@ -84,8 +84,9 @@ __all__ = [
 ]
 
 DEFAULT_PER_NEED = 3
-#: Default radius of a plan (km): a day's trips by public transport.
-DEFAULT_RADIUS_KM = 20.0
+#: Default radius of a plan (km): the search page's default, so that the page,
+#: ``mapapp plan`` and the API give the same plan for the same place and needs.
+DEFAULT_RADIUS_KM = 100.0
 #: What one more place to go to is worth, in km of extra distance.
 PLACE_COST_KM = 2.0
 #: Added to the distance of a service whose exact position is unknown, for ranking.

@@ -71,7 +71,12 @@ def parse_day(text: str, today: date) -> date:
 )
 @click.option("--per-need", type=click.IntRange(1, 20), default=3, show_default=True)
 @click.option(
-    "--radius", "radius_km", type=float, default=20.0, show_default=True, help="km; 0: no limit."
+    "--radius",
+    "radius_km",
+    type=float,
+    default=100.0,  # the search page's default: page and command give the same plan
+    show_default=True,
+    help="km; 0: no limit.",
 )
 @click.option("--type", "types", multiple=True, type=click.Choice([t.value for t in ActorType]))
 @click.option("--public", "publics", multiple=True, help="femmes, jeunes, familles...")
