@@ -47,6 +47,7 @@ _OUT_COLUMNS = [
     "code_insee",
     "telephone",
     "horaires_accueil",
+    "precision",
     "id",
 ]
 
@@ -180,8 +181,14 @@ def search_command(
                 "No service found; widen the radius or remove a filter."
             )
             return
+        # A record located only to its commune has no distance of its own (the
+        # commune's centre is not where it is): say so instead of "0.00".
+        precise = rows["precision"].isin(["address", ""])
+        table = rows.drop(columns=["id", "code_insee", "precision"]).astype(object)
+        table.loc[~precise, "distance_km"] = "-"
+        table.loc[~precise, "adresse"] = "adresse précise non connue / exact address unknown"
         with pd.option_context("display.max_colwidth", 40, "display.width", 200):
-            click.echo(rows.drop(columns=["id", "code_insee"]).to_string(index=False))
+            click.echo(table.to_string(index=False))
 
 
 def _beyond(index: SearchIndex, query: SearchQuery) -> str:
