@@ -1,0 +1,92 @@
+"""The public view as CSV or GeoJSON files a coordinator can open.
+
+Why a small defusing step of its own: ``mapapp.csv_export`` (the project's one
+CSV writer, issue 18) was not on main when this was written; the lead may
+route :func:`actors_csv` through it.  A cell a spreadsheet would run as a
+formula (starting with ``= + - @``, a tab or a carriage return) gets a
+leading apostrophe, in CSV and GeoJSON alike (GeoJSON is often opened in a
+spreadsheet through a converter).
+
+Examples
+--------
+>>> defuse("=HYPERLINK(\\"http://x\\")"), defuse("04 76"), defuse(3.5)
+('\\'=HYPERLINK("http://x")', '04 76', 3.5)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+__all__ = ["EXPORT_COLUMNS", "actors_csv", "actors_geojson", "defuse"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+#: Columns of the public view written to CSV/GeoJSON (never internal flags).
+EXPORT_COLUMNS = (
+    "id",
+    "source",
+    "nom",
+    "structure_nom",
+    "actor_type",
+    "obstacles",
+    "thematiques",
+    "publics",
+    "frais",
+    "modes_accueil",
+    "adresse",
+    "code_postal",
+    "code_insee",
+    "commune",
+    "latitude",
+    "longitude",
+    "precision",
+    "telephone",
+    "courriel",
+    "site_web",
+    "horaires_accueil",
+    "date_maj",
+    "confidential",
+    "demo",
+)
+
+
+def defuse(value: Any) -> Any:
+    """``value`` with a leading apostrophe when a spreadsheet would read it as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.reindex(columns=list(EXPORT_COLUMNS)).copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(
+                lambda v: "|".join(str(x) for x in v)
+                if isinstance(v, list | tuple | np.ndarray)
+                else v
+            )
+            out[col] = out[col].map(defuse)
+    return out
+
+
+def actors_csv(frame: pd.DataFrame) -> bytes:
+    """The public view as UTF-8 CSV, list values joined with ``|``, formulas defused."""
+    return _flat(frame).to_csv(index=False).encode("utf-8")
+
+
+def actors_geojson(frame: gpd.GeoDataFrame) -> bytes:
+    """The public view as GeoJSON points (records without a point are left out)."""
+    flat = _flat(frame)
+    located = flat["latitude"].notna() & flat["longitude"].notna()
+    flat = flat[located]
+    layer = gpd.GeoDataFrame(
+        flat,
+        geometry=gpd.points_from_xy(flat["longitude"], flat["latitude"]),
+        crs="EPSG:4326",
+    )
+    return layer.to_json(drop_id=True, na="null", ensure_ascii=False).encode("utf-8")
