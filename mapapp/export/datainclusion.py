@@ -166,7 +166,9 @@ def to_v1_service(row: Mapping[str, Any] | pd.Series) -> dict[str, Any]:
         A row of the public view (never a raw store record: confidential
         records must already be at their commune).
     """
-    r: Mapping[str, Any] = row.to_dict() if isinstance(row, pd.Series) else row
+    r: Mapping[str, Any] = (
+        {str(k): v for k, v in row.items()} if isinstance(row, pd.Series) else row
+    )
     frais, frais_precisions = _frais(_strings(r.get("frais")))
     publics, publics_precisions = _publics(_strings(r.get("publics")))
     thematiques = [t for t in dict.fromkeys(_strings(r.get("thematiques"))) if t in _THEMATIQUES]
@@ -218,7 +220,7 @@ def services_v1(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Every record of a public-view frame as v1 ``Service`` dictionaries."""
     columns = [c for c in frame.columns if c != "geometry"]
     records = frame[columns].to_dict(orient="records")
-    return [to_v1_service({k: _plain(v) for k, v in rec.items()}) for rec in records]
+    return [to_v1_service({str(k): _plain(v) for k, v in rec.items()}) for rec in records]
 
 
 def _plain(value: Any) -> Any:

@@ -64,11 +64,11 @@ def defuse(value: Any) -> Any:
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.reindex(columns=list(EXPORT_COLUMNS)).copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
             out[col] = out[col].map(
-                lambda v: "|".join(str(x) for x in v)
-                if isinstance(v, list | tuple | np.ndarray)
-                else v
+                lambda v: (
+                    "|".join(str(x) for x in v) if isinstance(v, list | tuple | np.ndarray) else v
+                )
             )
             out[col] = out[col].map(defuse)
     return out

@@ -119,7 +119,9 @@ def _one_place() -> dict[str, str]:
 
 def _commune(geo: Any, code: str) -> Place:
     row = geo.communes.loc[code]
-    return Place(code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"]))
+    return Place(
+        code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"])
+    )
 
 
 def _now_for(code_insee: str, now_utc: datetime) -> datetime:
@@ -186,13 +188,17 @@ def search_services(
         Query(min_length=1, max_length=100, description="Commune name, e.g. 'Saint-Denis 93'."),
     ] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, description="Latitude (with lon).")] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180, description="Longitude (with lat).")] = None,
+    lon: Annotated[
+        float | None, Query(ge=-180, le=180, description="Longitude (with lat).")
+    ] = None,
     obstacles: Annotated[list[Obstacle] | None, Query(max_length=12)] = None,
     match: Annotated[Literal["any", "all"], Query()] = "any",
     types: Annotated[list[ActorType] | None, Query(max_length=12)] = None,
     publics: Annotated[list[Public] | None, Query(max_length=14)] = None,
     frais: Annotated[list[Literal["gratuit", "payant"]] | None, Query(max_length=2)] = None,
-    open_now: Annotated[bool, Query(description="Only services open now (by their hours).")] = False,
+    open_now: Annotated[
+        bool, Query(description="Only services open now (by their hours).")
+    ] = False,
     radius_km: Annotated[float | None, Query(gt=0, le=1000)] = None,
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -209,7 +215,7 @@ def search_services(
     state = _state(request)
     around = _place(state, code_commune, code_postal, commune, lat, lon)
     snap = state.snapshot()
-    wanted_frais = sorted(set(frais or []))
+    wanted_frais: list[str] = sorted(set(frais or []))
     if page * size + 1 > _MAX_ROWS:
         raise ApiProblem(
             "invalid-parameters", 422, errors=[{"loc": "page", "msg": "page × size at most 999"}]
@@ -294,7 +300,9 @@ def coverage(
     of a région or of France (no territory given); distances are great-circle
     from each commune's representative point.
     """
-    chosen = [(k, v) for k, v in (("departement", departement), ("region", region), ("epci", epci)) if v]
+    chosen = [
+        (k, v) for k, v in (("departement", departement), ("region", region), ("epci", epci)) if v
+    ]
     if len(chosen) > 1:
         raise ApiProblem(
             "invalid-parameters",

@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mapapp import __version__
 from mapapp.settings import Settings
 from mapapp.web.middleware import RateLimit, SecurityHeaders, quiet_access_log
+from mapapp.web.models import Problem
 from mapapp.web.problems import PROBLEM_JSON, ApiProblem, negotiate_lang, problem_body
 from mapapp.web.state import ApiState
 
@@ -64,13 +68,50 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "route-not-found", 405: "method-not-allowed"}.get(exc.status_code)
-        return _problem(request, slug or "invalid-parameters", exc.status_code)
+        response = _problem(request, slug or "invalid-parameters", exc.status_code)
+        if exc.headers and "Allow" in exc.headers:  # RFC 9110: a 405 lists what is allowed
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, exc: Exception) -> JSONResponse:
         # The type only: a message or traceback could carry request data.
         _log.error("unexpected %s on %s", type(exc).__name__, request.url.path)
         return _problem(request, "internal-error", 500)
+
+
+def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document with every 4xx/5xx answer as ``application/problem+json``."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            problem = {"$ref": "#/components/schemas/Problem"}
+            for item in schema.get("paths", {}).values():
+                for operation in item.values():
+                    for code, response in operation.get("responses", {}).items():
+                        if code[0] in "45":
+                            response["content"] = {PROBLEM_JSON: {"schema": problem}}
+                    operation["responses"].setdefault(
+                        "429",
+                        {
+                            "description": "Too many requests",
+                            "content": {PROBLEM_JSON: {"schema": problem}},
+                        },
+                    )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = Problem.model_json_schema()
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -102,12 +143,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.mapapp = ApiState(settings)
     _install_error_handlers(app)
     app.include_router(router)
+    app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
 
     # --- light phone page (issue 15): mounted at /m when mapapp/web/light.py exists.
     # The lead wires it at merge; it must not depend on this API's internals.
     if importlib.util.find_spec("mapapp.web.light") is not None:
-        from mapapp.web import light
-
+        light = importlib.import_module("mapapp.web.light")
         app.include_router(light.router, prefix="/m")
     # --- end of the light page's spot.
 

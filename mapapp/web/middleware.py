@@ -140,7 +140,9 @@ class RateLimit:
         self.app = app
         self.prefix = prefix
         self.enabled = per_minute > 0
-        self.buckets = TokenBuckets(per_minute=max(per_minute, 1e-9), burst=max(1.0, per_minute / 4))
+        self.buckets = TokenBuckets(
+            per_minute=max(per_minute, 1e-9), burst=max(1.0, per_minute / 4)
+        )
         self._salt = secrets.token_bytes(16)
 
     def _key(self, scope: Scope) -> str:

@@ -23,8 +23,8 @@ from typing import Any, Final
 from mapapp.i18n import Lang
 
 __all__ = [
-    "PROBLEM_JSON",
     "PROBLEMS",
+    "PROBLEM_JSON",
     "ApiProblem",
     "negotiate_lang",
     "problem_body",
@@ -61,8 +61,7 @@ PROBLEMS: Final[dict[str, tuple[tuple[str, str], tuple[str, str]]]] = {
     "ambiguous-place": (
         (
             "Lieu ambigu",
-            "Plusieurs communes correspondent ; choisissez-en une dans « choices » "
-            "(code_commune).",
+            "Plusieurs communes correspondent ; choisissez-en une dans « choices » (code_commune).",
         ),
         (
             "Ambiguous place",

@@ -75,12 +75,13 @@ class ApiState:
         self._snapshot: Snapshot | None = None
         self._checked = -np.inf
         self._lock = threading.Lock()
+        self._geo_lock = threading.Lock()
 
     @property
     def geo(self) -> Geography:
         """The reference geography (loaded on first use, from the cache)."""
         if self._geo is None:
-            with self._lock:
+            with self._geo_lock:
                 if self._geo is None:
                     self._geo = load_geography(self.settings.cache_dir)
         return self._geo
