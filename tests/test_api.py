@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -278,7 +279,11 @@ def test_new_import_is_served_without_restart(tmp_path, settings):
     c = TestClient(app)
     assert c.get("/api/v1/services/t:far").status_code == 404
     write_store(s, _records())
-    assert c.get("/api/v1/services/t:far").status_code == 200
+    # The new version is built in the background while the old one keeps serving.
+    deadline = time.monotonic() + 60
+    while c.get("/api/v1/services/t:far").status_code != 200:
+        assert time.monotonic() < deadline, "the new import was never served"
+        time.sleep(0.2)
 
 
 def test_access_log_keeps_no_query_and_no_address(caplog):

@@ -14,6 +14,7 @@ a distance computed from it can leave the process.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Snapshot:
     index: SearchIndex
     positions: dict[str, int]
     _services: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _json: dict[int, bytes] = field(default_factory=dict, repr=False)
     _distances: pd.DataFrame | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -53,6 +55,14 @@ class Snapshot:
             svc = to_v1_service(self.actors.iloc[pos])
             self._services[pos] = svc
         return svc
+
+    def service_json(self, pos: int) -> bytes:
+        """:meth:`service` as JSON bytes (cached: a search answer is then a concatenation)."""
+        raw = self._json.get(pos)
+        if raw is None:
+            raw = json.dumps(self.service(pos), ensure_ascii=False, allow_nan=False).encode()
+            self._json[pos] = raw
+        return raw
 
     def distances(self, communes: pd.DataFrame) -> pd.DataFrame:
         """Distance (km) from every analysis unit to the nearest service, per obstacle."""
@@ -76,6 +86,7 @@ class ApiState:
         self._checked = -np.inf
         self._lock = threading.Lock()
         self._geo_lock = threading.Lock()
+        self._rebuilding = threading.Event()
 
     @property
     def geo(self) -> Geography:
@@ -87,7 +98,11 @@ class ApiState:
         return self._geo
 
     def snapshot(self) -> Snapshot:
-        """The snapshot of the store's current version (rebuilt when the stamp changed).
+        """The snapshot of the store's current version.
+
+        The first call builds it; later, when the stamp changed, a thread
+        builds the new one while requests keep the previous one, so a worker
+        never stalls for the seconds an index of 100k services takes.
 
         Raises
         ------
@@ -98,21 +113,33 @@ class ApiState:
         now = time.monotonic()
         if snap is not None and now - self._checked < self.check_seconds:
             return snap
+        self._checked = now
         try:
             stamp = store_stamp(self.settings)
-            self._checked = now
             if snap is not None and snap.stamp == stamp:
                 return snap
-            with self._lock:
-                snap = self._snapshot
-                if snap is None or snap.stamp != stamp:
-                    snap = self._build()
-                    self._snapshot = snap
-            return snap
+            if snap is None:
+                with self._lock:
+                    if self._snapshot is None:
+                        self._snapshot = self._build()
+                    return self._snapshot
         except MapappError:
             if snap is not None:  # keep serving the last good version
                 return snap
             raise ApiProblem("unavailable", 503) from None
+        if not self._rebuilding.is_set():
+            self._rebuilding.set()
+            threading.Thread(target=self._rebuild, name="mapapp-rebuild", daemon=True).start()
+        return snap
+
+    def _rebuild(self) -> None:
+        try:
+            with self._lock:
+                self._snapshot = self._build()
+        except MapappError:
+            pass  # the store is unreadable right now: keep the last version, retry later
+        finally:
+            self._rebuilding.clear()
 
     def _build(self) -> Snapshot:
         shown = load_public_actors(self.settings, communes=self.geo.communes)
