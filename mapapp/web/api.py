@@ -168,6 +168,22 @@ def _search(
         fetch = min(_MAX_SCAN, fetch * 4)
 
 
+def _remote(snap: Snapshot, query: SearchQuery, frais: list[str], size: int) -> list[bytes]:
+    """Remote-only services matching the filters (they do not depend on the place: cached)."""
+    key = (query.obstacles, query.match, query.types, query.publics, tuple(frais), size)
+    found = snap.remote_cache.get(key)
+    if found is None:
+        far = snap.index.remote(dataclasses.replace(query, limit=size), limit=size)
+        keep = _post_filter(snap, frais, False)
+        positions = [snap.positions[str(rid)] for rid in far["id"]]
+        if keep is not None and positions:
+            positions = [p for p, k in zip(positions, keep(np.array(positions)), strict=True) if k]
+        found = [snap.service_json(p) for p in positions]
+        if len(snap.remote_cache) < 4096:
+            snap.remote_cache[key] = found
+    return found
+
+
 @router.get(
     "/services",
     response_model=SearchPage,
@@ -238,14 +254,7 @@ async def search_services(
         % (snap.service_json(int(p)), repr(round(float(d), 3)).encode())
         for p, d in zip(rows[start : start + size], km[start : start + size], strict=True)
     )
-    remote: list[bytes] = []
-    if page == 1:
-        far = snap.index.remote(dataclasses.replace(query, limit=size), limit=size)
-        keep = _post_filter(snap, wanted_frais, False)
-        for rid in far["id"]:
-            pos = snap.positions[str(rid)]
-            if keep is None or keep(np.array([pos]))[0]:
-                remote.append(snap.service_json(pos))
+    remote = _remote(snap, query, wanted_frais, size) if page == 1 else []
     head = {
         "page": page,
         "size": size,

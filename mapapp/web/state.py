@@ -45,6 +45,9 @@ class Snapshot:
     positions: dict[str, int]
     _services: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     _json: dict[int, bytes] = field(default_factory=dict, repr=False)
+    _columns: dict[str, list[Any]] | None = field(default=None, repr=False)
+    #: remote-only answers by filters (no place in the key: they have no distance)
+    remote_cache: dict[tuple[Any, ...], list[bytes]] = field(default_factory=dict, repr=False)
     _distances: pd.DataFrame | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -52,7 +55,11 @@ class Snapshot:
         """The data·inclusion v1 record of row ``pos`` (built once, then cached)."""
         svc = self._services.get(pos)
         if svc is None:
-            svc = to_v1_service(self.actors.iloc[pos])
+            if self._columns is None:  # column lists: a row is then ~40 list lookups
+                self._columns = {
+                    str(c): self.actors[c].tolist() for c in self.actors.columns if c != "geometry"
+                }
+            svc = to_v1_service({c: values[pos] for c, values in self._columns.items()})
             self._services[pos] = svc
         return svc
 
