@@ -11,7 +11,9 @@ What it does, all on loopback:
    tools/pg.sh start`` prints it; a ``mapapp_bench`` database is created);
 2. starts ``mapapp api --workers 2`` on port ``BENCH_PORT`` (8610) with no
    rate limit, waits until both workers answer searches;
-3. each client sends requests one after another (closed loop): a search of
+3. each client (one keep-alive connection, a bare asyncio HTTP/1.1 client so
+   that the client's own CPU cost stays small) sends requests one after
+   another (closed loop): a search of
    the 10 nearest services for one obstacle around a random commune of
    metropolitan France; ``BENCH_REQUESTS`` (default 3,000) requests in all per
    run; an error is a non-200 answer or a failed connection.
@@ -105,29 +107,55 @@ def _warm(base: str, queries: list[dict[str, Any]], timeout: float = 600.0) -> f
     return time.monotonic() - start
 
 
+async def _get(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: bytes
+) -> tuple[int, bytes]:
+    """One HTTP/1.1 keep-alive GET on an open connection (uvicorn always sends Content-Length)."""
+    writer.write(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    return status, await reader.readexactly(length)
+
+
 async def _load(base: str, queries: list[dict[str, Any]], clients: int) -> dict[str, float]:
+    """``clients`` connections, each sending its next request when the previous one answered.
+
+    A bare asyncio HTTP/1.1 client: on a 2-core machine shared by client and
+    server, httpx's own CPU cost would be measured as much as the server's.
+    """
+    targets = [("/api/v1/services?" + str(httpx.QueryParams(q))).encode("ascii") for q in queries]
     latencies: list[float] = []
     errors = 0
     next_query = iter(range(N_REQUESTS))
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    host, port = base.rsplit("/", 1)[1].split(":")
 
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-
-        async def one_client() -> None:
-            nonlocal errors
+    async def one_client() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
             for k in next_query:
                 t = time.perf_counter()
                 try:
-                    r = await client.get("/api/v1/services", params=queries[k % len(queries)])
-                    ok = r.status_code == 200 and b'"items"' in r.content
-                except httpx.HTTPError:
+                    status, body = await asyncio.wait_for(
+                        _get(reader, writer, targets[k % len(targets)]), 60
+                    )
+                    ok = status == 200 and body.startswith(b'{"items"')
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
                     ok = False
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, int(port))
                 latencies.append(time.perf_counter() - t)
                 errors += 0 if ok else 1
+        finally:
+            writer.close()
 
-        start = time.perf_counter()
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-        wall = time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    wall = time.perf_counter() - start
     ms = np.array(latencies) * 1000
     return {
         "p50_ms": float(np.percentile(ms, 50)),
