@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from mapapp.catalog import load_public_actors
 from mapapp.settings import Settings
@@ -37,10 +38,10 @@ def _emit(data: bytes, output: Path | None) -> None:
         click.echo(f"Written: {output}", err=True)
 
 
-def _datainclusion(frame: object) -> bytes:
+def _datainclusion(frame: pd.DataFrame) -> bytes:
     from mapapp.export import services_v1, validate_services
 
-    services = services_v1(frame)  # type: ignore[arg-type]
+    services = services_v1(frame)
     report = validate_services(services)
     keep = [
         {k: v for k, v in s.items() if k != "mapapp"}

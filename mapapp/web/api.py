@@ -56,6 +56,7 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "Unknown place, territory or service"},
     422: {"model": Problem, "description": "Invalid parameters"},
     429: {"model": Problem, "description": "Too many requests"},
+    503: {"model": Problem, "description": "The store cannot be read right now"},
 }
 _MAX_ROWS = 1000
 _MAX_SCAN = 50_000
