@@ -49,4 +49,7 @@ def api_command(host: str, port: int, workers: int, proxy_headers: bool) -> None
         forwarded_allow_ips="127.0.0.1" if proxy_headers else None,
         server_header=False,
         log_level="warning",
+        # A worker building the index of a new import is busy for seconds on a
+        # loaded machine: do not take it for hung and kill it (default 5 s).
+        timeout_worker_healthcheck=120,
     )

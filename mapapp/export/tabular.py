@@ -1,11 +1,9 @@
 """The public view as CSV or GeoJSON files a coordinator can open.
 
-Why a small defusing step of its own: ``mapapp.csv_export`` (the project's one
-CSV writer, issue 18) was not on main when this was written; the lead may
-route :func:`actors_csv` through it.  A cell a spreadsheet would run as a
-formula (starting with ``= + - @``, a tab or a carriage return) gets a
-leading apostrophe, in CSV and GeoJSON alike (GeoJSON is often opened in a
-spreadsheet through a converter).
+CSV goes through the project's one CSV writer (:mod:`mapapp.csv_export`),
+which defuses every cell a spreadsheet would run as a formula; GeoJSON
+properties get the same defusing (GeoJSON is often opened in a spreadsheet
+through a converter), numbers and booleans keeping their types.
 
 Examples
 --------
@@ -21,9 +19,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from mapapp.csv_export import defuse_cell, frame_csv
+
 __all__ = ["EXPORT_COLUMNS", "actors_csv", "actors_geojson", "defuse"]
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 #: Columns of the public view written to CSV/GeoJSON (never internal flags).
 EXPORT_COLUMNS = (
@@ -56,9 +55,7 @@ EXPORT_COLUMNS = (
 
 def defuse(value: Any) -> Any:
     """``value`` with a leading apostrophe when a spreadsheet would read it as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    return defuse_cell(value) if isinstance(value, str) else value
 
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
@@ -75,8 +72,8 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def actors_csv(frame: pd.DataFrame) -> bytes:
-    """The public view as UTF-8 CSV, list values joined with ``|``, formulas defused."""
-    return _flat(frame).to_csv(index=False).encode("utf-8")
+    """The public view as UTF-8 CSV through :func:`mapapp.csv_export.frame_csv`."""
+    return frame_csv(frame.reindex(columns=list(EXPORT_COLUMNS))).encode("utf-8")
 
 
 def actors_geojson(frame: gpd.GeoDataFrame) -> bytes:

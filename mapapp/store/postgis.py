@@ -161,7 +161,7 @@ class PostgisStore:
             return None
         return pd.read_parquet(io.BytesIO(bytes(row[0])))
 
-    def report(self) -> dict[str, Any] | None:
+    def read_report(self) -> dict[str, Any] | None:
         """The report given with the last commit, if any."""
         with self._read() as conn:
             row = conn.execute(

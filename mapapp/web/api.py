@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from data_inclusion.schema.v1 import Public
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from numpy.typing import NDArray
 
 from mapapp.coverage import Territory, territory_label, territory_units
@@ -74,6 +75,14 @@ _PARIS = ZoneInfo("Europe/Paris")
 def _state(request: Request) -> ApiState:
     state: ApiState = request.app.state.mapapp
     return state
+
+
+async def _snapshot(state: ApiState) -> Snapshot:
+    """The current snapshot; a stamp check or a first build runs off the event loop."""
+    ready = state.ready()
+    if ready is not None:
+        return ready
+    return await run_in_threadpool(state.snapshot)
 
 
 def _place(
@@ -231,7 +240,7 @@ async def search_services(
     """
     state = _state(request)
     around = _place(state, code_commune, code_postal, commune, lat, lon)
-    snap = state.snapshot()
+    snap = await _snapshot(state)
     wanted_frais: list[str] = sorted(set(frais or []))
     if page * size + 1 > _MAX_ROWS:
         raise ApiProblem(
@@ -285,7 +294,7 @@ async def get_service(
     lang: Annotated[Literal["fr", "en"] | None, Query()] = None,
 ) -> Response:
     """One service by its id, in data·inclusion v1 shape (public view)."""
-    snap = _state(request).snapshot()
+    snap = await _snapshot(_state(request))
     pos = snap.positions.get(service_id)
     if pos is None:
         raise ApiProblem("not-found", 404)

@@ -104,6 +104,13 @@ class ApiState:
                     self._geo = load_geography(self.settings.cache_dir)
         return self._geo
 
+    def ready(self) -> Snapshot | None:
+        """The snapshot when no stamp check is due (no I/O: safe on the event loop), else None."""
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - self._checked < self.check_seconds:
+            return snap
+        return None
+
     def snapshot(self) -> Snapshot:
         """The snapshot of the store's current version.
 
