@@ -1,0 +1,1 @@
+"""The web front doors of mapapp (REST API and the light page), served by FastAPI."""
