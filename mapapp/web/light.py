@@ -49,7 +49,8 @@ import hashlib
 import logging
 import math
 import threading
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -87,6 +88,7 @@ __all__ = [
     "router",
     "standalone_app",
     "today_hours",
+    "warm_up",
 ]
 
 _HERE = Path(__file__).resolve().parent
@@ -116,6 +118,8 @@ NEEDS_ORDER: tuple[Obstacle, ...] = (
 )
 _TZ = ZoneInfo("Europe/Paris")
 _MAX_PLACE = 80
+#: Longest text of a record shown on a card (names, addresses, hours).
+_MAX_TEXT = 160
 
 #: The page's own sentences: key -> (French, English).  Shared ones come
 #: from :mod:`mapapp.i18n`.
@@ -202,10 +206,11 @@ _CSS = (_HERE / "static" / "light.css").read_text(encoding="utf-8").strip()
 _JS = (_HERE / "static" / "light.js").read_bytes()
 _CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
 #: Everything from this origin only; the one inline style sheet by its hash;
-#: no inline script, no plugin, no framing, forms post back here only.
+#: ``data:`` images only for the empty favicon (which saves a request the
+#: browser would otherwise make to ``/favicon.ico``); no inline script, no plugin, no framing, forms post back here only.
 CSP = (
     "default-src 'self'; script-src 'self'; "
-    f"style-src 'sha256-{_CSS_HASH}'; img-src 'self'; object-src 'none'; "
+    f"style-src 'sha256-{_CSS_HASH}'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HEADERS: Mapping[str, str] = {
@@ -380,6 +385,15 @@ class _Service:
     confidential: bool
 
 
+def _cap(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (a phone screen, a small page budget).
+
+    >>> _cap("abcdef", 4), _cap("abc", 4)
+    ('abc…', 'abc')
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -412,13 +426,13 @@ def _services(frame: pd.DataFrame, now: datetime, lang: Lang) -> list[_Service]:
         hours, is_open = _hours_line(_text(row.get("horaires_accueil")), now, lang)
         out.append(
             _Service(
-                name=card.name,
-                kind=card.type_label,
-                phone=card.phone,
+                name=_cap(card.name, _MAX_TEXT),
+                kind=_cap(card.type_label, _MAX_TEXT),
+                phone=_cap(card.phone, 40),
                 phone_href=card.phone_href,
-                hours=hours,
+                hours=_cap(hours, _MAX_TEXT),
                 open_now=is_open,
-                address=card.address,
+                address=_cap(card.address, _MAX_TEXT),
                 distance=_s("km_away", lang, km=card.distance)
                 if precise and card.distance
                 else None,
@@ -614,8 +628,28 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
     app.include_router(router)
 
 
+def warm_up(settings: Settings | None = None) -> None:
+    """Load the geography and build the search index now, so the first search is fast.
+
+    Failures are logged by kind only and left for the first search to report.
+    """
+    try:
+        _catalog(settings if settings is not None else Settings.from_env())
+    except Exception as exc:
+        _log.warning("light page: warm-up failed (%s)", type(exc).__name__)
+
+
 def standalone_app() -> FastAPI:
-    """An app serving only the light page (demos, browser tests); see the module docstring."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    """An app serving only the light page (demos, browser tests); see the module docstring.
+
+    The search index is built in the background at start-up.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=warm_up, name="light-warm-up", daemon=True).start()
+        yield
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     mount(app)
     return app
