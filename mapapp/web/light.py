@@ -183,6 +183,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Données de démonstration : ces lieux n'existent pas.",
         "Demonstration data: these places do not exist.",
     ),
+    "replayed": (
+        "Pour votre sécurité, une recherche n'est jamais ré-affichée : refaites-la si besoin.",
+        "For your safety, a search is never shown again: do it again if you need to.",
+    ),
     "broken": (
         "La recherche n'a pas pu aboutir. Réessayez dans un instant, ou appelez le 3919.",
         "The search could not be completed. Try again in a moment, or call 3919.",
@@ -528,9 +532,36 @@ def _parse(form: Mapping[str, Any], getlist: Callable[[str], list[Any]]) -> _Que
     )
 
 
+def _replayed(request: Request) -> bool:
+    """Whether this POST is the browser replaying a form, not her tap.
+
+    Why: after the quick exit (without JavaScript), Back makes Chromium send
+    the results form again, and the page would show her search to whoever
+    holds the phone.  A navigation she started with a tap or a key carries
+    ``Sec-Fetch-User: ?1``; a history replay does not.  Browsers that send
+    no ``Sec-Fetch-*`` headers at all are served as before (nothing to tell).
+
+    Examples
+    --------
+    >>> from starlette.requests import Request
+    >>> def req(**h: str) -> Request:
+    ...     return Request({"type": "http", "headers": [(k.replace("_", "-").encode(), v.encode())
+    ...                                                 for k, v in h.items()]})
+    >>> _replayed(req(sec_fetch_mode="navigate", sec_fetch_user="?1"))
+    False
+    >>> _replayed(req(sec_fetch_mode="navigate")), _replayed(req(sec_fetch_mode="cors")), _replayed(req())
+    (True, False, False)
+    """
+    h = request.headers
+    return h.get("sec-fetch-mode") == "navigate" and h.get("sec-fetch-user") != "?1"
+
+
 async def _results(request: Request, lang: Lang) -> Response:
     path = "/m/en" if lang == "en" else "/m"
     ctx = _base(lang, path)
+    if _replayed(request):
+        # Not read, not echoed: an empty first screen that says why.
+        return _render("home.html", **ctx, place="", chosen=[], notice=_s("replayed", lang))
     try:
         form = await request.form(max_files=0, max_fields=40, max_part_size=4096)
         q = _parse(form, form.getlist)
