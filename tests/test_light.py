@@ -355,3 +355,80 @@ def test_nothing_is_written_to_the_data_folder(client: TestClient, settings: Set
     client.post("/m", data={"place": "Voiron", "need": ["mobilite"]})
     after = {p for p in Path(settings.data_dir).rglob("*")} if settings.data_dir.exists() else set()
     assert after == before
+
+
+def test_a_replayed_form_does_not_show_her_search_again(client: TestClient) -> None:
+    data = {"place": "Grenoble", "need": ["violences"]}
+    tapped = client.post(
+        "/m", data=data, headers={"sec-fetch-mode": "navigate", "sec-fetch-user": "?1"}
+    )
+    assert "Aide près de Grenoble (38)" in tapped.text
+    replayed = client.post("/m", data=data, headers={"sec-fetch-mode": "navigate"})
+    assert replayed.status_code == 200
+    assert "Grenoble" not in replayed.text and "jamais ré-affichée" in replayed.text
+    assert 'value="violences" checked' not in replayed.text
+    # The script's fetch (not a navigation) and browsers without Sec-Fetch are answered.
+    assert "Grenoble (38)" in client.post("/m", data=data, headers={"sec-fetch-mode": "cors"}).text
+    assert "Grenoble (38)" in client.post("/m", data=data).text
+
+
+def _free_port() -> int:
+    import socket
+
+    for port in range(8620, 8640):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port in 8620-8639")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("access_log", [True, False], ids=["access-log-on", "documented"])
+def test_a_uvicorn_server_logs_nothing_of_her_search(
+    settings: Settings, tmp_path: Path, access_log: bool
+) -> None:
+    """Started the documented way (access log off), and even with uvicorn's default access log."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = _free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "mapapp.web.light:standalone_app"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "debug"]
+    if not access_log:
+        cmd.append("--no-access-log")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAPAPP_")}
+    env |= {"MAPAPP_DATA_DIR": str(settings.data_dir), "MAPAPP_CACHE_DIR": str(settings.cache_dir)}
+    log = tmp_path / "uvicorn.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/m"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        typed = "sAiNt-MaRtIn-d hErEs"
+        r = httpx.post(url, data={"place": typed, "need": ["violences"]}, timeout=120)
+        assert "Martin-d&#39;Hères" in r.text or "Martin-d'Hères" in r.text
+        httpx.post(url, data={"place": "Zorglubville-Qx7", "need": ["sante"]}, timeout=60)
+        httpx.post(url, data={"place": "Saint-Denis", "need": ["logement"]}, timeout=60)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert "Application startup complete" in text  # the log was captured
+    for needle in (typed, "Zorglubville", "Martin-d", "38421", "Saint-Denis", "logement", "sante"):
+        assert needle not in text, f"{needle!r} in the server log"
+    if access_log:
+        assert '"POST /m HTTP/1.1" 200' in text  # the access log runs, and holds no query
+    else:
+        assert "POST" not in text
