@@ -45,6 +45,7 @@ Examples
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import logging
 import math
@@ -227,6 +228,19 @@ HEADERS: Mapping[str, str] = {
 }
 
 
+def _gzip(request: Request, response: Response) -> None:
+    """Compress a page in place when the browser accepts gzip (a third of the bytes on 3G)."""
+    body = bytes(response.body)
+    accepts = request.headers.get("accept-encoding", "")
+    if len(body) < 1024 or "gzip" not in accepts or "content-encoding" in response.headers:
+        return
+    packed = gzip.compress(body, compresslevel=6, mtime=0)
+    response.body = packed
+    response.headers["content-length"] = str(len(packed))
+    response.headers["content-encoding"] = "gzip"
+    response.headers["vary"] = "Accept-Encoding"
+
+
 class _LightRoute(APIRoute):
     """A route whose every response carries :data:`HEADERS` and never a cookie."""
 
@@ -239,6 +253,7 @@ class _LightRoute(APIRoute):
                 response.headers[name] = value
             if "set-cookie" in response.headers:
                 del response.headers["set-cookie"]
+            _gzip(request, response)
             return response
 
         return with_headers

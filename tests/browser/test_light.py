@@ -516,8 +516,9 @@ def test_hostile_records_and_inputs_are_text(
             for k, v in _count_bad(rec).items():
                 totals[k] += v
             page.goto(f"{server.url}/m")
-        # Every payload typed in the place box.
-        for payload in hostile.PAYLOADS:
+        # Every payload typed in the place box (echoed in it; the same parser
+        # reads the page with or without the script: typed once, without).
+        for payload in hostile.PAYLOADS if not js else ():
             box = page.get_by_role("textbox").first
             box.fill(payload[:80])
             button = page.get_by_role("button", name="Voir l'aide près de chez moi").last
@@ -525,7 +526,7 @@ def test_hostile_records_and_inputs_are_text(
             for k, v in _count_bad(rec).items():
                 totals[k] += v
     FIGURES.payloads_tried += len(shown)
-    FIGURES.inputs_tried += len(hostile.PAYLOADS)
+    FIGURES.inputs_tried += 0 if js else len(hostile.PAYLOADS)
     FIGURES.executed += totals["executed"] + totals["dialogs"]
     FIGURES.dialogs += totals["dialogs"]
     FIGURES.template_evaluations += totals["template_evaluations"]
