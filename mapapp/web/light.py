@@ -139,6 +139,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "go": ("Voir l'aide près de chez moi", "Show help near me"),
     "other_lang": ("English", "Français"),
     "other_lang_code": ("en", "fr"),
+    "exit_help": (
+        "« Quitter vite » remplace aussitôt cette page par un site neutre.",
+        "'Quick exit' immediately replaces this page with a neutral website.",
+    ),
+    "colon": (" : ", ": "),
     "privacy": (
         "Votre recherche n'est ni enregistrée, ni mise dans l'adresse de la page, ni "
         "envoyée à un tiers. Aucun cookie.",
