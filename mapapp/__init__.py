@@ -37,7 +37,6 @@ _EXPORTS: dict[str, str] = {
     "SearchQuery": "mapapp.search",
     "PublicActors": "mapapp.catalog",
     "load_public_actors": "mapapp.catalog",
-    "open_store": "mapapp.store",
     "Territory": "mapapp.coverage",
     "coverage_analysis": "mapapp.coverage",
     "distance_matrix": "mapapp.coverage",

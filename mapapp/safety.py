@@ -9,13 +9,15 @@ gate that turns a URL from data into something a page may link to.
 
 Rules enforced here (see ``docs/safety.md``):
 
-* a confidential record (``confidential=True``) is moved to its commune's
-  representative point (or loses its coordinates when the commune is
-  unknown), its street, complement, SIRET and private phone/e-mail are
-  removed, and the public referral contact (``referral_phone``, default
-  ``3919``) is shown instead;
-* shelters (:attr:`ActorType.HEBERGEMENT`) are confidential unless a source
-  explicitly says otherwise (:func:`apply_confidentiality_defaults`);
+* :func:`confidentiality` is the one rule deciding which records are
+  confidential (a source flag; a shelter by its type, its codes or its name),
+  fail-safe, with a typed reason for the import report; the import and
+  :func:`public_view` both call it;
+* a confidential record is moved to its commune's representative point (or
+  loses its coordinates when the commune is unknown), its street,
+  complement, SIRET and private phone/e-mail are removed, and a referral
+  line is shown instead (:func:`referral_lines`: its own, else 3919 for a
+  violence service, else 115);
 * only ``http``, ``https``, ``tel`` and ``mailto`` links are allowed.
 
 Important: build search indexes and compute distances on the *public* view.
@@ -27,12 +29,12 @@ Examples
 >>> import pandas as pd
 >>> from mapapp.schema import actors_frame
 >>> communes = pd.DataFrame({"lat": [45.0], "lon": [5.0]}, index=pd.Index(["38185"]))
->>> actors = actors_frame([{"id": "s:1", "nom": "Abri", "confidential": True,
+>>> actors = actors_frame([{"id": "s:1", "nom": "Abri", "actor_type": "hebergement",
 ...     "adresse": "3 rue Cachée", "telephone": "04 00 00 00 00",
 ...     "code_insee": "38185", "latitude": 45.123, "longitude": 5.456}])
 >>> shown = public_view(actors, communes)
 >>> shown.loc[0, ["adresse", "telephone", "precision"]].tolist()
-['', '3919', 'commune']
+['', '115', 'commune']
 >>> float(shown.loc[0, "latitude"]), float(shown.loc[0, "longitude"])
 (45.0, 5.0)
 >>> safe_url("javascript:alert(1)") is None, safe_url("https://example.org/a?b=1")
@@ -44,6 +46,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import geopandas as gpd
@@ -52,25 +56,23 @@ import pandas as pd
 import shapely
 
 from mapapp.schema import LIST_COLUMNS
-from mapapp.taxonomy import ActorType
+from mapapp.taxonomy import ActorType, shelter_codes
 
 __all__ = [
-    "CONFIDENTIAL_BY_DEFAULT",
     "HIDDEN_COLUMNS",
-    "REFERRAL_PHONE",
     "SAFE_SCHEMES",
-    "apply_confidentiality_defaults",
+    "SHELTER_LINE",
+    "VIOLENCE_LINE",
+    "ConfidentialReason",
+    "Finding",
+    "confidential_mask",
+    "confidentiality",
     "public_view",
+    "referral_lines",
     "safe_url",
     "tel_url",
 ]
 
-#: Public referral line shown for a confidential record without its own.
-#: 3919: Violences Femmes Info, free, anonymous, 24/7.
-REFERRAL_PHONE = "3919"
-
-#: Actor types whose records are confidential unless a source says otherwise.
-CONFIDENTIAL_BY_DEFAULT: frozenset[ActorType] = frozenset({ActorType.HEBERGEMENT})
 
 #: Columns emptied on confidential records (the phone is replaced, not emptied).
 #: ``siret`` is included because the public SIRENE registry maps an
@@ -172,52 +174,275 @@ def safe_url(url: Any) -> str | None:
     return text if _EMAIL.match(address) else None
 
 
-def apply_confidentiality_defaults(
-    frame: pd.DataFrame,
-    *,
-    explicit: pd.Series | None = None,
-    types: Iterable[ActorType | str] = CONFIDENTIAL_BY_DEFAULT,
-) -> pd.DataFrame:
-    """Flag shelters confidential unless a source said otherwise; return a copy.
+# --- the one confidentiality rule -------------------------------------------
 
-    Why: a shelter's address is secret by nature (an aggressor looks for it),
-    and a source forgetting the flag must not publish it.  A source that
-    *explicitly* marks a shelter as public (e.g. a day centre of a CHRS with a
-    public reception desk) keeps its value.
+#: Referral line shown for a shelter without its own public line: 115, the
+#: emergency shelter number (SAMU social), free, 24/7.
+SHELTER_LINE = "115"
+#: Referral line shown for a violence service without its own public line:
+#: 3919, Violences Femmes Info, free, anonymous, 24/7.
+VIOLENCE_LINE = "3919"
 
-    Parameters
+
+class ConfidentialReason(StrEnum):
+    """Why a record's address is hidden (the import report lists each one)."""
+
+    SOURCE_FLAG = "source-flag"
+    SHELTER_TYPE = "shelter-type"
+    SHELTER_CODE = "shelter-code"
+    SHELTER_NAME = "shelter-name"
+
+    def message(self, lang: str = "fr") -> str:
+        """What the reason means, in ``lang`` ("fr" or "en")."""
+        fr, en = _REASON_TEXTS[self]
+        return en if lang == "en" else fr
+
+
+_REASON_TEXTS: dict[ConfidentialReason, tuple[str, str]] = {
+    ConfidentialReason.SOURCE_FLAG: (
+        "la source le signale confidentiel",
+        "the source flags it confidential",
+    ),
+    ConfidentialReason.SHELTER_TYPE: (
+        "son type est un hébergement",
+        "its type is a shelter",
+    ),
+    ConfidentialReason.SHELTER_CODE: (
+        "sa typologie, son label ou son réseau désigne un hébergement",
+        "its typology, label or network names a shelter",
+    ),
+    ConfidentialReason.SHELTER_NAME: (
+        "son nom désigne un hébergement ou un service aux victimes",
+        "its name names a shelter or a service for victims",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a record is confidential, with what triggered it.
+
+    Attributes
     ----------
-    frame : DataFrame
-        Actors with ``actor_type`` and ``confidential`` columns.
-    explicit : Series of bool, optional
-        Aligned with ``frame``: True where a source (field or import mapping)
-        set ``confidential`` itself.  Those rows keep their value.  Default:
-        no row is explicit, so every record of ``types`` becomes confidential.
-    types : iterable of ActorType
-        Types confidential by default (shelters).
+    reason : ConfidentialReason
+    field : str
+        The column that said so (``confidential``, ``actor_type``,
+        ``source_type``, ``nom``, ``structure_nom``).
+    term : str
+        The word or phrase found, as compared (no accents, lower case).
+    """
+
+    reason: ConfidentialReason
+    field: str
+    term: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The finding for a JSON report, with its French and English messages."""
+        return {
+            "reason": self.reason.value,
+            "field": self.field,
+            "term": self.term,
+            "fr": self.reason.message("fr"),
+            "en": self.reason.message("en"),
+        }
+
+
+# Words and phrases that mark a shelter, compared on text without accents,
+# in lower case, with every run of other characters as one space, and only
+# as whole words: "chu" matches "CHU Les Lilas" but not "CHUV" or "chute".
+# When in doubt, confidential: a hospital called "CHU ..." is shown at its
+# commune, which costs a little precision and never exposes a shelter.
+_SHELTER_ACRONYMS = ("chrs", "chu", "cada", "huda", "cph", "prahda", "caes", "siao", "fjt")
+_SHELTER_PHRASES = (
+    "hebergement",
+    "abri",
+    "mise a l abri",
+    "sans abri",
+    "accueil de jour",
+    "accueil de nuit",
+    "halte de nuit",
+    "foyer d accueil",
+    "maison d urgence",
+    "logement d urgence",
+    "accueil d urgence",
+    "centre maternel",
+    "foyer maternel",
+    "maison maternelle",
+    "residence sociale",
+    "residences sociales",
+    "jeunes travailleurs",
+    "pension de famille",
+    "maison relais",
+    "refuge",
+    "samu social",
+)
+#: Phrases that mark a service for victims of violence (confidential too,
+#: and referred to 3919 rather than 115).
+_VIOLENCE_PHRASES = (
+    "femmes victimes",
+    "victimes de violence",
+    "victimes de violences",
+    "violences conjugales",
+    "violences intrafamiliales",
+    "violences faites aux femmes",
+    "femmes battues",
+)
+
+
+def _word_pattern(terms: Iterable[str]) -> re.Pattern[str]:
+    alternatives = sorted({t for t in terms}, key=len, reverse=True)
+    body = "|".join(re.escape(t).replace(r"\ ", " ") for t in alternatives)
+    return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+
+
+_NAME_MARKS = _word_pattern((*_SHELTER_ACRONYMS, *_SHELTER_PHRASES, *_VIOLENCE_PHRASES))
+_VIOLENCE_MARKS = _word_pattern(_VIOLENCE_PHRASES)
+#: In type fields, every shelter code of the taxonomy counts too ("RS_FJT").
+_CODE_MARKS = _word_pattern(
+    (
+        *(c.replace("-", " ") for c in shelter_codes()),
+        *_SHELTER_ACRONYMS,
+        *_SHELTER_PHRASES,
+        *_VIOLENCE_PHRASES,
+    )
+)
+#: Values of a source's ``confidential`` field that clearly mean "no".
+#: Anything else that is not blank (``oui``, ``1``, ``?``...) means yes.
+_FALSE_FLAGS = frozenset(
+    {"0", "0.0", "false", "non", "no", "faux", "n", "f", "public", "nan", "none"}
+)
+
+
+def _folded(values: pd.Series) -> pd.Series:
+    """Text without accents, lower case, one space for any run of other characters."""
+    text = values.fillna("").astype(str)
+    text = text.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    return text.str.lower().str.replace(r"[^a-z0-9]+", " ", regex=True)
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """A source's confidentiality flag, fail-safe: only a clear "no" or a blank is False."""
+    if values.dtype == bool:
+        return values
+    text = values.map(lambda v: "" if v is None or v is False else str(v).strip().lower())
+    return (text != "") & ~text.isin(_FALSE_FLAGS)
+
+
+def _column(frame: pd.DataFrame, col: str) -> pd.Series:
+    if col in frame.columns:
+        return frame[col]
+    return pd.Series("", index=frame.index, dtype=object)
+
+
+def _matches(frame: pd.DataFrame, col: str, pattern: re.Pattern[str]) -> pd.Series:
+    """The first term of ``pattern`` found in ``col`` (``NaN`` where none)."""
+    folded = _folded(_column(frame, col))
+    return folded.str.extract(f"({pattern.pattern})", expand=False)
+
+
+def confidentiality(frame: pd.DataFrame) -> pd.Series:
+    """Why each record must hide its address: a list of :class:`Finding` (empty: public).
+
+    Why one function: safety rule 1 (``DOMAIN.md``).  The import calls it on
+    every row, and :func:`public_view` calls it again on whatever it is given,
+    so a record typed anyhow (an old store, a hand-made frame) is still
+    protected.  A record is confidential when
+
+    * a source flags it (``confidential`` is anything but blank or a clear
+      "no": ``oui``, ``1``, ``?`` all count);
+    * its ``actor_type`` is ``hebergement``;
+    * its ``source_type`` (the source's typologies, labels and networks)
+      holds a shelter code or phrase (CHRS, CHU, CADA, HUDA, CPH, SIAO,
+      RS_FJT, "Hébergement", "mise à l'abri"...);
+    * its ``nom`` or ``structure_nom`` holds one of those words or phrases,
+      or one that names a service for victims of violence ("femmes
+      victimes", "violences conjugales"...).
+
+    Words are compared without accents or case, as whole words ("CHUV" and
+    "chute" do not match "CHU").  There is no way to turn a shelter public:
+    when in doubt, confidential.
 
     Examples
     --------
-    >>> from mapapp.schema import actors_frame
-    >>> f = actors_frame([{"id": "a:1", "actor_type": "hebergement"},
-    ...                   {"id": "a:2", "actor_type": "hebergement"},
-    ...                   {"id": "a:3", "actor_type": "cidff"}])
-    >>> apply_confidentiality_defaults(f)["confidential"].tolist()
-    [True, True, False]
-    >>> said = pd.Series([False, True, False])
-    >>> apply_confidentiality_defaults(f, explicit=said)["confidential"].tolist()
-    [True, False, False]
+    >>> f = pd.DataFrame({"nom": ["Mise à l'abri — femmes", "CHUV Lausanne", "EPN"],
+    ...                   "source_type": ["", "", "RS_FJT"], "actor_type": ["autre"] * 3})
+    >>> [[(x.reason.value, x.field, x.term) for x in row] for row in confidentiality(f)]
+    [[('shelter-name', 'nom', 'mise a l abri')], [], [('shelter-code', 'source_type', 'rs fjt')]]
     """
-    out = frame.copy()
-    slugs = {str(ActorType(t).value) for t in types}
-    by_type = out["actor_type"].astype(str).isin(slugs)
-    if explicit is None:
-        decided = pd.Series(False, index=out.index)
-    else:
-        decided = explicit.reindex(out.index).fillna(False).astype(bool)
-    current = out["confidential"].fillna(False).astype(bool)
-    out["confidential"] = current | (by_type & ~decided)
-    return out
+    n = len(frame)
+    found: list[list[Finding]] = [[] for _ in range(n)]
+    if n == 0:
+        return pd.Series(found, index=frame.index, dtype=object)
+
+    def add(mask: np.ndarray, reason: ConfidentialReason, col: str, terms: Any) -> None:
+        for i in np.flatnonzero(mask):
+            term = terms if isinstance(terms, str) else str(terms[i])
+            found[i].append(Finding(reason, col, term))
+
+    flag = _flag(_column(frame, "confidential")).to_numpy(dtype=bool)
+    add(flag, ConfidentialReason.SOURCE_FLAG, "confidential", "")
+    kind = _column(frame, "actor_type").fillna("").astype(str).str.strip().str.lower()
+    add(
+        (kind == ActorType.HEBERGEMENT.value).to_numpy(),
+        ConfidentialReason.SHELTER_TYPE,
+        "actor_type",
+        ActorType.HEBERGEMENT.value,
+    )
+    code = _matches(frame, "source_type", _CODE_MARKS)
+    add(code.notna().to_numpy(), ConfidentialReason.SHELTER_CODE, "source_type", code.to_numpy())
+    for col in ("nom", "structure_nom"):
+        name = _matches(frame, col, _NAME_MARKS)
+        add(name.notna().to_numpy(), ConfidentialReason.SHELTER_NAME, col, name.to_numpy())
+    return pd.Series(found, index=frame.index, dtype=object)
+
+
+def confidential_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Boolean array: which records :func:`confidentiality` hides.
+
+    Examples
+    --------
+    >>> confidential_mask(pd.DataFrame({"nom": ["CHRS Le Phare", "Crèche"],
+    ...                                 "confidential": ["", "oui"]})).tolist()
+    [True, True]
+    """
+    return np.fromiter((bool(x) for x in confidentiality(frame)), dtype=bool, count=len(frame))
+
+
+def referral_lines(frame: pd.DataFrame) -> pd.Series:
+    """The public line each record would show if it were hidden.
+
+    The record's own ``referral_phone`` when its source gives one; else 3919
+    for a violence service (a CIDFF, a record tagged ``violences``, or one
+    whose name or codes name victims of violence); else 115, the emergency
+    shelter line, for shelters and every other hidden record.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"actor_type": ["hebergement", "cidff", "hebergement"],
+    ...                   "referral_phone": ["", "", "04 00 00 00 00"],
+    ...                   "nom": ["CHRS", "CIDFF", "Abri"]})
+    >>> referral_lines(f).tolist()
+    ['115', '3919', '04 00 00 00 00']
+    """
+    own = _column(frame, "referral_phone").fillna("").astype(str).str.strip()
+    kind = _column(frame, "actor_type").fillna("").astype(str).str.strip().str.lower()
+    violence = (kind == ActorType.CIDFF.value).to_numpy(copy=True)
+    if "obstacles" in frame.columns:
+        violence |= np.fromiter(
+            (_has_violence(v) for v in frame["obstacles"]), dtype=bool, count=len(frame)
+        )
+    for col in ("nom", "structure_nom", "source_type"):
+        violence |= _matches(frame, col, _VIOLENCE_MARKS).notna().to_numpy()
+    default = np.where(violence, VIOLENCE_LINE, SHELTER_LINE)
+    return own.where(own != "", pd.Series(default, index=frame.index))
+
+
+def _has_violence(obstacles: Any) -> bool:
+    if isinstance(obstacles, str):
+        return obstacles == "violences"
+    if isinstance(obstacles, list | tuple | np.ndarray):
+        return any(str(o) == "violences" for o in obstacles)
+    return False
 
 
 def _secret_pattern(record: Mapping[str, Any]) -> re.Pattern[str] | None:
@@ -273,20 +498,19 @@ _NOT_FREE_TEXT = frozenset(
 )
 
 
-def public_view(
-    actors: gpd.GeoDataFrame,
-    communes: pd.DataFrame,
-    *,
-    referral_phone: str = REFERRAL_PHONE,
-) -> gpd.GeoDataFrame:
+def public_view(actors: gpd.GeoDataFrame, communes: pd.DataFrame) -> gpd.GeoDataFrame:
     """What may be shown to a browser: confidential records at their commune only.
 
     Why: safety rule 1 (``DOMAIN.md``).  The result is the only frame pages,
     maps, exports, search indexes and shared links should see.  The input is
     never modified.
 
-    For each record with ``confidential=True``:
+    A record is hidden when its ``confidential`` flag is set *or* when
+    :func:`confidentiality` finds it is a shelter (its type, codes or name),
+    whatever the store says: the last guard for a record typed anyhow.  For
+    each hidden record:
 
+    * ``confidential`` becomes True;
     * ``latitude``/``longitude``/geometry become the representative point of
       its commune (``communes.loc[code_insee, ["lat", "lon"]]``) and
       ``precision`` becomes ``"commune"``; if the commune is unknown, the
@@ -294,8 +518,9 @@ def public_view(
       ``"none"``;
     * ``adresse``, ``complement_adresse``, ``siret`` and ``courriel`` are
       emptied;
-    * ``telephone`` becomes the record's public ``referral_phone``, or
-      ``referral_phone`` (3919) when it has none;
+    * ``telephone`` becomes its referral line (:func:`referral_lines`: its
+      source's ``referral_phone``, else 3919 for a violence service, else
+      115);
     * the hidden street, phone and e-mail are also removed from the other
       free-text fields (``nom``, ``description``...), where a social worker
       may have typed them.
@@ -307,8 +532,6 @@ def public_view(
     communes : DataFrame
         Indexed by ``code_insee``, with ``lat`` and ``lon`` columns (the
         reference geography's representative points).
-    referral_phone : str
-        Contact shown for confidential records lacking their own public line.
 
     Examples
     --------
@@ -318,20 +541,24 @@ def public_view(
     ...     {"id": "a:1", "confidential": True, "code_insee": "99999",
     ...      "adresse": "1 rue X", "latitude": 45.1, "longitude": 5.1},
     ...     {"id": "a:2", "adresse": "2 rue Y", "latitude": 45.2, "longitude": 5.2,
-    ...      "telephone": "0400000000"}])
+    ...      "telephone": "0400000000"},
+    ...     {"id": "a:3", "nom": "CHRS Le Phare", "adresse": "3 rue Z", "code_insee": "38185",
+    ...      "latitude": 45.3, "longitude": 5.3}])
     >>> v = public_view(actors, communes)
     >>> v["precision"].tolist(), v["adresse"].tolist(), v["telephone"].tolist()
-    (['none', 'address'], ['', '2 rue Y'], ['3919', '0400000000'])
-    >>> bool(np.isnan(v.loc[0, "latitude"])), bool(v.geometry[0].is_empty)
-    (True, True)
+    (['none', 'address', 'commune'], ['', '2 rue Y', ''], ['115', '0400000000', '115'])
+    >>> bool(np.isnan(v.loc[0, "latitude"])), bool(v.geometry[0].is_empty), bool(v.loc[2, "confidential"])
+    (True, True, True)
     """
     out = actors.copy()
-    if "confidential" not in out.columns or len(out) == 0:
+    if len(out) == 0:
         return out
-    mask = out["confidential"].fillna(False).astype(bool).to_numpy()
+    mask = confidential_mask(out)
     if not mask.any():
         return out
     rows = out.index[mask]
+    out["confidential"] = mask if "confidential" not in out.columns else out["confidential"]
+    out.loc[rows, "confidential"] = True
 
     # Free text first, while the secrets are still known.
     geometry_name = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
@@ -359,12 +586,7 @@ def public_view(
     for col in HIDDEN_COLUMNS:
         if col in out.columns:
             out.loc[rows, col] = ""
-    own = (
-        out.loc[rows, "referral_phone"].fillna("").astype(str).str.strip()
-        if "referral_phone" in out.columns
-        else pd.Series("", index=rows)
-    )
-    out.loc[rows, "telephone"] = own.where(own != "", referral_phone)
+    out.loc[rows, "telephone"] = referral_lines(out.loc[rows]).to_numpy()
 
     codes = out.loc[rows, "code_insee"].fillna("").astype(str)
     known = codes.isin(communes.index)

@@ -31,11 +31,16 @@ __all__ = [
     "ActorType",
     "Obstacle",
     "actor_type_for_code",
+    "actor_type_for_codes",
     "default_obstacles",
     "obstacles_for_thematique",
     "obstacles_for_thematiques",
     "parse_actor_type",
     "parse_obstacle",
+    "record_obstacles",
+    "shelter_codes",
+    "split_codes",
+    "type_code_key",
 ]
 
 
@@ -204,13 +209,18 @@ class ActorType(StrEnum):
 
     @property
     def default_obstacles(self) -> frozenset[Obstacle]:
-        """Obstacles assumed when a record carries no thématiques."""
+        """Every obstacle of the type: the defining ones, and those assumed without thématiques."""
         return _TYPE_DEFAULTS[self]
 
     @property
-    def confidential_by_default(self) -> bool:
-        """Whether records of this type hide their address unless told otherwise."""
-        return self is ActorType.HEBERGEMENT
+    def defining_obstacles(self) -> frozenset[Obstacle]:
+        """Obstacles that define the type and apply to every record of it.
+
+        A CIDFF is always found for violence and rights, whatever thématiques
+        its services list; a crèche for childcare; France Services for rights
+        and digital skills; a shelter for housing.
+        """
+        return _TYPE_DEFINING[self]
 
 
 _TYPE_LABELS: dict[ActorType, tuple[str, str]] = {
@@ -246,52 +256,176 @@ _TYPE_DEFAULTS: dict[ActorType, frozenset[Obstacle]] = {
     ActorType.AUTRE: frozenset(),
 }
 
-# Source codes seen in the field (data·inclusion v1 réseaux porteurs, v0
-# typologies, sources, and the codes of other national lists), normalised to
-# lower case without accents.
-_TYPE_CODES: dict[str, ActorType] = {
-    "cidff": ActorType.CIDFF,
-    "mission-locale": ActorType.MISSION_LOCALE,
-    "ml": ActorType.MISSION_LOCALE,
-    "monenfant": ActorType.CRECHE,
-    "creche": ActorType.CRECHE,
-    "multi-accueil": ActorType.CRECHE,
-    "eaje": ActorType.CRECHE,
-    "creches-avip": ActorType.CRECHE_AVIP,
-    "avip": ActorType.CRECHE_AVIP,
-    "ei": ActorType.SIAE,
-    "aci": ActorType.SIAE,
-    "aciphc": ActorType.SIAE,
-    "ai": ActorType.SIAE,
-    "etti": ActorType.SIAE,
-    "eiti": ActorType.SIAE,
-    "geiq": ActorType.SIAE,
-    "siae": ActorType.SIAE,
-    "france-travail": ActorType.FRANCE_TRAVAIL,
-    "ft": ActorType.FRANCE_TRAVAIL,
-    "pe": ActorType.FRANCE_TRAVAIL,
-    "pole-emploi": ActorType.FRANCE_TRAVAIL,
-    "france-service": ActorType.FRANCE_SERVICES,
-    "france-services": ActorType.FRANCE_SERVICES,
-    "rfs": ActorType.FRANCE_SERVICES,
-    "msap": ActorType.FRANCE_SERVICES,
-    "mediation-numerique": ActorType.MEDIATION_NUMERIQUE,
-    "conseillers-numeriques": ActorType.MEDIATION_NUMERIQUE,
-    "espaces-publics-numeriques": ActorType.MEDIATION_NUMERIQUE,
-    "epn": ActorType.MEDIATION_NUMERIQUE,
-    "ccas-cias": ActorType.CCAS,
-    "ccas": ActorType.CCAS,
-    "cias": ActorType.CCAS,
-    "chrs": ActorType.HEBERGEMENT,
-    "siao": ActorType.HEBERGEMENT,
-    "chu": ActorType.HEBERGEMENT,
-    "huda": ActorType.HEBERGEMENT,
-    "cada": ActorType.HEBERGEMENT,
-    "cph": ActorType.HEBERGEMENT,
-    "cap-emploi-reseau-cheops": ActorType.CAP_EMPLOI,
-    "cap-emploi": ActorType.CAP_EMPLOI,
-    "cap_emploi": ActorType.CAP_EMPLOI,
+# The first obstacle(s) of each row of DOMAIN.md's table: what the type *is*.
+# Crèche AVIP and Cap emploi keep both of theirs: a crèche AVIP exists to let
+# a parent look for work, and Cap emploi serves only people with a disability.
+_TYPE_DEFINING: dict[ActorType, frozenset[Obstacle]] = {
+    ActorType.CIDFF: frozenset({_O.DROITS, _O.VIOLENCES}),
+    ActorType.MISSION_LOCALE: frozenset({_O.EMPLOI}),
+    ActorType.CRECHE: frozenset({_O.GARDE_ENFANTS}),
+    ActorType.CRECHE_AVIP: frozenset({_O.GARDE_ENFANTS, _O.EMPLOI}),
+    ActorType.SIAE: frozenset({_O.EMPLOI}),
+    ActorType.FRANCE_TRAVAIL: frozenset({_O.EMPLOI}),
+    ActorType.FRANCE_SERVICES: frozenset({_O.DROITS, _O.NUMERIQUE}),
+    ActorType.MEDIATION_NUMERIQUE: frozenset({_O.NUMERIQUE}),
+    ActorType.CCAS: frozenset({_O.DROITS}),
+    ActorType.HEBERGEMENT: frozenset({_O.LOGEMENT}),
+    ActorType.CAP_EMPLOI: frozenset({_O.EMPLOI, _O.SANTE}),
+    ActorType.AUTRE: frozenset(),
 }
+
+# Source codes seen in the field, by type: data·inclusion v1 réseaux porteurs
+# and labels nationaux, v0 typologies (``RS_FJT``...), source names, and the
+# words people write in spreadsheets.  Keys are compared after
+# :func:`type_code_key` (no accents, lower case, ``-`` between words), so
+# ``"RS_FJT"``, ``"France Services"`` and ``"Hébergement"`` all match.
+_CODES_BY_TYPE: dict[ActorType, tuple[str, ...]] = {
+    ActorType.CIDFF: ("cidff",),
+    ActorType.MISSION_LOCALE: ("mission-locale", "missions-locales", "ml"),
+    ActorType.CRECHE: (
+        "monenfant",
+        "creche",
+        "creches",
+        "multi-accueil",
+        "eaje",
+        "micro-creche",
+        "halte-garderie",
+    ),
+    ActorType.CRECHE_AVIP: ("creches-avip", "creche-avip", "avip"),
+    ActorType.SIAE: ("ei", "aci", "aciphc", "ai", "etti", "eiti", "geiq", "siae"),
+    ActorType.FRANCE_TRAVAIL: (
+        "france-travail",
+        "ft",
+        "pe",
+        "pole-emploi",
+        "pole-emploi-agence",
+        "agence-france-travail",
+    ),
+    ActorType.FRANCE_SERVICES: (
+        "france-service",
+        "france-services",
+        "label-france-services",
+        "espace-france-services",
+        "maison-france-services",
+        "rfs",
+        "msap",
+    ),
+    ActorType.MEDIATION_NUMERIQUE: (
+        "mediation-numerique",
+        "conseillers-numeriques",
+        "conseiller-numerique",
+        "cnfs",
+        "espaces-publics-numeriques",
+        "epn",
+        "epi",
+        "enm",
+        "aidants-connect",
+        "fabrique-de-territoire",
+    ),
+    ActorType.CCAS: ("ccas-cias", "ccas", "cias"),
+    ActorType.HEBERGEMENT: (
+        "chrs",
+        "chu",
+        "chrs-chu",
+        "cada",
+        "huda",
+        "cph",
+        "prahda",
+        "caes",
+        "siao",
+        "hebergement",
+        "hebergement-d-urgence",
+        "centre-d-hebergement",
+        "mise-a-l-abri",
+        "accueil-de-jour",
+        "accueil-de-nuit",
+        "rs-fjt",
+        "fjt",
+        "residences-fjt",
+        "foyer-de-jeunes-travailleurs",
+        "residence-sociale",
+        "residences-sociales",
+        "pension",
+        "pension-de-famille",
+        "maison-relais",
+    ),
+    ActorType.CAP_EMPLOI: ("cap-emploi-reseau-cheops", "cap-emploi", "cap-emploi-reseau"),
+}
+_TYPE_CODES: dict[str, ActorType] = {
+    code: actor_type for actor_type, codes in _CODES_BY_TYPE.items() for code in codes
+}
+
+# When a record carries codes of several types: a shelter code decides
+# (fail-safe), and a France Services label wins over the digital-mediation
+# codes it often comes with ("France Services;CNFS").
+_PRIORITY = (ActorType.HEBERGEMENT, ActorType.FRANCE_SERVICES)
+
+
+def shelter_codes() -> tuple[str, ...]:
+    """The source codes that make a shelter (compared after :func:`type_code_key`).
+
+    Examples
+    --------
+    >>> "rs-fjt" in shelter_codes() and "chrs" in shelter_codes()
+    True
+    """
+    return _CODES_BY_TYPE[ActorType.HEBERGEMENT]
+
+
+def type_code_key(code: str) -> str:
+    """A source code as compared with the tables: ASCII, lower case, ``-`` between words.
+
+    Examples
+    --------
+    >>> type_code_key("RS_FJT"), type_code_key(" Hébergement d'urgence ")
+    ('rs-fjt', 'hebergement-d-urgence')
+    """
+    text = unicodedata.normalize("NFKD", code).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+#: Separators between several codes written in one cell ("France Services;CNFS").
+_CODE_SEPARATORS = re.compile(r"[;,|/+]")
+
+
+def split_codes(codes: Iterable[str | None]) -> list[str]:
+    """Codes as written, one cell possibly holding several (``"France Services;CNFS"``).
+
+    Examples
+    --------
+    >>> split_codes(["France Services;CNFS", "", None, "RS_FJT"])
+    ['France Services', 'CNFS', 'RS_FJT']
+    """
+    out: list[str] = []
+    for cell in codes:
+        if not cell:
+            continue
+        out += [c.strip() for c in _CODE_SEPARATORS.split(str(cell)) if c.strip()]
+    return out
+
+
+def actor_type_for_codes(codes: Iterable[str | None]) -> ActorType:
+    """The actor type several source codes point to together.
+
+    A shelter code anywhere makes a shelter (fail-safe: its address is then
+    hidden); a France Services label wins over the digital-mediation codes it
+    comes with; otherwise the first code that names a type decides.
+
+    Examples
+    --------
+    >>> actor_type_for_codes(["France Services;CNFS"]).value
+    'france-services'
+    >>> actor_type_for_codes(["CNFS"]).value, actor_type_for_codes(["ASSO", "CHRS"]).value
+    ('mediation-numerique', 'hebergement')
+    >>> actor_type_for_codes(["PIMMS", "bibliotheque"]).value
+    'autre'
+    """
+    found = [actor_type_for_code(c) for c in split_codes(codes)]
+    known = [t for t in found if t is not ActorType.AUTRE]
+    for preferred in _PRIORITY:
+        if preferred in known:
+            return preferred
+    return known[0] if known else ActorType.AUTRE
 
 
 def _norm_code(code: str) -> str:
@@ -314,12 +448,46 @@ def actor_type_for_code(code: str | None) -> ActorType:
     """
     if not code:
         return ActorType.AUTRE
-    return _TYPE_CODES.get(_norm_code(code), ActorType.AUTRE)
+    return _TYPE_CODES.get(type_code_key(code), ActorType.AUTRE)
 
 
 def default_obstacles(actor_type: ActorType | str) -> frozenset[Obstacle]:
-    """Default obstacles of an actor type (used only without thématiques)."""
+    """Every default obstacle of an actor type (all apply only without thématiques)."""
     return parse_actor_type(actor_type).default_obstacles
+
+
+def record_obstacles(
+    actor_type: ActorType | str,
+    thematiques: Iterable[str],
+    explicit: Iterable[Obstacle | str] = (),
+) -> frozenset[Obstacle]:
+    """A record's obstacles: its type's defining ones, its thématiques', and explicit ones.
+
+    Why: DOMAIN.md's rule.  A type's *defining* obstacles always apply (a
+    CIDFF service listing only a rights thématique is still found for
+    violence); its other default obstacles apply only to a record that carries
+    no thématique at all, since thématiques say what a service does better
+    than its type.  ``explicit`` are slugs a mapping file sets; unknown slugs
+    are ignored (the mapping loader reports them).
+
+    Examples
+    --------
+    >>> def show(s): return sorted(o.value for o in s)
+    >>> show(record_obstacles("cidff", ["difficultes-administratives-ou-juridiques--x"]))
+    ['droits', 'violences']
+    >>> show(record_obstacles("cidff", []))
+    ['droits', 'emploi', 'violences']
+    >>> show(record_obstacles("autre", ["mobilite"], ["sante", "nope"]))
+    ['mobilite', 'sante']
+    """
+    kind = actor_type if isinstance(actor_type, ActorType) else parse_actor_type(actor_type)
+    them = [t for t in thematiques if t and str(t).strip()]
+    found = set(kind.defining_obstacles) | set(obstacles_for_thematiques(them))
+    if not them:
+        found |= kind.default_obstacles
+    valid = {o.value for o in Obstacle}
+    found |= {Obstacle(v) for v in (str(x).strip().lower() for x in explicit) if v in valid}
+    return frozenset(found)
 
 
 def parse_obstacle(value: Obstacle | str) -> Obstacle:

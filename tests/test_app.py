@@ -298,7 +298,7 @@ def test_hostile_and_confidential_records_stay_inert(app_env: Path) -> None:
         assert target.startswith(("tel:", "sms:", "mailto:", "https:", "http:")), target
     assert "javascript:" not in text  # only ever shown escaped: "javascript\\:"
     assert "impasse Secrète" not in text and "99 12 34 56" not in text
-    assert "[3919](<tel:3919>)" in text
+    assert "[115](<tel:115>)" in text  # a shelter without its own line: 115 (DOMAIN.md)
     args = _map_args(at)
     assert "<script>alert" not in args and "${alert" not in args and "{{7*191}}" not in args
     assert "1337" not in args  # {{7*191}} was never evaluated

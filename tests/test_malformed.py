@@ -25,14 +25,13 @@ ERRORS: list[tuple[list[str], str]] = [
     (["empty.csv"], "empty"),
     (["whitespace.json"], "empty"),
     (["broken.json"], "broken JSON"),
-    (["truncated.json"], "broken JSON"),
     (["empty_list.json"], "no record"),
     (["not_records.json"], "no record"),
     (["unknown_columns.csv"], "format not recognised"),
     (["unknown_object.json"], "format not recognised"),
     (["header_only.csv"], "no rows"),
     (["binary.csv"], "binary file"),
-    (["bad_quotes.csv"], "broken CSV"),
+    (["open_quote_early.csv"], "broken CSV"),
     (["ragged.csv"], "broken CSV"),
     (["corrupt.parquet"], "Parquet"),
     (["broken_line.jsonl"], "line 2"),
@@ -59,6 +58,9 @@ QUARANTINED: list[tuple[list[str], str]] = [
     (["polygon.geojson", "--mapping", "mapping_poly.yaml"], "no usable location"),
     (["structures_dup"], "repeated"),
     (["bad_ewkt.csv", "--mapping", "bad_ewkt.toml"], "no usable location"),
+    # the file ends in the middle of its last row: that row only is set aside
+    (["truncated.json"], "truncated"),
+    (["bad_quotes.csv"], "truncated"),
 ]
 
 

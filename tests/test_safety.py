@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 
 from mapapp.geo.communes import Geography
 from mapapp.safety import (
-    REFERRAL_PHONE,
-    apply_confidentiality_defaults,
+    SHELTER_LINE,
+    VIOLENCE_LINE,
+    ConfidentialReason,
+    confidentiality,
     public_view,
     safe_url,
     tel_url,
@@ -34,6 +36,9 @@ COMMUNES = pd.DataFrame(
     index=pd.Index(["38185", "38563"], name="code_insee"),
 )
 UNKNOWN_CODE = "38999"
+
+#: Names the one rule hides whatever the flag says (see _hidden).
+SHELTER_NAMES = ["Abri ", "CHRS Les Tilleuls "]
 
 _words = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàç", min_size=3, max_size=12)
 _hostile_bits = st.sampled_from(
@@ -55,7 +60,8 @@ def _records(draw: st.DrawFn) -> list[dict[str, object]]:
         dlon = draw(st.floats(min_value=0.001, max_value=0.05)) * draw(st.sampled_from([-1, 1]))
         # Streets always hold digits and " rue ", so no public value (the
         # placeholder, 3919, an INSEE code) can contain one by accident.
-        street = f"{draw(st.integers(1, 999))} rue {draw(_words)}{draw(_hostile_bits)}"
+        # The "x" keeps a drawn word from being a shelter word ("abri", "chu").
+        street = f"{draw(st.integers(1, 999))} rue {draw(_words)}x{draw(_hostile_bits)}"
         phone = "06" + "".join(
             str(d) for d in draw(st.lists(st.integers(0, 9), min_size=8, max_size=8))
         )
@@ -66,7 +72,7 @@ def _records(draw: st.DrawFn) -> list[dict[str, object]]:
         out.append(
             {
                 "id": f"t:{i}",
-                "nom": draw(st.sampled_from(["Abri", "CHRS Les Tilleuls", "Crèche"])) + mention,
+                "nom": draw(st.sampled_from([*SHELTER_NAMES, "Crèche "])) + mention,
                 "description": draw(st.sampled_from(["", "Venir au ", "Appeler le "])) + mention,
                 "actor_type": draw(st.sampled_from(["hebergement", "cidff", "creche"])),
                 "confidential": confidential,
@@ -82,6 +88,12 @@ def _records(draw: st.DrawFn) -> list[dict[str, object]]:
             }
         )
     return out
+
+
+def _hidden(rec: dict[str, object]) -> bool:
+    """Which generated records must be hidden: flagged, typed shelter, or named one."""
+    named = any(str(rec["nom"]).startswith(n) for n in SHELTER_NAMES)
+    return bool(rec["confidential"]) or rec["actor_type"] == "hebergement" or named
 
 
 def _strings_of(row: pd.Series) -> list[str]:
@@ -110,7 +122,7 @@ def test_no_confidential_secret_survives_public_view(records: list[dict[str, obj
 
     for i, rec in enumerate(records):
         row = shown.iloc[i]
-        if not rec["confidential"]:
+        if not _hidden(rec):
             # Public records pass untouched.
             assert row["adresse"] == rec["adresse"]
             assert row["telephone"] == rec["telephone"]
@@ -139,8 +151,12 @@ def test_no_confidential_secret_survives_public_view(records: list[dict[str, obj
             assert row["precision"] == "none"
         for coord in (rec["latitude"], rec["longitude"]):
             assert repr(coord) not in blob and f"{coord:.5f}" not in blob
-        expected_phone = rec["referral_phone"] or REFERRAL_PHONE
+        # Its own referral line, else 3919 for a violence service, else 115.
+        expected_phone = rec["referral_phone"] or (
+            VIOLENCE_LINE if rec["actor_type"] == "cidff" else SHELTER_LINE
+        )
         assert row["telephone"] == expected_phone
+        assert bool(row["confidential"])
         assert row["adresse"] == row["complement_adresse"] == row["courriel"] == ""
 
 
@@ -154,7 +170,7 @@ def test_public_view_is_idempotent_and_json_clean(records: list[dict[str, object
     payload = once.to_json(na="null")
     json.loads(payload)  # valid JSON (no NaN)
     for rec in records:
-        if rec["confidential"]:
+        if _hidden(rec):
             assert str(rec["adresse"]).lower() not in payload.lower()
             assert f"{rec['latitude']:.6f}"[:-1] not in payload
 
@@ -212,23 +228,63 @@ def test_no_confidential_record_is_a_no_op() -> None:
 
 
 @pytest.mark.parametrize(
-    ("actor_type", "flag", "explicit", "expected"),
+    ("actor_type", "flag", "nom", "hidden", "line"),
     [
-        ("hebergement", False, False, True),  # shelter, nobody said: hidden
-        ("hebergement", False, True, False),  # shelter, a source said public
-        ("hebergement", True, True, True),
-        ("cidff", False, False, False),
-        ("cidff", True, False, True),  # a source flag is never turned off
-        ("creche", True, True, True),
+        ("hebergement", False, "Les Tilleuls", True, SHELTER_LINE),  # shelter, nobody said
+        ("hebergement", "non", "Les Tilleuls", True, SHELTER_LINE),  # no way to make it public
+        ("hebergement", False, "Abri femmes victimes de violences", True, VIOLENCE_LINE),
+        ("cidff", False, "CIDFF", False, None),
+        ("cidff", True, "CIDFF", True, VIOLENCE_LINE),  # a source flag is never turned off
+        ("creche", True, "Crèche", True, SHELTER_LINE),
+        ("autre", False, "CHRS Horizon", True, SHELTER_LINE),  # typed anyhow, named a shelter
+        ("autre", False, "Médiathèque", False, None),
     ],
 )
-def test_confidentiality_defaults(
-    actor_type: str, flag: bool, explicit: bool, expected: bool
+def test_the_one_rule_in_the_public_view(
+    actor_type: str, flag: object, nom: str, hidden: bool, line: str | None
 ) -> None:
-    frame = actors_frame([{"id": "a:1", "actor_type": actor_type, "confidential": flag}])
-    out = apply_confidentiality_defaults(frame, explicit=pd.Series([explicit]))
-    assert bool(out.loc[0, "confidential"]) is expected
-    assert bool(frame.loc[0, "confidential"]) is flag  # input untouched
+    frame = actors_frame(
+        [
+            {
+                "id": "a:1",
+                "nom": nom,
+                "actor_type": actor_type,
+                "adresse": "9 rue Z",
+                "telephone": "04 76 00 00 09",
+                "code_insee": "38185",
+                "latitude": 45.19,
+                "longitude": 5.73,
+            }
+        ]
+    )
+    frame["confidential"] = pd.Series([flag], dtype=object)
+    before = frame.copy()
+    shown = public_view(frame, COMMUNES)
+    assert bool(shown.loc[0, "confidential"]) is hidden
+    assert (shown.loc[0, "adresse"] == "") is hidden
+    assert shown.loc[0, "telephone"] == (line if hidden else "04 76 00 00 09")
+    assert (shown.loc[0, "precision"] == "commune") is hidden
+    pd.testing.assert_frame_equal(frame, before)  # input untouched
+
+
+def test_confidentiality_reasons_are_typed_and_bilingual() -> None:
+    frame = pd.DataFrame(
+        {
+            "nom": ["Centre d'Hébergement d'Urgence", "EPN"],
+            "actor_type": ["autre", "autre"],
+            "source_type": ["CHRS;ACI", ""],
+            "confidential": ["", ""],
+        }
+    )
+    found = confidentiality(frame)
+    assert found[1] == []
+    reasons = {(f.reason, f.field) for f in found[0]}
+    assert reasons == {
+        (ConfidentialReason.SHELTER_NAME, "nom"),
+        (ConfidentialReason.SHELTER_CODE, "source_type"),
+    }
+    for reason in ConfidentialReason:
+        assert reason.message("fr") != reason.message("en")
 
 
 GOOD_URLS = [

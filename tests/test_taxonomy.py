@@ -11,9 +11,11 @@ from mapapp.taxonomy import (
     ActorType,
     Obstacle,
     actor_type_for_code,
+    actor_type_for_codes,
     obstacles_for_thematique,
     parse_actor_type,
     parse_obstacle,
+    record_obstacles,
 )
 
 V1_THEMATIQUES = [t.value for t in Thematique]
@@ -162,8 +164,24 @@ def test_default_obstacles_from_domain() -> None:
     }
     assert {o.value for o in ActorType.CCAS.default_obstacles} == {"droits", "finances", "logement"}
     assert ActorType.AUTRE.default_obstacles == frozenset()
-    assert ActorType.HEBERGEMENT.confidential_by_default
-    assert not ActorType.CRECHE.confidential_by_default
+
+
+def test_defining_obstacles_are_defaults_and_follow_domain() -> None:
+    """DOMAIN.md: a CIDFF is always found for violence and rights, a crèche for childcare,
+    France Services for rights and digital, a shelter for housing."""
+    expected = {
+        ActorType.CIDFF: {"violences", "droits"},
+        ActorType.CRECHE: {"garde-enfants"},
+        ActorType.CRECHE_AVIP: {"garde-enfants", "emploi"},
+        ActorType.FRANCE_SERVICES: {"droits", "numerique"},
+        ActorType.HEBERGEMENT: {"logement"},
+        ActorType.MISSION_LOCALE: {"emploi"},
+        ActorType.AUTRE: set(),
+    }
+    for kind, slugs in expected.items():
+        assert {o.value for o in kind.defining_obstacles} == slugs, kind
+    for kind in ActorType:
+        assert kind.defining_obstacles <= kind.default_obstacles, kind
 
 
 def test_parse_errors_are_clear() -> None:
@@ -175,3 +193,74 @@ def test_parse_errors_are_clear() -> None:
         parse_actor_type("nope")
     with pytest.raises(MapappError):
         parse_actor_type("nope")
+
+
+def _slugs(obstacles: frozenset[Obstacle]) -> set[str]:
+    return {o.value for o in obstacles}
+
+
+@pytest.mark.parametrize(
+    ("actor_type", "thematiques", "expected"),
+    [
+        # The CIDFF de Paris service with only a rights thématique: still found for violence.
+        (
+            "cidff",
+            ["difficultes-administratives-ou-juridiques--accompagnement-juridique"],
+            {"droits", "violences"},
+        ),
+        ("cidff", [], {"droits", "violences", "emploi"}),
+        ("creche", ["famille--soutien-a-la-parentalite-et-a-leducation"], {"garde-enfants"}),
+        ("creche-avip", ["famille--garde-denfants"], {"garde-enfants", "emploi"}),
+        ("france-services", ["mobilite--preparer-un-permis"], {"droits", "numerique", "mobilite"}),
+        ("hebergement", ["sante--acces-aux-soins"], {"logement", "sante"}),
+        # A mission locale's other defaults apply only without thématiques.
+        ("mission-locale", ["numerique--x"], {"emploi", "numerique"}),
+        ("mission-locale", [], {"emploi", "mobilite", "logement", "sante", "confiance"}),
+        ("autre", [], set()),
+    ],
+)
+def test_record_obstacles_unite_defining_and_thematiques(
+    actor_type: str, thematiques: list[str], expected: set[str]
+) -> None:
+    assert _slugs(record_obstacles(actor_type, thematiques)) == expected
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        # data·inclusion v1 labels / réseaux and v0 typologies (dbt seeds)
+        (["france-service"], "france-services"),
+        (["France Services;CNFS"], "france-services"),
+        (["CNFS;France Services"], "france-services"),
+        (["CNFS"], "mediation-numerique"),
+        (["conseiller-numerique"], "mediation-numerique"),
+        (["PIMMS", "france-service"], "france-services"),
+        (["RS_FJT"], "hebergement"),
+        (["residences-fjt"], "hebergement"),
+        (["Résidence sociale"], "hebergement"),
+        (["PENSION"], "hebergement"),
+        (["CADA"], "hebergement"),
+        (["HUDA"], "hebergement"),
+        (["CPH"], "hebergement"),
+        (["CHU"], "hebergement"),
+        (["Accueil de jour"], "hebergement"),
+        (["accueil de nuit"], "hebergement"),
+        (["Mise à l'abri"], "hebergement"),
+        (["Hébergement"], "hebergement"),
+        (["AVIP"], "creche-avip"),
+        (["EPN"], "mediation-numerique"),
+        # a shelter code anywhere decides (fail-safe)
+        (["ASSO", "ACI", "CHRS"], "hebergement"),
+        (["ASSO", "ACI"], "siae"),
+        (["ASSO", "MUNI"], "autre"),
+    ],
+)
+def test_codes_of_real_vocabularies_map_to_types(codes: list[str], expected: str) -> None:
+    assert actor_type_for_codes(codes).value == expected
+
+
+def test_every_shelter_code_of_the_v1_reseaux_and_v0_typologies_is_known() -> None:
+    values = {r.value for r in ReseauPorteur}
+    for code in ("cada", "chrs", "chu", "cph", "huda", "siao", "residences-fjt"):
+        assert code in values, code  # the enum still has it
+        assert actor_type_for_code(code) is ActorType.HEBERGEMENT, code

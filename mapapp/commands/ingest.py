@@ -1,13 +1,15 @@
 """``mapapp ingest`` and ``mapapp fetch``: import files, folders, URLs, or the national export.
 
 Why a thin command: all the work is in :func:`mapapp.ingest.ingest`; the
-command adds a progress bar on the terminal, the summary, and clear errors
+command adds progress on stderr (rows read, rows per second, stage), says
+when it waits for another import, prints the summary, and gives clear errors
 (never a traceback) for bad input.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,59 @@ import click
 
 from mapapp.settings import Settings
 
-__all__ = ["fetch_command", "ingest_command"]
+__all__ = ["Progress", "fetch_command", "ingest_command"]
+
+
+class Progress:
+    """Progress of a long import on stderr: rows read, rows per second, stage.
+
+    On a terminal, a tqdm bar; elsewhere (a log, a pipe) silent, unless
+    ``force`` is set: then one plain line every ``every`` seconds, so a
+    cron log shows that the import advances.
+
+    Examples
+    --------
+    >>> p = Progress(enabled=False)
+    >>> p(10, "reading"); p(5, "reading"); p.rows
+    15
+    >>> p.close()
+    """
+
+    def __init__(self, *, enabled: bool = True, force: bool = False, every: float = 5.0) -> None:
+        from tqdm import tqdm
+
+        self.rows = 0
+        self.stage = ""
+        self.every = every
+        self.started = self.last = time.monotonic()
+        tty = sys.stderr.isatty()
+        self.plain = enabled and force and not tty
+        self.bar = tqdm(unit=" rows", disable=not (enabled and tty), file=sys.stderr)
+
+    def __call__(self, rows: int, stage: str) -> None:
+        """Count ``rows`` more rows read; show ``stage``."""
+        self.rows += rows
+        if stage != self.stage:
+            self.stage = stage
+            self.bar.set_description(stage)
+            self.last = 0.0
+        self.bar.update(rows)
+        now = time.monotonic()
+        if self.plain and now - self.last >= self.every:
+            self.last = now
+            rate = self.rows / max(now - self.started, 1e-6)
+            click.echo(
+                f"[{stage}] {self.rows} lignes lues / rows read, {rate:.0f} lignes/s / rows/s",
+                err=True,
+            )
+
+    def close(self) -> None:
+        """Close the bar."""
+        self.bar.close()
+
+
+def _on_wait(message: str) -> None:
+    click.echo(f"{message}…", err=True)
 
 
 def _summary(report: dict[str, Any]) -> None:
@@ -61,7 +115,24 @@ def _summary(report: dict[str, Any]) -> None:
     is_flag=True,
     help="Remove records gone from their source (default: report them only).",
 )
+@click.option(
+    "--accept-degraded",
+    is_flag=True,
+    help="Apply updates that lower a record's location precision or empty a field it had "
+    "(default: keep the old record and list the update in the report).",
+)
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="If another import is running on this store, stop at once instead of waiting.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--progress",
+    "show_progress",
+    is_flag=True,
+    help="Print progress lines on stderr even when it is not a terminal (logs, cron).",
+)
 def ingest_command(
     sources: tuple[str, ...],
     fmt: str | None,
@@ -71,15 +142,16 @@ def ingest_command(
     quarantine_path: Path | None,
     no_geocode: bool,
     prune: bool,
+    accept_degraded: bool,
+    no_wait: bool,
     quiet: bool,
+    show_progress: bool,
 ) -> None:
     """Import SOURCES (files, folders or URLs): the format is detected from the content."""
-    from tqdm import tqdm
-
     from mapapp.ingest import ingest
 
     settings = Settings.from_env()
-    bar = tqdm(unit=" rows", disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
+    bar = Progress(enabled=not quiet, force=show_progress)
     try:
         report = ingest(
             list(sources),
@@ -89,9 +161,12 @@ def ingest_command(
             dataset=dataset,
             geocode=not no_geocode,
             prune=prune,
+            accept_degraded=accept_degraded,
             report_path=report_path,
             quarantine_path=quarantine_path,
-            progress=bar.update,
+            progress=bar,
+            wait=not no_wait,
+            on_wait=_on_wait,
         )
     finally:
         bar.close()
@@ -116,15 +191,13 @@ def fetch_command(
     what: str, fmt: str, no_geocode: bool, report_path: Path | None, quiet: bool
 ) -> None:
     """Download the national data·inclusion open-data export and import it."""
-    from tqdm import tqdm
-
     from mapapp.ingest import ingest
     from mapapp.sources.fetch import fetch_data_inclusion
 
     settings = Settings.from_env()
     click.echo("Downloading the data·inclusion export from data.gouv.fr...", err=True)
     folder = fetch_data_inclusion(settings.cache_dir / "downloads" / "data-inclusion", fmt=fmt)
-    bar = tqdm(unit=" rows", disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
+    bar = Progress(enabled=not quiet)
     try:
         report = ingest(
             [folder],
@@ -133,7 +206,8 @@ def fetch_command(
             dataset="data-inclusion",
             geocode=not no_geocode,
             report_path=report_path,
-            progress=bar.update,
+            progress=bar,
+            on_wait=_on_wait,
         )
     finally:
         bar.close()

@@ -1,23 +1,38 @@
 """Clean one chunk of staging rows into actor records, or quarantine them with a reason.
 
-Why one function for every format: the repairs and the report must be the
-same whatever the input.  For each row it builds the id, the lists, the
-vocabularies, the opening hours, and above all the location:
+Why one module for every format: the repairs and the report must be the
+same whatever the input.  :func:`clean_chunk` runs named stages, one rule
+each, in this order (each is a plain function, tested alone in
+``tests/test_clean_stages.py``):
 
-1. the *declared commune*: the INSEE code given (checked), else the one
-   resolved from postcode and commune name;
-2. the point as given, validated against France and the declared commune;
-3. a known repair (swapped, lost sign, Lambert-93 as degrees) accepted only
-   when the repaired point falls in the declared commune; every repair is
-   flagged;
-4. a point outside its declared commune whose postcode agrees with where it
-   falls keeps its point and takes that commune's code (the code was wrong);
-   otherwise the point is rejected;
-5. without a usable point: the public address geocoded (BAN), else the
-   commune's representative point with precision ``commune``;
-6. nothing to place it anywhere: quarantine.
+* :func:`stage_ids` and :func:`stage_names`: the record id
+  (``source:source_id``) and name, or a quarantine reason;
+* :func:`stage_lists`: list fields, v0 profils as v1 publics;
+* :func:`stage_types`: the actor type from an explicit type or the source's
+  codes, and the codes no type knows;
+* :func:`stage_obstacles`: the type's defining obstacles, united with the
+  thématiques' (and the type's other defaults without thématiques);
+* :func:`stage_confidential`: :func:`mapapp.safety.confidentiality`, the one
+  rule, with its reasons for the report;
+* :func:`stage_hours`: opening hours checked, invalid ones kept readable in
+  the description;
+* the location, in six steps on a :class:`Placement`:
 
-The rules are exercised on tiny fixtures in ``tests/test_ingest.py``.
+  1. :func:`stage_declared_commune`: the INSEE code given (checked), else the
+     one resolved from postcode and commune name;
+  2. :func:`stage_repairs`: the point as given, validated against France and
+     the declared commune; a known repair (swapped, lost sign, Lambert-93 as
+     degrees) accepted only when the repaired point falls in the declared
+     commune; every repair is flagged;
+  3. :func:`stage_point_or_commune`: a point outside its declared commune
+     whose postcode agrees with where it falls keeps its point and takes that
+     commune's code (the code was wrong); otherwise the point is rejected;
+     city-wide Paris/Lyon/Marseille codes become the arrondissement;
+  4. :func:`stage_geocode`: without a usable point, the *public* address
+     geocoded (BAN); never a confidential record's;
+  5. :func:`stage_commune_point`: else the commune's representative point,
+     with precision ``commune``;
+  6. :func:`stage_location_reasons`: nothing to place it anywhere: quarantine.
 """
 
 from __future__ import annotations
@@ -33,17 +48,38 @@ from mapapp.geo.geocode import AddressGeocoder
 from mapapp.hours import check_hours
 from mapapp.ingest.coords import parse_coordinates, repair_candidates
 from mapapp.ingest.locate import Locator, normalize_insee, normalize_postcode
-from mapapp.ingest.vocab import known_thematique, publics_v1, resolve_type
+from mapapp.ingest.reasons import Quarantine, QuarantineReason
+from mapapp.ingest.vocab import known_thematique, publics_v1, resolve_type, unknown_codes
+from mapapp.safety import Finding, confidentiality
 from mapapp.schema import COLUMNS, in_france
 from mapapp.sources._base import RawChunk
 from mapapp.sources._io import parse_list
-from mapapp.taxonomy import ActorType, Obstacle, obstacles_for_thematiques
+from mapapp.taxonomy import ActorType, record_obstacles
 
-__all__ = ["CleanedChunk", "clean_chunk"]
+__all__ = [
+    "CleanedChunk",
+    "Placement",
+    "clean_chunk",
+    "stage_commune_point",
+    "stage_confidential",
+    "stage_declared_commune",
+    "stage_geocode",
+    "stage_hours",
+    "stage_ids",
+    "stage_lists",
+    "stage_location_reasons",
+    "stage_names",
+    "stage_obstacles",
+    "stage_point_or_commune",
+    "stage_repairs",
+    "stage_types",
+]
 
 _TEXT = [c for c, (kind, _) in COLUMNS.items() if kind == "str"]
 _LISTS = [c for c, (kind, _) in COLUMNS.items() if kind == "list"]
-_OBSTACLES = {o.value for o in Obstacle}
+
+#: A reason per row, ``None`` for a row that passes.
+Reasons = list[Quarantine | None]
 
 
 @dataclass
@@ -57,9 +93,12 @@ class CleanedChunk:
     info : DataFrame
         One row per clean actor: ``origin``, ``repairs`` (list of str),
         ``insee_how``, ``unknown_thematiques``, ``unknown_codes``,
-        ``invalid_hours``, ``hours_warnings``.
+        ``invalid_hours``, ``hours_warnings``, ``confidential_reasons``
+        (list of dict, see :meth:`mapapp.safety.Finding.as_dict`).
     quarantined : list of dict
-        ``origin``, ``reason``, ``original``, ``staging`` for each rejected row.
+        ``origin``, ``reason`` (English text), ``reason_fr``, ``reason_code``,
+        ``reason_kind``, ``original``, ``staging`` for each rejected row
+        (rows an adapter could not read carry only ``reason``).
     """
 
     actors: pd.DataFrame
@@ -67,11 +106,15 @@ class CleanedChunk:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
 
 
+# --- small helpers ----------------------------------------------------------------
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).strip().lower()).strip("-")
 
 
 def _text(frame: pd.DataFrame, col: str) -> pd.Series:
+    """A staging column as stripped strings ('' for missing), whatever it held."""
     if col not in frame:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
     s = frame[col]
@@ -85,8 +128,403 @@ def _lists(frame: pd.DataFrame, col: str) -> list[list[str]]:
     return [parse_list(v) for v in frame[col].to_numpy(dtype=object)]
 
 
-def _phone(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+def _idx(mask: Any) -> list[int]:
+    """Positions where ``mask`` is true, as Python ints."""
+    return [int(i) for i in np.flatnonzero(mask)]
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, float):
+        return value == value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return len(value) > 0
+    return str(value).strip() != ""
+
+
+def _first(reasons: Reasons, mask: Any, reason: Quarantine) -> None:
+    """Give ``reason`` to the rows of ``mask`` that have none yet (the first reason wins)."""
+    for i in _idx(mask):
+        reasons[i] = reasons[i] or reason
+
+
+# --- identity, lists, vocabularies ------------------------------------------------
+
+
+def stage_ids(
+    source: pd.Series, source_id: pd.Series, default_source: str, reasons: Reasons
+) -> tuple[pd.Series, pd.Series]:
+    """``(source slug, id)``: ``id`` is ``source:source_id``; no ``source_id`` quarantines.
+
+    Examples
+    --------
+    >>> r: Reasons = [None, None]
+    >>> src, ids = stage_ids(pd.Series(["Mon Fichier", ""]), pd.Series(["7", ""]), "import", r)
+    >>> ids.tolist(), r[1].reason.value
+    (['mon-fichier:7', 'import:'], 'no-id')
+    """
+    slug = source.map(lambda s: _slug(s) or default_source)
+    _first(reasons, (source_id == "").to_numpy(), Quarantine(QuarantineReason.NO_ID))
+    return slug, slug + ":" + source_id
+
+
+def stage_names(nom: pd.Series, structure_nom: pd.Series, reasons: Reasons) -> pd.Series:
+    """A service's name, else its structure's; no name at all quarantines.
+
+    Examples
+    --------
+    >>> r: Reasons = [None, None]
+    >>> stage_names(pd.Series(["", ""]), pd.Series(["CCAS", ""]), r).tolist(), r[1].reason.value
+    (['CCAS', ''], 'no-name')
+    """
+    name = nom.where(nom != "", structure_nom)
+    _first(reasons, (name == "").to_numpy(), Quarantine(QuarantineReason.NO_NAME))
+    return name
+
+
+def stage_lists(rows: pd.DataFrame) -> dict[str, list[list[str]]]:
+    """Every list column parsed; v0 profils as v1 publics; in person unless said otherwise.
+
+    Examples
+    --------
+    >>> out = stage_lists(pd.DataFrame({"publics": ["{jeunes-16-26}"], "thematiques": [" Mobilite "]}))
+    >>> out["publics"], out["thematiques"], out["modes_accueil"]
+    ([['jeunes']], [['mobilite']], [['en-presentiel']])
+    """
+    lists = {c: _lists(rows, c) for c in _LISTS}
+    lists["publics"] = [publics_v1(v) for v in lists["publics"]]
+    # the store's default (schema.actors_frame): in person unless said otherwise
+    lists["modes_accueil"] = [v or ["en-presentiel"] for v in lists["modes_accueil"]]
+    lists["thematiques"] = [[t.strip().lower() for t in v] for v in lists["thematiques"]]
+    return lists
+
+
+def stage_types(
+    given_type: list[str], source_type: list[str], codes: list[list[str]], sources: list[str]
+) -> tuple[list[str], list[str], list[list[str]]]:
+    """``(actor type, source_type, unknown codes)`` per row.
+
+    The source's own ``source_type`` (a typology column of a mapping) counts
+    as a code like the others; ``source_type`` keeps every code, split
+    (``"France Services;CNFS"`` is two codes).  Unknown codes are those that
+    name no type, the source's own name aside.
+
+    Examples
+    --------
+    >>> stage_types([""], ["France Services;CNFS"], [["fredo"]], ["fredo"])
+    (['france-services'], ['France Services,CNFS,fredo'], [[]])
+    >>> stage_types([""], ["Hébergement"], [[]], ["x"])[0], stage_types([""], [""], [["ASSO"]], ["x"])[2]
+    (['hebergement'], [['ASSO']])
+    """
+    types: list[str] = []
+    kept: list[str] = []
+    unknown: list[list[str]] = []
+    for explicit, stype, row_codes, source in zip(
+        given_type, source_type, codes, sources, strict=True
+    ):
+        all_codes = [stype, *row_codes] if stype else list(row_codes)
+        atype, joined = resolve_type(explicit, all_codes)
+        types.append(atype)
+        kept.append(joined)
+        unknown.append(unknown_codes(all_codes, source))
+    return types, kept, unknown
+
+
+def stage_obstacles(
+    actor_types: list[str], thematiques: list[list[str]], explicit: list[list[str]]
+) -> tuple[list[list[str]], list[list[str]]]:
+    """``(obstacles, unknown thématiques)`` per row (:func:`mapapp.taxonomy.record_obstacles`).
+
+    Examples
+    --------
+    >>> stage_obstacles(["cidff"], [["acces-aux-droits-et-citoyennete--x", "zz"]], [[]])
+    ([['droits', 'violences']], [['zz']])
+    """
+    obstacles = [
+        sorted(o.value for o in record_obstacles(ActorType(t), them, given))
+        for t, them, given in zip(actor_types, thematiques, explicit, strict=True)
+    ]
+    unknown = [[t for t in them if not known_thematique(t)] for them in thematiques]
+    return obstacles, unknown
+
+
+def stage_confidential(frame: pd.DataFrame) -> tuple[np.ndarray, list[list[Finding]]]:
+    """``(mask, findings)``: the one rule (:func:`mapapp.safety.confidentiality`).
+
+    ``frame`` needs ``confidential`` (the source's flag, raw), ``actor_type``,
+    ``source_type``, ``nom`` and ``structure_nom``.  It runs before the
+    location stages: a confidential address is never sent to a geocoder.
+
+    Examples
+    --------
+    >>> mask, why = stage_confidential(pd.DataFrame({"nom": ["Mise à l'abri", "EPN"]}))
+    >>> mask.tolist(), why[0][0].reason.value
+    ([True, False], 'shelter-name')
+    """
+    findings = list(confidentiality(frame))
+    return np.array([bool(f) for f in findings], dtype=bool), findings
+
+
+def stage_hours(
+    hours: list[str], description: list[str]
+) -> tuple[list[str], list[str], list[str], list[bool]]:
+    """``(hours, description, invalid hours, warnings)``: OpenStreetMap syntax or kept as text.
+
+    Invalid hours are emptied and appended to the description, so nothing a
+    source wrote is lost.
+
+    Examples
+    --------
+    >>> stage_hours(["lundi 9h-12h", "Mo-Fr 09:00-12:00"], ["", "x"])[:3]
+    (['', 'Mo-Fr 09:00-12:00'], ['Horaires : lundi 9h-12h', 'x'], ['lundi 9h-12h', ''])
+    """
+    out_hours: list[str] = []
+    desc = list(description)
+    invalid: list[str] = []
+    warnings: list[bool] = []
+    for i, text in enumerate(hours):
+        check = check_hours(text)
+        if check.valid:
+            out_hours.append(check.value)
+            invalid.append("")
+            warnings.append(bool(check.warnings))
+        else:
+            out_hours.append("")
+            invalid.append(check.value)
+            warnings.append(False)
+            desc[i] = (desc[i] + "\n" if desc[i] else "") + f"Horaires : {check.value}"
+    return out_hours, desc, invalid, warnings
+
+
+# --- location ---------------------------------------------------------------------
+
+
+@dataclass
+class Placement:
+    """Where each row of a chunk stands while the location stages run.
+
+    Attributes
+    ----------
+    lat, lon : ndarray of float
+        The point (NaN where none).
+    postcode, commune : list of str
+        As given (postcode normalised).
+    declared : ndarray of str
+        The commune the row claims (INSEE code), '' where none.
+    insee_how : ndarray of str
+        How the code was found (``given``, ``postcode``, ``point in polygon``...).
+    repairs : list of list of str
+        Repairs and notes per row, for the report.
+    usable : ndarray of bool
+        Rows whose point is kept.
+    point_code : ndarray of str
+        The commune the point falls in.
+    code : ndarray of str
+        The final INSEE code.
+    precision : ndarray of str
+        ``address``, ``commune`` or ''.
+    """
+
+    lat: np.ndarray
+    lon: np.ndarray
+    postcode: list[str]
+    commune: list[str]
+    declared: np.ndarray
+    insee_how: np.ndarray
+    repairs: list[list[str]]
+    usable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    point_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    precision: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    inside: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    todo: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __len__(self) -> int:
+        return len(self.lat)
+
+
+def stage_declared_commune(
+    rows: pd.DataFrame,
+    postcode: pd.Series,
+    commune: pd.Series,
+    code_insee: pd.Series,
+    locator: Locator,
+) -> Placement:
+    """Step 1: the point as parsed, and the commune the row declares.
+
+    The INSEE code given, when the reference geography knows it (an unknown
+    code is noted and ignored); else the commune resolved from postcode and
+    name.  Decimal commas and Lambert-93 coordinates are noted as repairs.
+    """
+    n = len(rows)
+    lat, lon, notes = parse_coordinates(rows)
+    repairs: list[list[str]] = [[] for _ in range(n)]
+    for i, note in enumerate(notes):
+        if note in ("decimal comma", "Lambert-93 converted"):
+            repairs[i].append(note)
+    pc_list, name_list = postcode.tolist(), commune.tolist()
+    given = code_insee.map(normalize_insee).to_numpy(dtype=object)
+    insee_how = np.where(given != "", "given", "").astype(object)
+    known = locator.known(given)
+    for i in _idx((given != "") & ~known):
+        repairs[i].append(f"unknown INSEE code {given[i]} ignored")
+    declared = np.where(known, given, "").astype(object)
+    for i in _idx(declared == ""):
+        if pc_list[i] or name_list[i]:
+            resolved, how = locator.resolve_name(pc_list[i], name_list[i])
+            declared[i] = resolved
+            insee_how[i] = how if resolved else ""
+    return Placement(lat, lon, pc_list, name_list, declared, insee_how, repairs)
+
+
+def stage_repairs(p: Placement, locator: Locator) -> None:
+    """Step 2: a known repair of a point outside its declared commune, accepted only inside it."""
+    has_point = np.isfinite(p.lat) & np.isfinite(p.lon)
+    ok_point = has_point & in_france(p.lat, p.lon)
+    with_decl = p.declared != ""
+    p.inside = locator.in_communes(p.declared, p.lat, p.lon) & ok_point
+    p.todo = has_point & with_decl & ~p.inside
+    if not p.todo.any():
+        return
+    for name, (clat, clon) in repair_candidates(p.lat, p.lon):
+        if not p.todo.any():
+            break
+        cand = p.todo & np.isfinite(clat) & np.isfinite(clon)
+        if not cand.any():
+            continue
+        hit = cand & locator.in_communes(p.declared, clat, clon)
+        for i in _idx(hit):
+            p.lat[i], p.lon[i] = clat[i], clon[i]
+            p.repairs[i].append(name)
+        p.inside |= hit
+        p.todo &= ~hit
+
+
+def stage_point_or_commune(p: Placement, locator: Locator) -> None:
+    """Step 3: which points are kept, and the INSEE code of each kept point.
+
+    A point outside its declared commune is kept when the postcode agrees
+    with the commune it falls in (the declared code was wrong); otherwise it
+    is rejected.  Paris, Lyon and Marseille city-wide codes become the
+    arrondissement the point falls in.
+    """
+    n = len(p)
+    has_point = np.isfinite(p.lat) & np.isfinite(p.lon)
+    ok_point = has_point & in_france(p.lat, p.lon)
+    with_decl = p.declared != ""
+    p.point_code = np.full(n, "", dtype=object)
+    usable = (ok_point & p.inside) | (ok_point & ~with_decl)
+    if ok_point.any():
+        p.point_code[ok_point] = locator.commune_of_points(p.lat[ok_point], p.lon[ok_point])
+    for i in _idx(p.todo & ok_point):
+        pc_codes = locator.postcode_communes(p.postcode[i]) if p.postcode[i] else []
+        if p.point_code[i] and p.point_code[i] in pc_codes:
+            p.repairs[i].append(
+                f"declared commune {p.declared[i]} disagrees with the point and the postcode; "
+                f"code taken from the point ({p.point_code[i]})"
+            )
+            p.declared[i] = ""
+            usable[i] = True
+        else:
+            p.repairs[i].append(
+                f"point ({p.lat[i]:.5f}, {p.lon[i]:.5f}) outside declared commune "
+                f"{p.declared[i]}; point rejected"
+            )
+    for i in _idx(has_point & ~ok_point & ~with_decl):
+        p.repairs[i].append(
+            f"point ({p.lat[i]:.5f}, {p.lon[i]:.5f}) outside France and no commune to check a repair"
+        )
+    usable &= p.point_code != ""
+    p.usable = usable
+    p.precision = np.where(usable, "address", "").astype(object)
+    p.code = np.where(usable & (p.declared != ""), p.declared, p.point_code).astype(object)
+    for i in _idx(usable & (p.insee_how == "")):
+        p.insee_how[i] = "point in polygon"
+    for i in _idx(usable):
+        if locator.is_plm_city(str(p.code[i])) and p.point_code[i] and p.point_code[i] != p.code[i]:
+            p.code[i] = p.point_code[i]
+            p.repairs[i].append("city-wide INSEE code resolved to the arrondissement")
+    p.lat = np.where(usable, p.lat, np.nan)
+    p.lon = np.where(usable, p.lon, np.nan)
+
+
+def stage_geocode(
+    p: Placement,
+    addresses: list[str],
+    confidential: np.ndarray,
+    geocoder: AddressGeocoder | None,
+    locator: Locator,
+) -> None:
+    """Step 4: rows without a kept point and with a public address are geocoded.
+
+    A confidential record's address is never sent to the geocoder (safety
+    rule 1): it will be shown at its commune anyway.
+    """
+    if geocoder is None:
+        return
+    for i in _idx(~p.usable):
+        if confidential[i] or not addresses[i]:
+            continue
+        res = geocoder.geocode(
+            addresses[i], p.postcode[i], p.commune[i], expected_insee=str(p.declared[i])
+        )
+        if res is None or not in_france([res.lat], [res.lon])[0]:
+            continue
+        p.lat[i], p.lon[i] = res.lat, res.lon
+        p.code[i] = p.declared[i] or res.citycode
+        if locator.is_plm_city(str(p.code[i])):
+            p.code[i] = res.citycode
+        p.precision[i] = "address"
+        p.repairs[i].append(f"geocoded (BAN score {res.score:.2f}, {res.kind})")
+        p.usable[i] = True
+        p.insee_how[i] = p.insee_how[i] or "geocoder"
+
+
+def stage_commune_point(p: Placement, locator: Locator) -> None:
+    """Step 5: rows still without a point but with a commune sit at its representative point.
+
+    A Paris/Lyon/Marseille city-wide code takes the arrondissement its
+    postcode designates when there is exactly one.
+    """
+    fallback = ~p.usable & (p.declared != "")
+    if not fallback.any():
+        return
+    codes = p.declared.copy()
+    for i in _idx(fallback):
+        if locator.is_plm_city(str(codes[i])) and p.postcode[i]:
+            arr = [c for c in locator.postcode_communes(p.postcode[i]) if c != codes[i]]
+            if len(arr) == 1:
+                codes[i] = arr[0]
+    rlat, rlon = locator.representative(codes)
+    p.lat[fallback], p.lon[fallback] = rlat[fallback], rlon[fallback]
+    p.code[fallback] = codes[fallback]
+    p.precision[fallback] = "commune"
+
+
+def stage_location_reasons(p: Placement, locator: Locator, reasons: Reasons) -> None:
+    """Step 6: rows with neither a point nor a commune are quarantined, saying why.
+
+    A failed name resolution ("ambiguous commune", "postcode 97150 is in
+    Saint-Martin") explains itself better than "no commune".
+    """
+    for i in _idx(~p.usable & (p.declared == "")):
+        if reasons[i]:
+            continue
+        if p.postcode[i] or p.commune[i]:
+            _, how = locator.resolve_name(p.postcode[i], p.commune[i])
+            reasons[i] = Quarantine(
+                QuarantineReason.NO_LOCATION, how, "fix code_insee, code_postal or commune"
+            )
+        else:
+            why = str(p.insee_how[i])
+            detail = "no valid coordinates and no commune could be found"
+            reasons[i] = Quarantine(
+                QuarantineReason.NO_LOCATION, detail + (f" ({why})" if why else "")
+            )
+
+
+# --- the chunk --------------------------------------------------------------------
 
 
 def clean_chunk(
@@ -96,7 +534,7 @@ def clean_chunk(
     geocoder: AddressGeocoder | None = None,
     default_source: str = "import",
 ) -> CleanedChunk:
-    """Clean a chunk; see the module docstring for the location rules."""
+    """Clean a chunk: run every stage (see the module docstring), then split off the quarantine."""
     rows = chunk.rows.reset_index(drop=True)
     n = len(rows)
     quarantined: list[dict[str, Any]] = [
@@ -106,218 +544,62 @@ def clean_chunk(
     if n == 0:
         return CleanedChunk(pd.DataFrame(columns=list(COLUMNS)), pd.DataFrame(), quarantined)
     out: dict[str, Any] = {c: _text(rows, c) for c in _TEXT if c not in ("id", "actor_type")}
-    reasons: list[str] = [""] * n
-    repairs: list[list[str]] = [[] for _ in range(n)]
+    reasons: Reasons = [None] * n
 
-    # ids ------------------------------------------------------------------
-    source = out["source"].map(lambda s: _slug(s) or default_source)
-    out["source"] = source
-    sid = out["source_id"]
-    for i in _idx((sid == "").to_numpy()):
-        reasons[i] = "no id (source_id) in the record"
-    out["id"] = source + ":" + sid
-    nom = out["nom"].where(out["nom"] != "", out["structure_nom"])
-    out["nom"] = nom
-    for i in _idx((nom == "").to_numpy()):
-        reasons[i] = reasons[i] or "no name (nom) in the record"
-    out["telephone"] = out["telephone"].map(_phone)
+    out["source"], out["id"] = stage_ids(out["source"], out["source_id"], default_source, reasons)
+    out["nom"] = stage_names(out["nom"], out["structure_nom"], reasons)
+    out["telephone"] = out["telephone"].map(lambda t: re.sub(r"\s+", " ", t).strip())
 
-    # lists and vocabularies ---------------------------------------------------
-    lists = {c: _lists(rows, c) for c in _LISTS}
-    lists["publics"] = [publics_v1(v) for v in lists["publics"]]
-    # the store's default (schema.actors_frame): in person unless said otherwise
-    lists["modes_accueil"] = [v or ["en-presentiel"] for v in lists["modes_accueil"]]
-    lists["thematiques"] = [[t.strip().lower() for t in v] for v in lists["thematiques"]]
-    explicit = lists.pop("obstacles")
-    codes = _lists(rows, "source_codes")
-    given_type = _text(rows, "actor_type") if "actor_type" in rows else pd.Series([""] * n)
-    given_source_type = out["source_type"].tolist()
-    given_type_list = given_type.tolist()
-    actor_types: list[str] = []
-    source_types: list[str] = []
-    obstacles: list[list[str]] = []
-    unknown_them: list[list[str]] = []
-    unknown_codes: list[list[str]] = []
-    for i in range(n):
-        row_codes = list(codes[i])
-        if given_source_type[i] and given_source_type[i] not in row_codes:
-            row_codes.insert(0, given_source_type[i])
-        atype, stype = resolve_type(str(given_type_list[i]), row_codes)
-        actor_types.append(atype)
-        source_types.append(given_source_type[i] or stype)
-        if atype == ActorType.AUTRE.value and row_codes:
-            unknown_codes.append(row_codes[:1])
-        else:
-            unknown_codes.append([])
-        them = lists["thematiques"][i]
-        unknown_them.append([t for t in them if not known_thematique(t)])
-        found = {o.value for o in obstacles_for_thematiques(them)}
-        found |= {o for o in (x.strip().lower() for x in explicit[i]) if o in _OBSTACLES}
-        if not them:
-            found |= {o.value for o in ActorType(atype).default_obstacles}
-        obstacles.append(sorted(found))
-    out["actor_type"] = pd.Series(actor_types, dtype=object)
+    lists = stage_lists(rows)
+    types, source_types, unknown_type_codes = stage_types(
+        _text(rows, "actor_type").tolist(),
+        out["source_type"].tolist(),
+        _lists(rows, "source_codes"),
+        out["source"].tolist(),
+    )
+    out["actor_type"] = pd.Series(types, dtype=object)
     out["source_type"] = pd.Series(source_types, dtype=object)
+    obstacles, unknown_them = stage_obstacles(types, lists["thematiques"], lists.pop("obstacles"))
 
-    # confidential ------------------------------------------------------------
-    if "confidential" in rows:
-        conf = rows["confidential"].map(
-            lambda v: str(v).strip().lower() in ("1", "true", "oui", "yes", "vrai")
+    conf, findings = stage_confidential(
+        pd.DataFrame(
+            {
+                "confidential": rows.get("confidential", ""),
+                "actor_type": out["actor_type"],
+                "source_type": out["source_type"],
+                "nom": out["nom"],
+                "structure_nom": out["structure_nom"],
+            }
         )
-    else:
-        conf = pd.Series(False, index=rows.index)
-    conf = conf.to_numpy(dtype=bool) | (np.asarray(actor_types) == ActorType.HEBERGEMENT.value)
+    )
 
-    # opening hours -------------------------------------------------------------
-    invalid_hours: list[str] = []
-    hours_warn: list[bool] = []
-    hours_out: list[str] = []
-    desc = out["description"].tolist()
-    for i, text in enumerate(out["horaires_accueil"].tolist()):
-        check = check_hours(text)
-        if check.valid:
-            hours_out.append(check.value)
-            invalid_hours.append("")
-            hours_warn.append(bool(check.warnings))
-        else:
-            hours_out.append("")
-            invalid_hours.append(check.value)
-            hours_warn.append(False)
-            desc[i] = (desc[i] + "\n" if desc[i] else "") + f"Horaires : {check.value}"
-    out["horaires_accueil"] = pd.Series(hours_out, dtype=object)
+    hours, desc, invalid_hours, hours_warn = stage_hours(
+        out["horaires_accueil"].tolist(), out["description"].tolist()
+    )
+    out["horaires_accueil"] = pd.Series(hours, dtype=object)
     out["description"] = pd.Series(desc, dtype=object)
 
-    # location --------------------------------------------------------------------
-    lat, lon, notes = parse_coordinates(rows)
-    for i, note in enumerate(notes):
-        if note in ("decimal comma", "Lambert-93 converted"):
-            repairs[i].append(note)
     postcode = out["code_postal"].map(normalize_postcode)
-    commune_name = out["commune"]
-    pc_list, name_list = postcode.tolist(), commune_name.tolist()
-    given = out["code_insee"].map(normalize_insee).to_numpy(dtype=object)
-    insee_how = np.where(given != "", "given", "").astype(object)
-    known = locator.known(given)
-    bad_code = (given != "") & ~known
-    for i in _idx(bad_code):
-        repairs[i].append(f"unknown INSEE code {given[i]} ignored")
-    declared = np.where(known, given, "").astype(object)
-    for i in _idx(declared == ""):
-        if pc_list[i] or name_list[i]:
-            resolved, how = locator.resolve_name(pc_list[i], name_list[i])
-            declared[i] = resolved
-            insee_how[i] = how if resolved else ""
-    has_point = np.isfinite(lat) & np.isfinite(lon)
-    ok_point = has_point & in_france(lat, lon)
-    with_decl = declared != ""
-    inside = locator.in_communes(declared, lat, lon) & ok_point
-    # 3. repairs, accepted only inside the declared commune
-    todo = has_point & with_decl & ~inside
-    if todo.any():
-        for name, (clat, clon) in repair_candidates(lat, lon):
-            if not todo.any():
-                break
-            cand = todo & np.isfinite(clat) & np.isfinite(clon)
-            if not cand.any():
-                continue
-            hit = cand & locator.in_communes(declared, clat, clon)
-            for i in _idx(hit):
-                lat[i], lon[i] = clat[i], clon[i]
-                repairs[i].append(name)
-            inside |= hit
-            todo &= ~hit
-    ok_point = np.isfinite(lat) & np.isfinite(lon) & in_france(lat, lon)
-    # 4. a point outside its declared commune: trust the point if the postcode agrees
-    point_code = np.full(n, "", dtype=object)
-    usable = (ok_point & inside) | (ok_point & ~with_decl)
-    if ok_point.any():
-        point_code[ok_point] = locator.commune_of_points(lat[ok_point], lon[ok_point])
-    for i in _idx(todo & ok_point):
-        pc_codes = locator.postcode_communes(pc_list[i]) if pc_list[i] else []
-        if point_code[i] and point_code[i] in pc_codes:
-            repairs[i].append(
-                f"declared commune {declared[i]} disagrees with the point and the postcode; "
-                f"code taken from the point ({point_code[i]})"
-            )
-            declared[i] = ""
-            usable[i] = True
-        else:
-            repairs[i].append(
-                f"point ({lat[i]:.5f}, {lon[i]:.5f}) outside declared commune {declared[i]}; "
-                "point rejected"
-            )
-    for i in _idx(has_point & ~ok_point & ~with_decl):
-        repairs[i].append(
-            f"point ({lat[i]:.5f}, {lon[i]:.5f}) outside France and no commune to check a repair"
-        )
-    usable &= point_code != ""
-    precision = np.where(usable, "address", "").astype(object)
-    code = np.where(usable & (declared != ""), declared, point_code).astype(object)
-    code[usable & (declared == "")] = point_code[usable & (declared == "")]
-    for i in _idx(usable & (insee_how == "")):
-        insee_how[i] = "point in polygon"
-    # PLM city-wide codes: the arrondissement from the point
-    for i in _idx(usable):
-        if locator.is_plm_city(str(code[i])) and point_code[i] and point_code[i] != code[i]:
-            code[i] = point_code[i]
-            repairs[i].append("city-wide INSEE code resolved to the arrondissement")
-    lat = np.where(usable, lat, np.nan)
-    lon = np.where(usable, lon, np.nan)
-    # 5. geocode, else commune point
-    need = ~usable
-    adr_list = out["adresse"].tolist()
-    for i in _idx(need):
-        if geocoder is None or conf[i] or not adr_list[i]:
-            continue
-        res = geocoder.geocode(
-            adr_list[i], pc_list[i], name_list[i], expected_insee=str(declared[i])
-        )
-        if res is not None and in_france([res.lat], [res.lon])[0]:
-            lat[i], lon[i] = res.lat, res.lon
-            code[i] = declared[i] or res.citycode
-            if locator.is_plm_city(str(code[i])):
-                code[i] = res.citycode
-            precision[i] = "address"
-            repairs[i].append(f"geocoded (BAN score {res.score:.2f}, {res.kind})")
-            need[i] = False
-            insee_how[i] = insee_how[i] or "geocoder"
-    fallback = need & (declared != "")
-    if fallback.any():
-        fb_codes = declared.copy()
-        for i in _idx(fallback):
-            if locator.is_plm_city(str(fb_codes[i])) and pc_list[i]:
-                arr = [c for c in locator.postcode_communes(pc_list[i]) if c != fb_codes[i]]
-                if len(arr) == 1:
-                    fb_codes[i] = arr[0]
-        rlat, rlon = locator.representative(fb_codes)
-        lat[fallback], lon[fallback] = rlat[fallback], rlon[fallback]
-        code[fallback] = fb_codes[fallback]
-        precision[fallback] = "commune"
-    for i in _idx(need & (declared == "")):
-        why = insee_how[i] if insee_how[i] else ""
-        reasons[i] = reasons[i] or (
-            "no usable location: no valid coordinates and no commune could be found"
-            + (f" ({why})" if why else "")
-        )
-    # a name resolution failure explains itself better than 'no commune'
-    for i in range(n):
-        if reasons[i].startswith("no usable location") and (pc_list[i] or name_list[i]):
-            _, how = locator.resolve_name(pc_list[i], name_list[i])
-            reasons[i] = f"no usable location: {how}; fix code_insee, code_postal or commune"
+    place = stage_declared_commune(rows, postcode, out["commune"], out["code_insee"], locator)
+    stage_repairs(place, locator)
+    stage_point_or_commune(place, locator)
+    stage_geocode(place, out["adresse"].tolist(), conf, geocoder, locator)
+    stage_commune_point(place, locator)
+    stage_location_reasons(place, locator, reasons)
 
-    out["code_insee"] = pd.Series(code, dtype=object)
+    out["code_insee"] = pd.Series(place.code, dtype=object)
     out["code_postal"] = postcode.where(postcode != "", out["code_postal"])
     noms = locator.communes["nom"]
     out["commune"] = pd.Series(
         [
             c if c else (str(noms.get(k, "")) if k else "")
-            for c, k in zip(commune_name.tolist(), code.tolist(), strict=True)
+            for c, k in zip(out["commune"].tolist(), place.code.tolist(), strict=True)
         ],
         dtype=object,
     )
-    out["precision"] = pd.Series(precision, dtype=object)
-    out["latitude"] = lat
-    out["longitude"] = lon
+    out["precision"] = pd.Series(place.precision, dtype=object)
+    out["latitude"] = place.lat
+    out["longitude"] = place.lon
     out["confidential"] = conf
     out["capacite"] = (
         pd.to_numeric(rows["capacite"], errors="coerce") if "capacite" in rows else np.nan
@@ -334,21 +616,24 @@ def clean_chunk(
     info = pd.DataFrame(
         {
             "origin": chunk.origins,
-            "repairs": repairs,
-            "insee_how": insee_how,
+            "repairs": place.repairs,
+            "insee_how": place.insee_how,
             "unknown_thematiques": unknown_them,
-            "unknown_codes": unknown_codes,
+            "unknown_codes": unknown_type_codes,
             "invalid_hours": invalid_hours,
             "hours_warnings": hours_warn,
+            "confidential_reasons": [[f.as_dict() for f in row] for row in findings],
         }
     )
-    bad = np.asarray([bool(r) for r in reasons])
+    bad = np.asarray([r is not None for r in reasons])
     staging = rows.to_dict(orient="records")
     for i in _idx(bad):
+        reason = reasons[i]
+        assert reason is not None
         quarantined.append(
             {
                 "origin": chunk.origins[i],
-                "reason": reasons[i],
+                **reason.as_dict(),
                 "original": chunk.originals[i],
                 "staging": {k: v for k, v in staging[i].items() if _present(v)},
             }
@@ -357,18 +642,3 @@ def clean_chunk(
     return CleanedChunk(
         frame[keep].reset_index(drop=True), info[keep].reset_index(drop=True), quarantined
     )
-
-
-def _idx(mask: Any) -> list[int]:
-    """Positions where ``mask`` is true, as Python ints."""
-    return [int(i) for i in np.flatnonzero(mask)]
-
-
-def _present(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, float):
-        return value == value
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return len(value) > 0
-    return str(value).strip() != ""

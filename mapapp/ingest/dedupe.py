@@ -1,151 +1,682 @@
-"""Duplicates across sources: clustered, never deleted.
+"""Duplicates: the same PLACE described twice, clustered and never deleted.
 
 Why clusters: the same mission locale appears in data·inclusion, in the
 prescribers list and in a coordinator's spreadsheet.  Deleting all but one
 would lose what each source knows; showing three pins misleads.  Records
-describing the same place get one ``cluster_id``; the map shows one place
-with all its sources.  Two records are the same place when they share a
-SIRET (an establishment number is a site), or when their normalised names
-and phone numbers are equal and they lie within 150 m of each other.
+describing the same place get one ``cluster_id``; search and the map show
+the place once.
 
-Within a cluster the *primary* is the most precise, richest record (then
-the smallest id, so the choice is stable).  Records of the primary's own
-group (same source and structure: the services of one structure) are not
-duplicates of each other; records of other groups are counted as *merged*.
+A duplicate is the same *place*, not the same legal entity: a city's
+mairies de quartier and libraries share one SIRET, a France Services bus
+stops in twelve communes under one id.  So a shared SIRET is evidence only
+together with proximity and a similar name.  The rules, tried on every pair
+of records less than 300 m apart (a k-d tree on the sphere, never all pairs):
+
+========================  ==========  ============  ================================
+rule                      distance    name score    other conditions
+========================  ==========  ============  ================================
+``near-similar-name``     ≤ 50 m      ≥ 85          different files, compatible type
+``same-name-nearby``      ≤ 200 m     ≥ 95 strict   different files, compatible type
+``same-siret-near``       ≤ 300 m     ≥ 75          different files, same SIRET,
+                                                    compatible type
+``in-file-identical``     ≤ 5 m       identical     same file; name, structure,
+                                                    address, type, thématiques,
+                                                    publics, contacts, description
+                                                    and hours all equal
+========================  ==========  ============  ================================
+
+Why these numbers: two producers pin one address differently (a BAN
+house-number point, a building centroid, a hand-placed pin): on the real
+samples the gap is under 30 m for the same building, so 50 m with a similar
+name is safe, while a different place with a similar name 50 m away is rare
+(two agencies of one network are hundreds of metres apart at least).  An
+identical distinctive name tolerates a coarser geocode (200 m, e.g. "Agence
+France Travail Ravine des Cabris" 162 m from "France Travail - Ravine des
+Cabris"); there the score is strict (token-sort: every distinctive word
+must be there, "PIMMS Grenoble Sud" is not "PIMMS Grenoble").  A shared SIRET (one establishment) tolerates 300 m and a looser
+name (abbreviations: "COM DE COM DES RIVES DU HAUT ALLIER"), never more: the
+Aix-en-Provence mairies sharing the city's SIRET are kilometres apart.
+
+Rows of one file (one *dataset*) are never "another source": they are
+distinct places, unless they are identical (same name, same address, same
+point: ``in-file-identical``) or carry the same id twice (``same-id``, counted
+while reading).  A cluster never holds two records of one file otherwise,
+even through a chain of matches.  Records placed at their commune only
+(``precision != "address"``) are never matched by distance.  A public record
+is never clustered with a confidential one, so it cannot disappear behind a
+shelter.  A person's ``duplicates.toml`` (:mod:`mapapp.ingest.overrides`)
+joins or splits clusters on top of the rules.
+
+Within a cluster the *primary* is the most precise, richest record (then the
+smallest id, so the choice is stable); every other member is a ``duplicate``
+(counted as *merged* in the import report) and names the ``rule``, the
+record it was matched with (``linked_to``), the ``distance_m`` and the
+``name_score`` of that match.
 
 Examples
 --------
 >>> import pandas as pd
 >>> actors = pd.DataFrame({
-...     "id": ["a:1", "b:7", "c:3"], "source": ["a", "b", "c"], "source_id": ["1", "7", "3"],
-...     "structure_id": ["", "", ""], "siret": ["12345678900011", "12345678900011", ""],
-...     "nom": ["ML Nord", "Mission locale Nord", "ML Nord"],
-...     "telephone": ["0262 11 22 33", "", "+262 262112233"],
-...     "latitude": [-20.9, -20.9, -20.9001], "longitude": [55.45, 55.45, 55.4501],
-...     "precision": ["address", "address", "address"], "thematiques": [[], [], []]})
+...     "id": ["a:1", "b:7", "c:3"], "source": ["a", "b", "c"],
+...     "nom": ["PIMMS de Grenoble", "Pimms Médiation Grenoble", "Mission locale de Grenoble"],
+...     "commune": ["Grenoble"] * 3, "actor_type": ["france-services", "autre", "mission-locale"],
+...     "latitude": [45.16500, 45.16510, 45.16520], "longitude": [5.73000, 5.73010, 5.73020],
+...     "precision": ["address"] * 3, "thematiques": [["a"], [], []]})
 >>> c = cluster_actors(actors)
->>> c["cluster_id"].nunique(), c.loc[c["primary"], "id"].tolist(), c["duplicate"].tolist()
-(1, ['a:1'], [False, True, True])
+>>> c[["id", "cluster_id", "duplicate", "rule", "distance_m", "name_score"]].values.tolist()
+... # doctest: +NORMALIZE_WHITESPACE
+[['a:1', 'a:1', False, 'near-similar-name', 13.6, 100.0],
+ ['b:7', 'a:1', True, 'near-similar-name', 13.6, 100.0],
+ ['c:3', 'c:3', False, '', nan, nan]]
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import fuzz
+from scipy.spatial import cKDTree
 
-from mapapp.geo.sphere import haversine_km
-from mapapp.geo.text import normalize_place
+from mapapp.geo.sphere import chord_to_km, km_to_chord, to_unit_xyz
+from mapapp.geo.text import normalize_place, strip_accents
+from mapapp.ingest.overrides import Overrides
 
-__all__ = ["cluster_actors"]
+__all__ = [
+    "CLUSTER_COLUMNS",
+    "IDENTICAL_M",
+    "NEAR_M",
+    "NEAR_SCORE",
+    "SIRET_M",
+    "SIRET_SCORE",
+    "WIDE_M",
+    "WIDE_SCORE",
+    "MergeRule",
+    "NameKey",
+    "cluster_actors",
+    "clusters_differ",
+    "explain_rows",
+    "files_of",
+    "name_key",
+    "name_score",
+    "types_compatible",
+]
 
-_NEAR_KM = 0.15
+#: Thresholds (metres, rapidfuzz 0-100 scores); the module docstring says why.
+NEAR_M, NEAR_SCORE = 50.0, 85.0
+WIDE_M, WIDE_SCORE = 200.0, 95.0
+SIRET_M, SIRET_SCORE = 300.0, 75.0
+IDENTICAL_M = 5.0
+
+CLUSTER_COLUMNS = (
+    "id",
+    "cluster_id",
+    "primary",
+    "duplicate",
+    "sources",
+    "rule",
+    "linked_to",
+    "distance_m",
+    "name_score",
+)
 
 
-def _phone_key(text: str) -> str:
-    digits = re.sub(r"\D", "", str(text or ""))
-    return digits[-9:] if len(digits) >= 9 else ""
+class MergeRule(StrEnum):
+    """Why two records were counted as one place (the report and ``--explain`` name it)."""
+
+    SAME_ID = "same-id"
+    IN_FILE_IDENTICAL = "in-file-identical"
+    NEAR_SIMILAR_NAME = "near-similar-name"
+    SAME_NAME_NEARBY = "same-name-nearby"
+    SAME_SIRET_NEAR = "same-siret-near"
+    OVERRIDE_JOIN = "override-join"
+
+    def label(self, lang: str = "fr") -> str:
+        """The reason in ``lang`` ("fr" or "en").
+
+        >>> MergeRule.SAME_ID.label("en")
+        'same id read again (first occurrence kept)'
+        """
+        fr, en = _RULE_LABELS[self]
+        return en if lang == "en" else fr
 
 
-def _siret_key(text: str) -> str:
+_RULE_LABELS: dict[MergeRule, tuple[str, str]] = {
+    MergeRule.SAME_ID: (
+        "même identifiant lu deux fois (première occurrence gardée)",
+        "same id read again (first occurrence kept)",
+    ),
+    MergeRule.IN_FILE_IDENTICAL: (
+        "doublon dans un même fichier : lignes identiques au même point (nom, adresse, offre)",
+        "duplicate within one file: identical rows at one point (name, address, offer)",
+    ),
+    MergeRule.NEAR_SIMILAR_NAME: (
+        f"même lieu qu'une autre source : à {NEAR_M:.0f} m au plus, nom semblable "
+        f"(score ≥ {NEAR_SCORE:.0f})",
+        f"same place as another source: within {NEAR_M:.0f} m, similar name "
+        f"(score ≥ {NEAR_SCORE:.0f})",
+    ),
+    MergeRule.SAME_NAME_NEARBY: (
+        f"même lieu qu'une autre source : même nom (score ≥ {WIDE_SCORE:.0f}) "
+        f"à {WIDE_M:.0f} m au plus",
+        f"same place as another source: same name (score ≥ {WIDE_SCORE:.0f}) within {WIDE_M:.0f} m",
+    ),
+    MergeRule.SAME_SIRET_NEAR: (
+        f"même lieu qu'une autre source : même SIRET, à {SIRET_M:.0f} m au plus, "
+        f"nom proche (score ≥ {SIRET_SCORE:.0f})",
+        f"same place as another source: same SIRET, within {SIRET_M:.0f} m, "
+        f"close name (score ≥ {SIRET_SCORE:.0f})",
+    ),
+    MergeRule.OVERRIDE_JOIN: (
+        "réunis par une personne (fichier duplicates.toml)",
+        "joined by a person (duplicates.toml file)",
+    ),
+}
+
+# -- names -------------------------------------------------------------------------
+
+_STOP = frozenset(
+    [
+        "de",
+        "du",
+        "des",
+        "la",
+        "le",
+        "les",
+        "l",
+        "d",
+        "et",
+        "a",
+        "au",
+        "aux",
+        "en",
+        "sur",
+        "pour",
+        "par",
+        "un",
+        "une",
+        "the",
+        "of",
+    ]
+)
+# Phrases written several ways, rewritten to one form before comparing.
+_SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"\b{a}\b"), b)
+    for a, b in (
+        (r"pole emploi", "france travail"),
+        (r"centre communal d action sociale", "ccas"),
+        (r"centre intercommunal d action sociale", "ccas"),
+        (r"cias", "ccas"),
+        (r"ctre com action sociale", "ccas"),
+        (r"(?:maison|espace) (?:de )?france services?", "france services"),
+        (r"maison de services au public|msap", "france services"),
+        (r"hotel de ville", "mairie"),
+        (r"bibliotheque", "mediatheque"),
+        (r"com de com|communaute de communes", "cc"),
+        (r"communaute d agglomeration|agglomeration|agglo", "ca"),
+        (r"service penitentiaire d insertion et de probation", "spip"),
+        (r"multi accueil|micro creche", "creche"),
+        (r"centre socio culturel|centre socioculturel", "centre social"),
+    )
+)
+# What kind of place a name says it is: two names of different kinds are two places
+# ("Mission locale de Grenoble" is not "PIMMS de Grenoble", whatever else they share).
+_KINDS: tuple[tuple[str, str], ...] = (
+    ("france travail", "france-travail"),
+    ("mission locale", "mission-locale"),
+    ("cap emploi", "cap-emploi"),
+    ("ccas", "ccas"),
+    ("mairie", "mairie"),
+    ("mediatheque", "mediatheque"),
+    ("france services", "france-services"),
+    ("pimms", "pimms"),
+    ("cidff", "cidff"),
+    ("caf", "caf"),
+    ("cpam", "cpam"),
+    ("creche", "creche"),
+    ("centre social", "centre-social"),
+    ("spip", "spip"),
+)
+# Words that describe rather than name (removed before scoring the distinctive part).
+_GENERIC = frozenset(
+    [
+        "association",
+        "asso",
+        "agence",
+        "antenne",
+        "espace",
+        "centre",
+        "point",
+        "site",
+        "accueil",
+        "service",
+        "services",
+        "public",
+        "publics",
+        "mediation",
+        "numerique",
+        "numeriques",
+        "social",
+        "sociale",
+        "maison",
+        "bureau",
+        "permanence",
+        "siege",
+        "local",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class NameKey:
+    """A name made comparable: full normal form, kinds of place, distinctive part."""
+
+    full: str
+    kinds: frozenset[str]
+    core: str
+    commune: frozenset[str]
+
+
+def _normal(text: str) -> str:
+    t = strip_accents(str(text or "")).lower()
+    t = re.sub(r"[^a-z0-9]+", " ", t)
+    t = " ".join({"st": "saint", "ste": "sainte"}.get(w, w) for w in t.split())
+    for pattern, repl in _SYNONYMS:
+        t = pattern.sub(repl, t)
+    return " ".join(w for w in t.split() if w not in _STOP)
+
+
+def name_key(name: str, commune: str = "") -> NameKey:
+    """The comparable form of a place name (see :func:`name_score`).
+
+    >>> k = name_key("Agence Pôle Emploi de St-Denis", "Saint-Denis")
+    >>> k.full, sorted(k.kinds), k.core
+    ('agence france travail saint denis', ['france-travail'], 'saint denis')
+    """
+    full = _normal(name)
+    kinds = set()
+    rest = f" {full} "
+    for phrase, kind in _KINDS:
+        if f" {phrase} " in rest:
+            kinds.add(kind)
+            rest = rest.replace(f" {phrase} ", " ")
+    core = " ".join(w for w in rest.split() if w not in _GENERIC)
+    return NameKey(full, frozenset(kinds), core, frozenset(normalize_place(commune).split()))
+
+
+def _pair_score(a: NameKey, b: NameKey, *, strict: bool = False) -> float:
+    if a.kinds and b.kinds and not a.kinds & b.kinds:
+        return 0.0  # a mission locale is not a PIMMS
+    same_kind = bool(a.kinds & b.kinds)
+    if not a.core or not b.core:
+        # One name is only its kind ("France Travail"): the same kind is the evidence.
+        if same_kind:
+            return 100.0 if a.core == b.core else 90.0
+        return float(fuzz.ratio(a.full, b.full))
+    shared = set(a.core.split()) & set(b.core.split())
+    telling = {w for w in shared - a.commune - b.commune if len(w) >= 3 and not w.isdigit()}
+    if same_kind or telling:
+        # token-set forgives extra words ("Pimms Médiation Grenoble"); strict does not.
+        scorer = fuzz.token_sort_ratio if strict else fuzz.token_set_ratio
+        return float(scorer(a.core, b.core))
+    # Only the commune or a number in common ("Grenoble" vs "Grenoble Solidarité",
+    # "SPIP 62" vs "Cap Intérim 62 Arras"): no token-set bonus for a subset.
+    return float(fuzz.ratio(a.core, b.core))
+
+
+def name_score(a: str | NameKey, b: str | NameKey) -> float:
+    """How alike two place names are, 0-100, on their distinctive part.
+
+    Accents, case, punctuation, small words ("de", "la") and descriptive
+    words ("agence", "espace", "association") are ignored; known phrasings
+    are unified ("Pôle emploi" = "France Travail", "bibliothèque" =
+    "médiathèque").  Names saying different kinds of place ("Mission locale",
+    "PIMMS", "CCAS") score 0.  When the names share only the commune, the
+    extra words count against them (no token-set bonus).
+
+    >>> name_score("PIMMS de Grenoble", "Pimms Médiation Grenoble")
+    100.0
+    >>> name_score("Mission locale de Grenoble", "PIMMS de Grenoble")
+    0.0
+    >>> name_score("France Travail Paris 11ème Beaumarchais", "FRANCE TRAVAIL - PARIS 11EME BEAUMARCHAIS")
+    100.0
+    >>> name_score(name_key("Grenoble", "Grenoble"), name_key("Grenoble Solidarité", "Grenoble")) < 85
+    True
+    """
+    ka = a if isinstance(a, NameKey) else name_key(a)
+    kb = b if isinstance(b, NameKey) else name_key(b)
+    return _pair_score(ka, kb)
+
+
+# -- types ---------------------------------------------------------------------------
+
+# Types that describe what is offered rather than who runs the place: a digital
+# mediation "place" is whatever structure hosts it; "autre" says nothing.
+_OPEN_TYPES = frozenset({"autre", "mediation-numerique", ""})
+_TYPE_FAMILY = {"creche-avip": "creche"}
+
+
+def types_compatible(a: str, b: str) -> bool:
+    """Whether two actor types may describe one place.
+
+    >>> types_compatible("france-travail", "mission-locale"), types_compatible("siae", "autre")
+    (False, True)
+    >>> types_compatible("creche", "creche-avip"), types_compatible("ccas", "mediation-numerique")
+    (True, True)
+    """
+    if a in _OPEN_TYPES or b in _OPEN_TYPES:
+        return True
+    return _TYPE_FAMILY.get(a, a) == _TYPE_FAMILY.get(b, b)
+
+
+# -- clustering ----------------------------------------------------------------------
+
+
+def _siret_key(text: object) -> str:
     digits = re.sub(r"\D", "", str(text or ""))
     return digits if len(digits) == 14 and digits.strip("0") else ""
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = np.arange(n)
+#: Fields that must all be equal for two rows of one file to be one record.
+_IDENTITY_FIELDS = (
+    "nom",
+    "structure_nom",
+    "adresse",
+    "code_insee",
+    "actor_type",
+    "thematiques",
+    "publics",
+    "telephone",
+    "courriel",
+    "description",
+    "horaires_accueil",
+)
+
+
+def _fingerprints(actors: pd.DataFrame) -> list[str]:
+    """What two rows of one file must share to be one record twice (ids aside).
+
+    Names alone are not enough: one building holds several structures' services
+    called "Activités et ateliers" or "Médiation numérique".
+    """
+
+    def norm(v: object) -> str:
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return ",".join(sorted(str(x) for x in v))
+        return _normal(str(v)) if v is not None and v == v else ""
+
+    cols = [_column(actors, c, None).tolist() for c in _IDENTITY_FIELDS]
+    return ["\x1f".join(norm(v) for v in row) for row in zip(*cols, strict=True)]
+
+
+@dataclass(frozen=True)
+class _Edge:
+    a: int
+    b: int
+    rule: MergeRule
+    distance_m: float
+    score: float
+
+
+class _Clusters:
+    """Union-find whose roots remember their files, split tags and confidentiality."""
+
+    def __init__(self, datasets: list[str], tags: list[set[str]], alone: list[bool]) -> None:
+        self.parent = list(range(len(datasets)))
+        self.files = [{d} for d in datasets]
+        self.tags = tags
+        self.alone = alone
 
     def find(self, i: int) -> int:
         root = i
         while self.parent[root] != root:
-            root = int(self.parent[root])
+            root = self.parent[root]
         while self.parent[i] != root:
-            self.parent[i], i = root, int(self.parent[i])
+            self.parent[i], i = root, self.parent[i]
         return root
 
-    def union(self, a: int, b: int) -> None:
+    def join(self, a: int, b: int, *, same_file_ok: bool, forced: bool = False) -> bool:
         ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+        if ra == rb:
+            return False
+        if not forced:
+            if self.alone[ra] or self.alone[rb] or self.tags[ra] & self.tags[rb]:
+                return False
+            if not same_file_ok and self.files[ra] & self.files[rb]:
+                return False
+        keep, gone = min(ra, rb), max(ra, rb)
+        self.parent[gone] = keep
+        self.files[keep] |= self.files[gone]
+        self.tags[keep] |= self.tags[gone]
+        self.alone[keep] = self.alone[keep] or self.alone[gone]
+        return True
 
 
-def cluster_actors(actors: pd.DataFrame) -> pd.DataFrame:
-    """One row per actor: ``id``, ``cluster_id``, ``primary``, ``duplicate``, ``sources``.
+def _column(actors: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
+    if name in actors.columns:
+        return actors[name].fillna(default) if default is not None else actors[name]
+    return pd.Series([default] * len(actors), index=actors.index)
 
-    ``duplicate`` is True for records outside the primary's group (they are
-    the *merged* rows of the import report); ``sources`` lists the sources of
-    the whole cluster.
+
+def _candidate_edges(
+    actors: pd.DataFrame, files: np.ndarray, keys: list[list[NameKey]]
+) -> list[_Edge]:
+    """Pairs within :data:`SIRET_M` that one of the rules accepts, strongest first."""
+    lat = pd.to_numeric(_column(actors, "latitude", np.nan), errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(_column(actors, "longitude", np.nan), errors="coerce").to_numpy(float)
+    located = np.isfinite(lat) & np.isfinite(lon)
+    located &= _column(actors, "precision", "address").astype(str).to_numpy() == "address"
+    rows = np.flatnonzero(located)
+    if len(rows) < 2:
+        return []
+    xyz = to_unit_xyz(lat[rows], lon[rows])
+    pairs = cKDTree(xyz).query_pairs(km_to_chord(SIRET_M / 1000), output_type="ndarray")
+    if len(pairs) == 0:
+        return []
+    ia, ib = rows[pairs[:, 0]], rows[pairs[:, 1]]
+    metres = chord_to_km(np.linalg.norm(xyz[pairs[:, 0]] - xyz[pairs[:, 1]], axis=1)) * 1000
+    siret = _column(actors, "siret").map(_siret_key).to_numpy()
+    conf = _column(actors, "confidential", False).astype(bool).to_numpy()
+    atype = _column(actors, "actor_type").astype(str).to_numpy()
+    prints = _fingerprints(actors)
+    edges: list[_Edge] = []
+    for a, b, d in zip(ia.tolist(), ib.tolist(), metres.tolist(), strict=True):
+        if conf[a] != conf[b]:
+            continue  # a public record never disappears behind a confidential one
+        if files[a] == files[b]:
+            if d <= IDENTICAL_M and prints[a] == prints[b]:
+                edges.append(_Edge(a, b, MergeRule.IN_FILE_IDENTICAL, d, 100.0))
+            continue
+        same_siret = siret[a] != "" and siret[a] == siret[b]
+        if d > WIDE_M and not same_siret:
+            continue
+        if not types_compatible(atype[a], atype[b]):
+            continue
+        rule, score = _rule_for(d, same_siret, keys[a], keys[b])
+        if rule is not None:
+            edges.append(_Edge(a, b, rule, d, score))
+    order = {MergeRule.IN_FILE_IDENTICAL: 0}
+    edges.sort(key=lambda e: (order.get(e.rule, 1), e.distance_m, -e.score, e.a, e.b))
+    return edges
+
+
+def _rule_for(
+    metres: float, same_siret: bool, ka: list[NameKey], kb: list[NameKey]
+) -> tuple[MergeRule | None, float]:
+    """The rule two records of different files meet (if any), and the name score used."""
+    score = max(_pair_score(x, y) for x in ka for y in kb)
+    if metres <= NEAR_M and score >= NEAR_SCORE:
+        return MergeRule.NEAR_SIMILAR_NAME, score
+    if metres <= WIDE_M and score >= WIDE_SCORE:
+        strict = max(
+            (_pair_score(x, y, strict=True) for x in ka for y in kb if x.core and y.core),
+            default=0.0,
+        )
+        if strict >= WIDE_SCORE:
+            return MergeRule.SAME_NAME_NEARBY, strict
+    if same_siret and score >= SIRET_SCORE:
+        return MergeRule.SAME_SIRET_NEAR, score
+    return None, score
+
+
+def _name_keys(actors: pd.DataFrame) -> list[list[NameKey]]:
+    """Each record's name, then its structure's name when it differs (a service)."""
+    communes = _column(actors, "commune").astype(str).tolist()
+    out = []
+    for nom, snom, commune in zip(
+        _column(actors, "nom").astype(str),
+        _column(actors, "structure_nom").astype(str),
+        communes,
+        strict=True,
+    ):
+        keys = [name_key(nom, commune)]
+        if snom and snom != nom:
+            keys.append(name_key(snom, commune))
+        out.append(keys)
+    return out
+
+
+def cluster_actors(
+    actors: pd.DataFrame,
+    *,
+    datasets: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
+) -> pd.DataFrame:
+    """One row per actor, with the columns of :data:`CLUSTER_COLUMNS`.
+
+    Parameters
+    ----------
+    actors : DataFrame
+        Records (``id``, ``source``, ``nom``, ``latitude``, ``longitude``...).
+    datasets : mapping, keyword-only
+        The file (dataset) each id was imported from; records missing from it
+        count as coming from their ``source``.  Rows of one dataset are never
+        matched as "another source".
+    overrides : Overrides, keyword-only
+        A person's joins and splits (``duplicates.toml``).
+
+    Returns
+    -------
+    DataFrame
+        ``cluster_id`` (the primary's id), ``primary``, ``duplicate`` (every
+        member but the primary), ``sources`` (of the whole cluster), and for
+        matched records the ``rule``, ``linked_to``, ``distance_m`` and
+        ``name_score`` of their match.
     """
     n = len(actors)
-    ids = actors["id"].astype(str).to_numpy()
     if n == 0:
-        return pd.DataFrame(
-            {"id": [], "cluster_id": [], "primary": [], "duplicate": [], "sources": []}
-        )
-    uf = _UnionFind(n)
-    siret = actors["siret"].map(_siret_key).to_numpy()
-    for _, idx in pd.Series(np.arange(n))[siret != ""].groupby(siret[siret != ""]):
-        members = idx.to_numpy()
-        for j in members[1:]:
-            uf.union(int(members[0]), int(j))
-    phone = actors["telephone"].map(_phone_key).to_numpy()
-    name = actors["nom"].map(lambda s: normalize_place(str(s))).to_numpy()
-    keyed = (phone != "") & (name != "")
-    lat = actors["latitude"].to_numpy(dtype=float)
-    lon = actors["longitude"].to_numpy(dtype=float)
-    if keyed.any():
-        keys = pd.Series(name[keyed] + "|" + phone[keyed])
-        positions = np.flatnonzero(keyed)
-        for _, grp in keys.groupby(keys.to_numpy()):
-            members = positions[grp.index.to_numpy()]
-            if len(members) < 2:
-                continue
-            for a_pos, a in enumerate(members):
-                near = haversine_km(
-                    lat[a], lon[a], lat[members[a_pos + 1 :]], lon[members[a_pos + 1 :]]
-                )
-                for b in members[a_pos + 1 :][np.asarray(near) <= _NEAR_KM]:
-                    uf.union(int(a), int(b))
-    roots = np.array([uf.find(i) for i in range(n)])
-    precise = (actors["precision"].astype(str).to_numpy() == "address").astype(int)
-    richness = np.array([len(t) for t in actors["thematiques"]], dtype=int)
-    order = np.lexsort((ids, -richness, -precise, roots))
-    primary = np.zeros(n, dtype=bool)
-    cluster_of = np.empty(n, dtype=object)
-    group = (
-        actors["source"].astype(str)
-        + ":"
-        + actors["structure_id"]
-        .astype(str)
-        .where(actors["structure_id"].astype(str) != "", actors["source_id"].astype(str))
-    ).to_numpy()
-    duplicate = np.zeros(n, dtype=bool)
-    sources: list[list[str]] = [[] for _ in range(n)]
-    start = 0
-    sorted_roots = roots[order]
-    src = actors["source"].astype(str).to_numpy()
-    while start < n:
-        end = start
-        while end < n and sorted_roots[end] == sorted_roots[start]:
-            end += 1
-        members = order[start:end]
-        head = members[0]
-        primary[head] = True
-        cid = ids[head]
-        cluster_sources = sorted(set(src[members]))
+        return pd.DataFrame({c: [] for c in CLUSTER_COLUMNS})
+    actors = actors.reset_index(drop=True)
+    ids = actors["id"].astype(str).tolist()
+    src = _column(actors, "source").astype(str).tolist()
+    datasets = datasets or {}
+    files = np.array([datasets.get(i) or f"source:{s}" for i, s in zip(ids, src, strict=True)])
+    overrides = overrides or Overrides()
+    pos = {rid: k for k, rid in enumerate(ids)}
+    tags: list[set[str]] = [set() for _ in range(n)]
+    alone = [False] * n
+    for g, group in enumerate(overrides.splits):
+        members = [pos[i] for i in group.ids if i in pos]
         for m in members:
-            cluster_of[m] = cid
-            duplicate[m] = group[m] != group[head]
+            if len(group.ids) == 1:
+                alone[m] = True
+            tags[m].add(f"split:{g}")
+    uf = _Clusters(files.tolist(), tags, alone)
+    conf = _column(actors, "confidential", False).astype(bool).to_numpy()
+    accepted: list[_Edge] = []
+    for group in overrides.joins:
+        members = [pos[i] for i in group.ids if i in pos]
+        for m in members[1:]:
+            if conf[m] == conf[members[0]] and uf.join(
+                members[0], m, same_file_ok=True, forced=True
+            ):
+                accepted.append(_Edge(members[0], m, MergeRule.OVERRIDE_JOIN, np.nan, np.nan))
+    keys = _name_keys(actors)
+    for e in _candidate_edges(actors, files, keys):
+        if uf.join(e.a, e.b, same_file_ok=e.rule is MergeRule.IN_FILE_IDENTICAL):
+            accepted.append(e)
+    return _assemble(actors, ids, src, uf, accepted)
+
+
+def _assemble(
+    actors: pd.DataFrame, ids: list[str], src: list[str], uf: _Clusters, edges: list[_Edge]
+) -> pd.DataFrame:
+    n = len(ids)
+    roots = np.array([uf.find(i) for i in range(n)])
+    precise = _column(actors, "precision", "address").astype(str).to_numpy() == "address"
+    them = _column(actors, "thematiques", None)
+    richness = np.array([len(t) if isinstance(t, (list, tuple, np.ndarray)) else 0 for t in them])
+    order = np.lexsort((np.array(ids), -richness, -precise.astype(int), roots))
+    cluster_of = [""] * n
+    primary = np.zeros(n, dtype=bool)
+    sources: list[list[str]] = [[] for _ in range(n)]
+    for root in dict.fromkeys(roots[order].tolist()):
+        members = order[roots[order] == root]
+        head = int(members[0])
+        primary[head] = True
+        cluster_sources = sorted({src[m] for m in members})
+        for m in members:
+            cluster_of[m] = ids[head]
             sources[m] = cluster_sources
-        start = end
+    rule = [""] * n
+    linked = [""] * n
+    dist = np.full(n, np.nan)
+    score = np.full(n, np.nan)
+    for e in edges:
+        for me, other in ((e.a, e.b), (e.b, e.a)):
+            if not rule[me]:
+                rule[me], linked[me] = str(e.rule), ids[other]
+                dist[me], score[me] = round(e.distance_m, 1), round(e.score, 1)
     return pd.DataFrame(
         {
             "id": ids,
             "cluster_id": cluster_of,
             "primary": primary,
-            "duplicate": duplicate,
+            "duplicate": ~primary,
             "sources": sources,
+            "rule": rule,
+            "linked_to": linked,
+            "distance_m": dist,
+            "name_score": score,
         }
     )
+
+
+def clusters_differ(old: pd.DataFrame, new: pd.DataFrame) -> bool:
+    """Whether the stored cluster columns differ from freshly computed ones (by id).
+
+    Why: a changed ``duplicates.toml`` changes clusters without changing any
+    record, and the store must still be rewritten.
+    """
+    if "cluster_id" not in old.columns or len(old) != len(new):
+        return True
+    a = old.set_index(old["id"].astype(str))[["cluster_id", "duplicate"]]
+    b = new.set_index(new["id"].astype(str))[["cluster_id", "duplicate"]]
+    if not a.index.sort_values().equals(b.index.sort_values()):
+        return True
+    b = b.loc[a.index]
+    return bool(
+        (a["cluster_id"].astype(str) != b["cluster_id"].astype(str)).any()
+        or (a["duplicate"].astype(bool) != b["duplicate"].astype(bool)).any()
+    )
+
+
+def explain_rows(clusters: pd.DataFrame, member: str) -> pd.DataFrame:
+    """The members of the cluster holding ``member`` (a record or cluster id)."""
+    hit = clusters[(clusters["id"] == member) | (clusters["cluster_id"] == member)]
+    if hit.empty:
+        return hit
+    cid = hit["cluster_id"].iloc[0]
+    return clusters[clusters["cluster_id"] == cid]
+
+
+def files_of(ledger: pd.DataFrame, new: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """id -> dataset, from the import ledger then this import's ``(id, dataset)`` pairs."""
+    out = {str(i): str(d) for d, i in zip(ledger["dataset"], ledger["id"], strict=True)}
+    out.update({str(i): str(d) for i, d in new})
+    return out

@@ -1,9 +1,21 @@
-"""``ingest()``: read → normalise → validate → geocode → tag → dedupe → merge → report.
+"""``ingest()``: read → normalise → validate → geocode → tag → bound → dedupe → merge → commit.
 
 Why one entry point: the CLI, the fetch command, the tests and the
 benchmark all import the same way, and the accounting ("nothing lost") is
 done once, here.  Rows flow in chunks (memory bounded by the chunk size,
-not the file size); the store is rewritten only when something changed.
+not the file size).
+
+Why the whole import runs under the store's writer lock: two imports that
+each read the old records and write their merge lose one of them.  The lock
+is taken once the inputs are recognised (a bad file fails at once, without
+waiting), and everything the import changes (records, import history,
+duplicate clusters, quarantine, report) is published by one
+:meth:`~mapapp.store.base.Store.commit`: all of it or none of it.
+
+An update that would lose what the store knew (a point degraded to its
+commune, a field emptied: typically a truncated or half-filled export) is
+not applied unless ``accept_degraded``; it is quarantined with the reason
+``degraded`` and listed in the report.
 
 Examples
 --------
@@ -33,9 +45,11 @@ import pandas as pd
 
 from mapapp.geo.communes import load_geography
 from mapapp.geo.geocode import AddressGeocoder
+from mapapp.ingest.bounds import bound_chunk, bound_original
 from mapapp.ingest.clean import CleanedChunk, clean_chunk
-from mapapp.ingest.dedupe import cluster_actors
+from mapapp.ingest.dedupe import MergeRule, cluster_actors, clusters_differ, files_of
 from mapapp.ingest.locate import Locator
+from mapapp.ingest.overrides import OVERRIDES_FILE, Overrides, load_overrides
 from mapapp.ingest.report import bump, new_report, repair_kinds, write_report
 from mapapp.schema import COLUMNS, actors_frame
 from mapapp.settings import Settings
@@ -43,17 +57,19 @@ from mapapp.sources import InputGroup, resolve_inputs
 from mapapp.sources._base import STAGING_COLUMNS
 from mapapp.sources.quarantine import QUARANTINE_COLUMNS
 from mapapp.store import open_store
-from mapapp.store.merge import (
-    CLUSTERS_FILE,
-    LEDGER_FILE,
-    diff_actors,
-    read_ledger,
-    write_table,
-)
+from mapapp.store.merge import degraded_updates, diff_actors, read_ledger
 
-__all__ = ["ingest", "write_quarantine"]
+__all__ = ["DEGRADED", "TRUNCATED", "ingest", "write_quarantine"]
 
-Progress = Callable[[int], None]
+#: ``progress(rows_read_since_last_call, stage)``; stage is a short bilingual label.
+Progress = Callable[[int, str], None]
+#: Quarantine reason of an update that would lose data (see the module docstring).
+DEGRADED = "degraded"
+#: Quarantine reasons of rows cut by the end of their file start with this.
+TRUNCATED = "truncated"
+STAGE_READ = "lecture / reading"
+STAGE_MERGE = "fusion / merging"
+STAGE_COMMIT = "écriture / writing"
 
 
 def _now() -> str:
@@ -113,10 +129,11 @@ class _Run:
         for _origin, reason in merged:
             self._merged(ds, reason)
         for q in cleaned.quarantined:
+            q["original"] = bound_original(q["original"])
             q["adapter"] = group.adapter.name
             q["dataset"] = ds
             self.quarantine.append(q)
-            bump(r["quarantined_by_reason"], _reason_kind(q["reason"]))
+            bump(r["quarantined_by_reason"], q.get("reason_kind") or _reason_kind(q["reason"]))
             bump(r["by_dataset"], ds, "quarantined")
             r["quarantined"] += 1
         actors, info = cleaned.actors, cleaned.info
@@ -126,7 +143,7 @@ class _Run:
         for i, rid in enumerate(actors["id"].tolist()):
             if rid in self.seen:
                 keep[i] = False
-                self._merged(ds, "same id read again (first occurrence kept)")
+                self._merged(ds, MergeRule.SAME_ID.label("en"))
             else:
                 self.seen[rid] = ds
         self.frames.append(actors[keep])
@@ -140,6 +157,7 @@ class _Run:
 
 
 def _reason_kind(reason: str) -> str:
+    """The report's key for a reason an adapter wrote as text (cleaning reasons are typed)."""
     return (
         reason.split(";")[0].split(" (")[0] if reason.startswith("no usable location") else reason
     )
@@ -155,9 +173,12 @@ def ingest(
     geocode: bool = True,
     geocoder: AddressGeocoder | None = None,
     prune: bool = False,
+    accept_degraded: bool = False,
     report_path: Path | None = None,
     quarantine_path: Path | None = None,
     progress: Progress | None = None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Import files, folders or URLs into the store and return the report.
 
@@ -176,16 +197,24 @@ def ingest(
     geocoder : AddressGeocoder, keyword-only
         A ready geocoder (tests pass one replaying recorded answers).
     prune : bool, keyword-only
-        Remove from the store the records gone from their dataset.
+        Remove from the store the records gone from their dataset (never
+        when an input was cut short: its missing rows are not gone).
+    accept_degraded : bool, keyword-only
+        Apply updates that lower a record's location precision or empty a
+        field it had (default: keep the old record, quarantine the update).
     report_path, quarantine_path : Path, keyword-only
         Where to write the JSON report (plus ``.md``) and the quarantine CSV;
         defaults under ``settings.data_dir / "reports"``.
     progress : callable, keyword-only
-        Called with the number of rows read after each chunk.
+        Called with the number of rows read since the last call and the stage.
+    wait : bool, keyword-only
+        Wait for another import to finish (default); when False, raise
+        :class:`~mapapp.errors.StoreBusyError` if one is running.
+    on_wait : callable, keyword-only
+        Told (once) what the import waits for.
     """
     run = _Run()
     r = run.report
-    r["started"] = _now()
     groups = resolve_inputs(
         list(sources),
         fmt=fmt,
@@ -193,6 +222,50 @@ def ingest(
         download_dir=settings.cache_dir / "downloads",
         dataset=dataset,
     )
+    store = open_store(settings)
+    with store.writer(wait=wait, on_wait=on_wait):
+        r["started"] = _now()
+        _read_inputs(run, groups, settings, geocode=geocode, geocoder=geocoder, progress=progress)
+        if progress is not None:
+            progress(0, STAGE_MERGE)
+        overrides = load_overrides(settings.data_dir / OVERRIDES_FILE)
+        actors, tables = _merge(
+            run, store, groups, overrides, prune=prune, accept_degraded=accept_degraded
+        )
+        r["finished"] = _now()
+        r["balanced"] = r["read"] == r["loaded"] + r["merged"] + r["quarantined"]
+        r["quarantine"] = [
+            {k: q[k] for k in ("origin", "dataset", "adapter", "reason", "original", "staging")}
+            for q in run.quarantine
+        ]
+        reports = settings.data_dir / "reports"
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        rpath = Path(report_path or reports / f"ingest-{stamp}.json")
+        qpath = quarantine_path or rpath.with_name(rpath.stem + "-quarantine.csv")
+        if progress is not None:
+            progress(0, STAGE_COMMIT)
+        tables["history"] = _history(store, r)
+        tables["quarantine"] = _quarantine_table(run.quarantine)
+        r["store"]["generation"] = store.commit(actors, tables, report=r)
+    if run.quarantine or quarantine_path is not None:
+        r["quarantine_file"] = str(write_quarantine(run.quarantine, qpath))
+    json_path, md_path = write_report(r, rpath)
+    r["report_files"] = [str(json_path), str(md_path)]
+    json_path.write_text(json.dumps(r, ensure_ascii=False, indent=1, default=str), "utf-8")
+    return r
+
+
+def _read_inputs(
+    run: _Run,
+    groups: list[InputGroup],
+    settings: Settings,
+    *,
+    geocode: bool,
+    geocoder: AddressGeocoder | None,
+    progress: Progress | None,
+) -> None:
+    """Read, clean and bound every chunk of every input into ``run``."""
+    r = run.report
     locator = Locator(load_geography(settings.cache_dir))
     if geocode and geocoder is None:
         geocoder = AddressGeocoder(
@@ -214,35 +287,71 @@ def ingest(
                 cleaned = clean_chunk(
                     chunk, locator=locator, geocoder=geocoder, default_source=source_name
                 )
+                cleaned, cut = bound_chunk(cleaned)
+                for col, n in cut.items():
+                    bump(r["cut_fields"], col, by=n)
                 run.add(group, cleaned, chunk.merged, len(chunk))
                 if progress is not None:
-                    progress(len(chunk))
+                    progress(len(chunk), STAGE_READ)
+            warnings = getattr(group.adapter, "warnings", None) or []
+            r["warnings"] = list(dict.fromkeys([*r["warnings"], *warnings]))
     finally:
         if geocoder is not None:
             r["geocoding"] = vars(geocoder.stats) | {}
             geocoder.close()
-    _merge_and_write(run, settings, groups, prune=prune)
-    r["finished"] = _now()
-    r["balanced"] = r["read"] == r["loaded"] + r["merged"] + r["quarantined"]
-    r["quarantine"] = [
-        {k: q[k] for k in ("origin", "dataset", "adapter", "reason", "original", "staging")}
-        for q in run.quarantine
-    ]
-    reports = settings.data_dir / "reports"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    rpath = report_path or reports / f"ingest-{stamp}.json"
-    qpath = quarantine_path or Path(rpath).with_name(Path(rpath).stem + "-quarantine.csv")
-    if run.quarantine or quarantine_path is not None:
-        r["quarantine_file"] = str(write_quarantine(run.quarantine, qpath))
-    json_path, md_path = write_report(r, Path(rpath))
-    r["report_files"] = [str(json_path), str(md_path)]
-    json_path.write_text(json.dumps(r, ensure_ascii=False, indent=1, default=str), "utf-8")
-    return r
 
 
-def _merge_and_write(
-    run: _Run, settings: Settings, groups: list[InputGroup], *, prune: bool
-) -> None:
+def _history(store: Any, r: dict[str, Any]) -> pd.DataFrame:
+    """The import history with this import appended (one row per import)."""
+    old = store.read_table("history")
+    row = pd.DataFrame(
+        [
+            {
+                "started": r["started"],
+                "finished": r["finished"],
+                "datasets": json.dumps(sorted({i["dataset"] for i in r["inputs"]})),
+                "files": json.dumps([f for i in r["inputs"] for f in i["files"]]),
+                "read": r["read"],
+                "loaded": r["loaded"],
+                "merged": r["merged"],
+                "quarantined": r["quarantined"],
+                "added": r["store"].get("added", 0),
+                "updated": r["store"].get("updated", 0),
+                "total": r["store"].get("total", 0),
+            }
+        ]
+    )
+    return row if old is None or not len(old) else pd.concat([old, row], ignore_index=True)
+
+
+def _quarantine_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """This import's quarantined rows, as stored with its generation."""
+    return pd.DataFrame(
+        {
+            "origin": [str(q["origin"]) for q in rows],
+            "dataset": [str(q.get("dataset", "")) for q in rows],
+            "adapter": [str(q.get("adapter", "")) for q in rows],
+            "reason": [str(q["reason"]) for q in rows],
+            "original": [json.dumps(q["original"], ensure_ascii=False, default=str) for q in rows],
+            "staging": [json.dumps(q["staging"], ensure_ascii=False, default=str) for q in rows],
+        }
+    )
+
+
+def _merge(
+    run: _Run,
+    store: Any,
+    groups: list[InputGroup],
+    overrides: Overrides,
+    *,
+    prune: bool,
+    accept_degraded: bool,
+) -> tuple[Any, dict[str, pd.DataFrame]]:
+    """Merge this import into the store's records (held under the writer lock).
+
+    Returns the records to commit (None when no record changed) and the
+    ledger and clusters tables.
+    """
     r = run.report
     new = (
         pd.concat(run.frames, ignore_index=True)
@@ -250,48 +359,66 @@ def _merge_and_write(
         else pd.DataFrame(columns=list(COLUMNS))
     )
     info = pd.concat(run.infos, ignore_index=True) if run.infos else pd.DataFrame()
-    store = open_store(settings)
+    run.frames, run.infos = [], []
     old = store.read_actors() if not store.is_empty() else None
     old_plain = (
         pd.DataFrame(old.drop(columns="geometry"))
         if old is not None
         else pd.DataFrame(columns=list(COLUMNS))
     )
+    del old
+    if not accept_degraded:
+        new, info = _hold_degraded(run, old_plain, new, info)
     diff = diff_actors(old_plain, new)
-    ledger = read_ledger(settings.data_dir)
+    ledger = read_ledger(store)
     datasets = {g.dataset for g in groups if g.dataset}
     new_ids = set(new["id"].astype(str))
     quarantined_ids = {
         f"{q['staging'].get('source', '')}:{q['staging'].get('source_id', '')}"
         for q in run.quarantine
-    }
+    } | {q["id"] for q in run.quarantine if "id" in q}
     past = ledger[ledger["dataset"].isin(datasets)]
     gone = sorted(set(past["id"]) - new_ids - quarantined_ids)
     # combined store: the records of this import replace their old versions
     kept = old_plain[~old_plain["id"].isin(new_ids)] if len(old_plain) else old_plain
     combined = pd.concat([kept, new], ignore_index=True) if len(kept) else new.copy()
+    del kept
     pruned: list[str] = []
-    if prune and gone:
+    cut_short = sorted(
+        {q["origin"].split("#")[0] for q in run.quarantine if q["reason"].startswith(TRUNCATED)}
+    )
+    if prune and gone and cut_short:
+        r["prune_skipped"] = (
+            "fichier(s) coupé(s) avant la fin, rien n'est supprimé / input cut short, "
+            f"nothing pruned: {', '.join(cut_short)}"
+        )
+    elif prune and gone:
         pruned = gone
         combined = combined[~combined["id"].isin(gone)].reset_index(drop=True)
-    clusters = cluster_actors(combined)
+    files = files_of(ledger, ((i, run.seen[i]) for i in new["id"]))
+    clusters = cluster_actors(combined, datasets=files, overrides=overrides)
     dup_ids = set(clusters.loc[clusters["duplicate"], "id"])
+    clusters_changed = clusters_differ(old_plain, _with_clusters(combined, clusters))
     combined = _with_clusters(combined, clusters)
-    # accounting: rows of this import that duplicate another group's place are "merged"
+    _report_merges(r, clusters, new["id"], overrides)
+    # accounting: rows of this import that are not their cluster's primary are "merged"
+    by_id = clusters.set_index("id")
     for ds, rid in zip(info.get("dataset", []), new["id"], strict=False):
         if rid in dup_ids:
             r["merged"] += 1
-            bump(
-                r["merged_by_reason"], "duplicate of a place another source gives (clustered, kept)"
-            )
+            bump(r["merged_by_reason"], MergeRule(str(by_id.at[rid, "rule"])).label("en"))
             bump(r["by_dataset"], ds, "merged")
         else:
             r["loaded"] += 1
             bump(r["by_dataset"], ds, "loaded")
     _describe(r, new, info, dup_ids)
-    changed = bool(diff.added or diff.updated or pruned or (old is None and len(combined)))
-    if changed:
-        store.write_actors(actors_frame(combined))
+    changed = bool(
+        diff.added
+        or diff.updated
+        or pruned
+        or (old_plain.empty and len(combined))
+        or clusters_changed
+    )
     ledger_rows = pd.concat(
         [
             ledger[~ledger["dataset"].isin(datasets)],
@@ -302,12 +429,11 @@ def _merge_and_write(
         ],
         ignore_index=True,
     ).drop_duplicates()
-    write_table(settings.data_dir, LEDGER_FILE, ledger_rows.reset_index(drop=True))
-    write_table(settings.data_dir, CLUSTERS_FILE, clusters)
     r["store"] = {
         "added": len(diff.added),
         "updated": len(diff.updated),
         "unchanged": len(diff.unchanged),
+        "degraded": r["quarantined_by_reason"].get(DEGRADED, 0),
         "gone": len(gone),
         "pruned": len(pruned),
         "total": len(combined),
@@ -321,6 +447,95 @@ def _merge_and_write(
         "updated": [{"id": k, "fields": v} for k, v in list(diff.updated.items())[:500]],
         "gone": gone,
     }
+    actors = actors_frame(combined) if changed or store.is_empty() else None
+    return actors, {"ledger": ledger_rows.reset_index(drop=True), "clusters": clusters}
+
+
+def _hold_degraded(
+    run: _Run, old: pd.DataFrame, new: pd.DataFrame, info: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Take out of ``new`` the updates that would lose data; quarantine them (reason ``degraded``)."""
+    lost = degraded_updates(old, new)
+    if not lost:
+        return new, info
+    r = run.report
+    hold = new["id"].astype(str).isin(set(lost)).to_numpy()
+    datasets = info["dataset"].tolist() if "dataset" in info else [""] * len(new)
+    origins = info["origin"].tolist() if "origin" in info else [""] * len(new)
+    records = new[hold].to_dict(orient="records")
+    for i, rec in zip(np.flatnonzero(hold), records, strict=True):
+        rid = str(rec["id"])
+        what = "; ".join(lost[rid])
+        reason = f"{DEGRADED}: {what} (old record kept; --accept-degraded applies it)"
+        staging = {k: v for k, v in rec.items() if k in STAGING_COLUMNS and _filled(v)}
+        run.quarantine.append(
+            {
+                "origin": origins[i],
+                "reason": reason,
+                "original": bound_original({k: _plain(v) for k, v in rec.items()}),
+                "staging": staging,
+                "adapter": "",
+                "dataset": datasets[i],
+                "id": rid,
+            }
+        )
+        r["quarantined"] += 1
+        bump(r["quarantined_by_reason"], DEGRADED)
+        bump(r["by_dataset"], datasets[i], "quarantined")
+        if len(r["degraded"]) < 500:
+            r["degraded"].append({"id": rid, "origin": origins[i], "lost": lost[rid]})
+    keep = ~hold
+    return new[keep].reset_index(drop=True), info[keep].reset_index(drop=True)
+
+
+def _filled(value: Any) -> bool:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return len(value) > 0
+    if isinstance(value, float):
+        return value == value
+    return value is not None and str(value) != ""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.bool_, np.floating, np.integer)):
+        return value.item()
+    return value
+
+
+def _report_merges(
+    r: dict[str, Any], clusters: pd.DataFrame, new_ids: pd.Series, overrides: Overrides
+) -> None:
+    """Every duplicate in a cluster this import touches: rule, match, distance, name score.
+
+    A record imported earlier may become a duplicate of a richer new one: it is
+    listed too (``this_import`` False), so no merge goes unexplained.
+    """
+    fresh = set(new_ids.astype(str))
+    touched = set(clusters.loc[clusters["id"].isin(fresh), "cluster_id"])
+    mine = clusters[clusters["cluster_id"].isin(touched) & clusters["duplicate"]]
+    r["merges"] = [
+        {
+            "id": row.id,
+            "cluster_id": row.cluster_id,
+            "linked_to": row.linked_to,
+            "this_import": row.id in fresh,
+            "rule": row.rule,
+            "reason_fr": MergeRule(str(row.rule)).label("fr"),
+            "reason_en": MergeRule(str(row.rule)).label("en"),
+            "distance_m": _number(row.distance_m),
+            "name_score": _number(row.name_score),
+        }
+        for row in mine.itertuples()
+    ]
+    if overrides.path:
+        r["duplicate_overrides"] = {
+            "file": overrides.path,
+            "joins": len(overrides.joins),
+            "splits": len(overrides.splits),
+            "unknown_ids": overrides.unknown_ids(clusters["id"]),
+        }
 
 
 def _with_clusters(combined: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
@@ -338,11 +553,23 @@ def _with_clusters(combined: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFra
     return out
 
 
+def _confidential(r: dict[str, Any], rid: str, nom: str, why: list[dict[str, str]]) -> None:
+    """Every record made confidential is listed with its reasons (never its address)."""
+    section = r["confidential"]
+    section["rows"] += 1
+    for code in dict.fromkeys(w["reason"] for w in why):
+        bump(section["by_reason"], code)
+    section["records"].append({"id": rid, "nom": nom, "reasons": why})
+
+
 def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids: set[str]) -> None:
     """Per source / type / obstacle counts, repairs, precision, vocabularies, hours."""
     if len(new) == 0:
         return
     kinds: Counter[str] = Counter()
+    for rid, nom, why in zip(new["id"], new["nom"], info["confidential_reasons"], strict=True):
+        if why:
+            _confidential(r, rid, nom, why)
     for rid, src, atype, obst, prec, reps, how, unk, codes, bad_hours, warn, origin in zip(
         new["id"],
         new["source"],
@@ -386,3 +613,8 @@ def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids:
             hours["valid"] += 1
             hours["with_warnings"] += int(bool(warn))
     r["repaired"]["by_kind"] = dict(kinds)
+
+
+def _number(value: Any) -> float | None:
+    """A report figure: None where the merge rule measured nothing."""
+    return None if pd.isna(value) else float(value)

@@ -44,15 +44,20 @@ def new_report() -> dict[str, Any]:
         "by_actor_type": {},
         "by_obstacle": {},
         "merged_by_reason": {},
+        "merges": [],
         "quarantined_by_reason": {},
         "repaired": {"rows": 0, "by_kind": {}},
         "precision": {},
         "insee_from": {},
         "unknown_thematiques": {},
         "unknown_type_codes": {},
+        "confidential": {"rows": 0, "by_reason": {}, "records": []},
         "opening_hours": {"valid": 0, "invalid": 0, "with_warnings": 0, "invalid_examples": []},
         "geocoding": {},
         "changes": {"added": [], "updated": [], "gone": []},
+        "cut_fields": {},
+        "degraded": [],
+        "warnings": [],
         "repairs": [],
         "quarantine": [],
     }
@@ -99,6 +104,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"{store.get('unchanged', 0)} unchanged, {store.get('gone', 0)} gone from their "
             f"source (kept; --prune removes them), {store.get('total', 0)} actors in all."
         )
+    lines += _safety_lines(report)
     rep = report["repaired"]
     if rep["rows"]:
         kinds = ", ".join(f"{k}: {v}" for k, v in Counter(rep["by_kind"]).most_common(4))
@@ -108,6 +114,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"Placed at commune precision only: {prec['commune']}.")
     for reason, count in Counter(report["quarantined_by_reason"]).most_common(3):
         lines.append(f"Quarantined {count}: {reason}")
+    conf = report.get("confidential") or {}
+    if conf.get("rows"):
+        why = ", ".join(f"{k}: {v}" for k, v in Counter(conf["by_reason"]).most_common())
+        lines.append(f"Confidential (address hidden): {conf['rows']} ({why}).")
     if report["unknown_thematiques"]:
         lines.append(f"Unknown thématiques kept: {len(report['unknown_thematiques'])} distinct.")
     hours = report["opening_hours"]
@@ -118,6 +128,33 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     geo = report.get("geocoding") or {}
     if geo.get("unavailable"):
         lines.append("Geocoder unreachable: rows without coordinates were placed at their commune.")
+    return lines
+
+
+def _safety_lines(report: dict[str, Any]) -> list[str]:
+    """What the import refused to lose: degraded updates, cut rows, cut values."""
+    lines = [f"Attention / warning: {w}" for w in report.get("warnings") or []]
+    degraded = (report.get("store") or {}).get("degraded", 0)
+    if degraded:
+        lines.append(
+            f"Mises à jour dégradées non appliquées / degraded updates not applied: {degraded} "
+            "(old records kept; listed in the report; --accept-degraded applies them)."
+        )
+        lines += [f"  {d['id']}: {'; '.join(d['lost'])}" for d in report["degraded"][:3]]
+    truncated = sum(
+        v for k, v in report["quarantined_by_reason"].items() if k.startswith("truncated")
+    )
+    if truncated:
+        lines.append(
+            f"Lignes coupées par la fin du fichier / rows cut by the end of their file: "
+            f"{truncated} (quarantined as 'truncated'; the stored records are untouched)."
+        )
+    if report.get("prune_skipped"):
+        lines.append(f"--prune: {report['prune_skipped']}.")
+    cut = report.get("cut_fields") or {}
+    if cut:
+        fields = ", ".join(f"{k}: {v}" for k, v in Counter(cut).most_common(5))
+        lines.append(f"Valeurs trop longues coupées / over-long values cut: {fields}.")
     return lines
 
 
@@ -169,6 +206,38 @@ def markdown(report: dict[str, Any]) -> str:
     lines += _table(Counter(report["repaired"]["by_kind"]).most_common(), ("repair", "rows"))
     lines += ["## Merged", ""]
     lines += _table(Counter(report["merged_by_reason"]).most_common(), ("reason", "rows"))
+    merges = report.get("merges") or []
+    if merges:
+        lines += [
+            f"First {min(200, len(merges))} of {len(merges)} merged records (rule, match):",
+            "",
+        ]
+        lines += _table(
+            [
+                (
+                    m["id"],
+                    m["linked_to"],
+                    m["rule"],
+                    "" if m["distance_m"] is None else f"{m['distance_m']:.0f} m",
+                    "" if m["name_score"] is None else f"{m['name_score']:.0f}",
+                    m["reason_fr"],
+                )
+                for m in merges[:200]
+            ],
+            ("record", "matched with", "rule", "distance", "name score", "raison"),
+        )
+    over = report.get("duplicate_overrides")
+    if over:
+        lines += [
+            f"Overrides applied from {over['file']}: {over['joins']} join(s), "
+            f"{over['splits']} split(s).",
+            "",
+        ]
+        if over["unknown_ids"]:
+            lines += [
+                "Ids named there but absent from the store: " + ", ".join(over["unknown_ids"][:50]),
+                "",
+            ]
     lines += ["## Quarantine", ""]
     lines += _table(Counter(report["quarantined_by_reason"]).most_common(), ("reason", "rows"))
     q = report["quarantine"]
@@ -181,6 +250,20 @@ def markdown(report: dict[str, Any]) -> str:
             ],
             ("origin", "reason", "original row"),
         )
+    conf = report.get("confidential") or {}
+    if conf.get("records"):
+        lines += ["## Confidential records (address hidden)", ""]
+        lines += _table(
+            [
+                (
+                    c["id"],
+                    c["nom"],
+                    "; ".join(f"{w['en']} ({w['field']}: {w['term']})" for w in c["reasons"]),
+                )
+                for c in conf["records"]
+            ],
+            ("id", "name", "why"),
+        )
     if report["unknown_thematiques"]:
         lines += ["## Unknown vocabulary (kept on the records)", ""]
         lines += _table(
@@ -190,6 +273,15 @@ def markdown(report: dict[str, Any]) -> str:
         lines += _table(
             Counter(report["unknown_type_codes"]).most_common(50), ("type code", "rows")
         )
+    if report.get("degraded"):
+        lines += ["## Degraded updates not applied (old record kept)", ""]
+        lines += _table(
+            [(d["id"], d["origin"], "; ".join(d["lost"])) for d in report["degraded"][:200]],
+            ("id", "origin", "what would be lost"),
+        )
+    if report.get("cut_fields"):
+        lines += ["## Over-long values cut", ""]
+        lines += _table(Counter(report["cut_fields"]).most_common(), ("field", "values cut"))
     gone = report["changes"]["gone"]
     if gone:
         lines += ["## Gone from their source (kept in the store)", ""]

@@ -6,8 +6,7 @@ as ``MDS`` or ``PIMMS``, source names such as ``fredo``).  Here a thématique
 is *known* when its category belongs to the data·inclusion v0 or v1
 vocabularies (v1 values come from the ``data-inclusion-schema`` package);
 unknown ones are kept on the record and counted in the report, never
-dropped.  Type codes are looked up in the taxonomy, then in a small table of
-extra codes seen in real data.
+dropped.  Type codes are looked up in the taxonomy's one table.
 
 Examples
 --------
@@ -26,9 +25,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-from mapapp.taxonomy import ActorType, actor_type_for_code
+from mapapp.taxonomy import (
+    ActorType,
+    actor_type_for_code,
+    actor_type_for_codes,
+    split_codes,
+    type_code_key,
+)
 
-__all__ = ["known_thematique", "publics_v1", "resolve_type"]
+__all__ = ["known_thematique", "publics_v1", "resolve_type", "unknown_codes"]
 
 #: Categories of data·inclusion thématiques, v0 and v1.
 _CATEGORIES_V0_V1 = frozenset(
@@ -73,22 +78,6 @@ _PUBLICS_V0 = {
     "etudiants": "etudiants",
 }
 
-#: Type codes seen in real data and absent from the taxonomy's table.
-_EXTRA_TYPE_CODES: dict[str, ActorType] = {
-    "espace-france-services": ActorType.FRANCE_SERVICES,
-    "maison-france-services": ActorType.FRANCE_SERVICES,
-    "pole-emploi-agence": ActorType.FRANCE_TRAVAIL,
-    "agence-france-travail": ActorType.FRANCE_TRAVAIL,
-    "cap-emploi-reseau": ActorType.CAP_EMPLOI,
-    "creche-avip": ActorType.CRECHE_AVIP,
-    "micro-creche": ActorType.CRECHE,
-    "halte-garderie": ActorType.CRECHE,
-    "chrs-chu": ActorType.HEBERGEMENT,
-    "hebergement": ActorType.HEBERGEMENT,
-    "aidants-connect": ActorType.MEDIATION_NUMERIQUE,
-    "fabrique-de-territoire": ActorType.MEDIATION_NUMERIQUE,
-}
-
 
 @lru_cache(maxsize=4096)
 def _v1_values() -> frozenset[str]:
@@ -120,31 +109,44 @@ def publics_v1(values: Iterable[str]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=65536)
-def _type_of(code: str) -> ActorType:
-    t = actor_type_for_code(code)
-    if t is ActorType.AUTRE:
-        key = code.strip().lower().replace(" ", "-").replace("_", "-")
-        t = _EXTRA_TYPE_CODES.get(key, actor_type_for_code(key))
-    return t
-
-
 def resolve_type(explicit: str, codes: Iterable[str]) -> tuple[str, str]:
     """``(actor type slug, source_type text)`` from an explicit type or the source's codes.
 
-    An explicit valid type (set by a mapping file) wins; else the first code
-    that maps to a type other than ``autre``; else ``autre``.  The codes are
-    kept, joined by commas, as ``source_type``.
+    An explicit type other than ``autre`` (set by a mapping file) wins; else
+    the codes decide together (:func:`mapapp.taxonomy.actor_type_for_codes`:
+    a shelter code anywhere makes a shelter).  The codes are kept, one per
+    cell value, joined by commas, as ``source_type``.
+
+    Examples
+    --------
+    >>> resolve_type("", ["France Services;CNFS"])
+    ('france-services', 'France Services,CNFS')
+    >>> resolve_type("autre", ["RS_FJT"])[0], resolve_type("siae", ["CHRS"])[0]
+    ('hebergement', 'siae')
     """
-    code_list = [c for c in (str(x).strip() for x in codes) if c]
+    code_list = split_codes(str(x) for x in codes)
     source_type = ",".join(dict.fromkeys(code_list))
     if explicit:
         try:
-            return ActorType(explicit.strip().lower()).value, source_type
+            chosen = ActorType(explicit.strip().lower())
         except ValueError:
-            pass
-    for code in code_list:
-        t = _type_of(code)
-        if t is not ActorType.AUTRE:
-            return t.value, source_type
-    return ActorType.AUTRE.value, source_type
+            chosen = ActorType.AUTRE
+        if chosen is not ActorType.AUTRE:
+            return chosen.value, source_type
+    return actor_type_for_codes(code_list).value, source_type
+
+
+def unknown_codes(codes: Iterable[str], source: str = "") -> list[str]:
+    """The codes that name no actor type, for the report (the source's own name aside).
+
+    Examples
+    --------
+    >>> unknown_codes(["ASSO", "ACI", "fredo", "MDS;CCAS"], source="fredo")
+    ['ASSO', 'MDS']
+    """
+    skip = type_code_key(source) if source else ""
+    return [
+        c
+        for c in dict.fromkeys(split_codes(codes))
+        if actor_type_for_code(c) is ActorType.AUTRE and type_code_key(c) != skip
+    ]

@@ -40,7 +40,7 @@ from typing import Any
 import pandas as pd
 
 from mapapp.schema import COLUMNS
-from mapapp.sources._io import Probe
+from mapapp.sources._io import TRUNCATED_REASON, Probe, TruncatedRow
 
 __all__ = [
     "STAGING_COLUMNS",
@@ -108,7 +108,9 @@ def chunk_records(
     """Group ``(origin, original, staging-or-reason)`` triples into chunks.
 
     A triple whose third item is a string is a row the adapter could not
-    read: it goes to the chunk's ``quarantined`` list with that reason.  A
+    read: it goes to the chunk's ``quarantined`` list with that reason.  A row
+    cut by the end of its file (a :class:`~mapapp.sources._io.TruncatedRow`,
+    which adapters pass on as ``{"value": row}``) is quarantined as truncated.  A
     :class:`Merged` marks a row folded into others.
     """
     rows: list[dict[str, Any]] = []
@@ -117,6 +119,9 @@ def chunk_records(
     bad: list[tuple[str, str, dict[str, Any]]] = []
     merged: list[tuple[str, str]] = []
     for origin, original, staged in records:
+        cut = original.get("value") if isinstance(original, Mapping) else None
+        if isinstance(cut, TruncatedRow):  # whatever the adapter said, the row was cut
+            staged, original = TRUNCATED_REASON, cut.original()
         if isinstance(staged, Merged):
             merged.append((origin, staged.reason))
         elif isinstance(staged, str):

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import ast
+import codecs
 import csv
 import io
 import json
@@ -40,7 +41,10 @@ from mapapp.errors import InputFormatError
 
 __all__ = [
     "DATA_SUFFIXES",
+    "MAX_DEPTH",
+    "TRUNCATED_REASON",
     "Probe",
+    "TruncatedRow",
     "download",
     "feature_record",
     "flatten",
@@ -52,6 +56,27 @@ __all__ = [
     "probe",
     "sniff_kind",
 ]
+
+#: Quarantine reason of a row cut by the end of its file.
+TRUNCATED_REASON = "truncated (the file ends in the middle of this row; the file was cut short?)"
+#: Deepest JSON nesting read (a record is a few levels deep; thousands is an attack or a bug).
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class TruncatedRow:
+    """The last row of a file that ends in the middle of it (yielded instead of a record).
+
+    Adapters pass it on as "not a record"; :func:`mapapp.sources._base.chunk_records`
+    quarantines it with :data:`TRUNCATED_REASON`, so it never replaces a stored record.
+    """
+
+    raw: str
+
+    def original(self) -> dict[str, Any]:
+        """What the quarantine keeps of it: its text (the first 10,000 characters)."""
+        return {"truncated_row": self.raw[:10_000]}
+
 
 #: File name endings read as data; anything else in a folder is ignored.
 DATA_SUFFIXES = (".json", ".geojson", ".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
@@ -192,6 +217,46 @@ def sniff_kind(path: Path) -> str:
     return "csv"
 
 
+def _too_deep(path: Path) -> InputFormatError:
+    return InputFormatError(
+        f"{path}: JSON imbriqué sur plus de {MAX_DEPTH} niveaux (fichier abîmé ?) / JSON "
+        f"nested deeper than {MAX_DEPTH} levels; a directory record is a few levels deep, so "
+        "this file is damaged or not a directory export: check its source"
+    )
+
+
+def _check_depth(obj: Any, path: Path) -> Any:
+    """``obj`` itself, once checked to be nested at most :data:`MAX_DEPTH` levels.
+
+    Iterative (no recursion), so a hostile file cannot exhaust the stack.
+    """
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise _too_deep(path)
+        stack.extend((child, depth + 1) for child in children)
+    return obj
+
+
+def _decode(decoder: json.JSONDecoder, buf: str, pos: int, path: Path) -> tuple[Any, int]:
+    try:
+        return decoder.raw_decode(buf, pos)
+    except RecursionError:
+        raise _too_deep(path) from None
+
+
+def _cut_at_end(buf: str, exc: json.JSONDecodeError) -> bool:
+    """Whether a decoding error at end of file comes from the file being cut there."""
+    return exc.msg.startswith("Unterminated string") or exc.pos >= len(buf.rstrip())
+
+
 def _decode_error(path: Path, exc: json.JSONDecodeError, offset: int) -> InputFormatError:
     return InputFormatError(
         f"{path}: broken JSON near character {offset + exc.pos} ({exc.msg}); "
@@ -215,25 +280,29 @@ def _iter_array(fh: IO[str], path: Path, buf: str, offset: int) -> Iterator[Any]
             offset += pos
             buf, pos = buf[pos:] + more, 0
             eof = not more
-        if pos >= len(buf):
-            raise InputFormatError(f"{path}: the JSON array is not closed (file cut short?)")
+        if pos >= len(buf):  # cut between two records: say so, nothing else is lost
+            yield TruncatedRow("")
+            return
         if buf[pos] == "]":
             return
         while True:
             try:
-                obj, end = decoder.raw_decode(buf, pos)
+                obj, end = _decode(decoder, buf, pos, path)
                 # a number or literal cut at the buffer's end may decode wrongly
                 if end == len(buf) and not eof:
                     raise json.JSONDecodeError("need more", buf, end)
                 break
             except json.JSONDecodeError as exc:
                 if eof:
+                    if _cut_at_end(buf, exc):
+                        yield TruncatedRow(buf[pos:])
+                        return
                     raise _decode_error(path, exc, offset) from None
                 more = fh.read(_CHUNK_BYTES)
                 offset += pos
                 buf, pos = buf[pos:] + more, 0
                 eof = not more
-        yield obj
+        yield _check_depth(obj, path)
         pos = end
 
 
@@ -255,8 +324,13 @@ def iter_json_records(path: Path, *, key: str | None = None) -> Iterator[Any]:
                 for n, line in enumerate(fh, start=1):
                     if line.strip():
                         try:
-                            yield json.loads(line)
+                            yield _check_depth(json.loads(line), path)
+                        except RecursionError:
+                            raise _too_deep(path) from None
                         except json.JSONDecodeError as exc:
+                            if not line.endswith("\n") and _cut_at_end(line, exc):
+                                yield TruncatedRow(line)
+                                return
                             raise InputFormatError(
                                 f"{path}, line {n}: broken JSON ({exc.msg}); fix that line"
                             ) from None
@@ -280,7 +354,9 @@ def iter_json_records(path: Path, *, key: str | None = None) -> Iterator[Any]:
                 f"{path}: not UTF-8 text; JSON files must be UTF-8 (re-save it as UTF-8)"
             ) from None
     try:
-        obj = json.loads(rest)
+        obj = _check_depth(json.loads(rest), path)
+    except RecursionError:
+        raise _too_deep(path) from None
     except json.JSONDecodeError as exc:
         raise _decode_error(path, exc, offset) from None
     if key is not None and isinstance(obj, dict) and isinstance(obj.get(key), list):
@@ -291,16 +367,60 @@ def iter_json_records(path: Path, *, key: str | None = None) -> Iterator[Any]:
         yield obj
 
 
-def _csv_encoding(path: Path) -> str:
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+#: Bytes cp1252 leaves undefined: a file holding them is read as latin-1.
+_NOT_CP1252 = re.compile(b"[\x81\x8d\x8f\x90\x9d]")
+
+
+def csv_encoding(path: Path) -> tuple[str, int]:
+    r"""The text encoding of a CSV file and the length of its byte-order mark.
+
+    Why before anything else: a BOM left in front of the first column name
+    (``\ufeffid``, or ``ï»¿id`` when the rest is read as Windows-1252) makes a
+    mapped column silently "not found".  The BOM is recognised first and
+    skipped, whatever the encoding of the rest; then the whole file is checked
+    to be UTF-8 (an accented letter far down a Windows-1252 export is found,
+    not replaced by ``�``), else Windows-1252, else latin-1.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes(b"\xef\xbb\xbfid,nom\n1,M\xe9diath\xe8que\n")
+    >>> csv_encoding(p)
+    ('cp1252', 3)
+    >>> _ = p.write_bytes("id,nom\n1,Médiathèque\n".encode())
+    >>> csv_encoding(p)
+    ('utf-8', 0)
+    """
     with path.open("rb") as fh:
-        head = fh.read(1 << 16)
-    try:
-        head.decode("utf-8")
-        return "utf-8-sig"
-    except UnicodeDecodeError as exc:
-        if exc.start > len(head) - 4:  # a character cut at the sample's end
-            return "utf-8-sig"
-        return "cp1252"
+        head = fh.read(4)
+        bom_len, encoding = 0, ""
+        for bom, name in _BOMS:
+            if head.startswith(bom):
+                bom_len, encoding = len(bom), name
+        if encoding.startswith("utf-16"):
+            return encoding, bom_len
+        fh.seek(bom_len)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        legacy = False
+        latin1 = False
+        while block := fh.read(_CHUNK_BYTES):
+            if not legacy:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    legacy = True
+            if legacy and _NOT_CP1252.search(block):
+                latin1 = True
+                break
+    if not legacy:
+        return "utf-8", bom_len
+    return ("latin-1" if latin1 else "cp1252"), bom_len
 
 
 def _csv_delimiter(sample: str) -> str:
@@ -319,8 +439,129 @@ def _csv_delimiter(sample: str) -> str:
     return best
 
 
+#: Lines an unterminated quote may swallow at the end of a file before it is an error.
+_TAIL_LINES = 5
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How to read a CSV file: encoding, where its rows are, and a cut last row.
+
+    Attributes
+    ----------
+    encoding : str
+    start, end : int
+        Byte range handed to the CSV parser (after the BOM; before a cut last row).
+    delimiter : str
+    tail : TruncatedRow or None
+        The last row, when the file ends in the middle of it: no final newline
+        and fewer fields than the header, or a quote never closed.
+    """
+
+    encoding: str
+    start: int
+    end: int
+    delimiter: str
+    tail: TruncatedRow | None = None
+
+
+def csv_layout(path: Path) -> CsvLayout:
+    """The :class:`CsvLayout` of ``path`` (cached while the file is unchanged)."""
+    st = path.stat()
+    return _csv_layout(path, st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _csv_layout(path: Path, size: int, mtime_ns: int) -> CsvLayout:
+    encoding, bom = csv_encoding(path)
+    with path.open("rb") as fh:
+        fh.seek(bom)
+        head = fh.read(1 << 16)
+    sample = head.decode(encoding, errors="replace")
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else _csv_delimiter(sample)
+    whole = CsvLayout(encoding, bom, size, delimiter)
+    if encoding.startswith("utf-16") or size <= bom:
+        return whole
+    quotes = 0
+    with path.open("rb") as fh:
+        while block := fh.read(_CHUNK_BYTES):
+            quotes += block.count(b'"')
+        fh.seek(size - 1)
+        ends_line = fh.read(1) in (b"\n", b"\r")
+        if ends_line and quotes % 2 == 0:
+            return whole
+        length = min(size - bom, _CHUNK_BYTES)
+        fh.seek(size - length)
+        tail = fh.read(length)
+    start = _last_record_start(path, tail, quotes, size - length)
+    header_end = bom + head.find(b"\n") + 1 if b"\n" in head else size
+    if start < header_end:  # only a header: nothing was cut
+        return whole
+    text = tail[start - (size - length) :].decode(encoding, errors="replace")
+    if quotes % 2 == 0:
+        fields = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        names = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+        if len(fields) >= len(names):
+            return whole  # a complete row that only lacks its final newline
+    return CsvLayout(encoding, bom, start, delimiter, TruncatedRow(text))
+
+
+def _last_record_start(path: Path, tail: bytes, quotes: int, offset: int) -> int:
+    """Byte offset where the file's last record starts (a newline outside quotes)."""
+    j = len(tail.rstrip(b"\r\n")) if quotes % 2 == 0 else len(tail)
+    after = tail.count(b'"', j)
+    inside = 0
+    while True:
+        k = tail.rfind(b"\n", 0, j)
+        if k < 0:
+            if offset == 0:
+                return 0
+            break
+        after += tail.count(b'"', k + 1, j)
+        if (quotes - after) % 2 == 0:
+            return offset + k + 1
+        inside += 1
+        if inside > _TAIL_LINES:
+            break
+        j = k
+    raise InputFormatError(
+        f"{path}: broken CSV (guillemet jamais fermé / a quote opened near the end of the "
+        f"file is never closed and swallows more than {_TAIL_LINES} lines); check the quotes "
+        "of the last rows"
+    )
+
+
+class _Window(io.RawIOBase):
+    """The bytes ``[start, end)`` of a file, as a readable stream."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._fh = path.open("rb")
+        self._fh.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = min(len(buffer), self._left)
+        if n <= 0:
+            return 0
+        data = self._fh.read(n)
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
 def iter_table_chunks(path: Path, kind: str, *, chunk_rows: int = 50_000) -> Iterator[pd.DataFrame]:
-    """Stream a CSV or Parquet file as DataFrames of strings (no type guessing)."""
+    """Stream a CSV or Parquet file as DataFrames of strings (no type guessing).
+
+    A CSV row cut by the end of the file is left out here; :func:`csv_layout`
+    gives it (``tail``) so the caller can quarantine it.
+    """
     if kind == "parquet":
         import pyarrow.parquet as pq
 
@@ -331,23 +572,21 @@ def iter_table_chunks(path: Path, kind: str, *, chunk_rows: int = 50_000) -> Ite
         except Exception as exc:  # pyarrow raises several unrelated types
             raise InputFormatError(f"{path}: unreadable Parquet file ({exc})") from None
         return
-    encoding = _csv_encoding(path)
-    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
-        sample = fh.read(1 << 16)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else _csv_delimiter(sample)
+    layout = csv_layout(path)
     try:
-        reader = pd.read_csv(
-            path,
-            sep=delimiter,
-            dtype=object,
-            keep_default_na=False,
-            encoding=encoding,
-            encoding_errors="replace",
-            chunksize=chunk_rows,
-            on_bad_lines="error",
-            engine="c",
-        )
-        yield from reader
+        with io.BufferedReader(_Window(path, layout.start, layout.end), _CHUNK_BYTES) as raw:
+            reader = pd.read_csv(
+                raw,
+                sep=layout.delimiter,
+                dtype=object,
+                keep_default_na=False,
+                encoding=layout.encoding,
+                encoding_errors="replace",
+                chunksize=chunk_rows,
+                on_bad_lines="error",
+                engine="c",
+            )
+            yield from reader
     except pd.errors.EmptyDataError:
         return
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
@@ -424,6 +663,9 @@ def probe(path: Path) -> Probe:
             {str(k): v for k, v in rec.items()}
             for rec in first.head(_PROBE_RECORDS).to_dict(orient="records")
         ]
+    tail = csv_layout(path).tail if kind == "csv" else None
+    if tail is not None and not p.sample:
+        p.sample = [tail.original()]  # a cut row is still a row: it gets quarantined
     return p
 
 
@@ -470,3 +712,6 @@ def iter_flat_records(p: Probe, *, key: str | None = None) -> Iterator[tuple[int
         for rec in chunk.to_dict(orient="records"):
             n += 1
             yield n, rec
+    tail = csv_layout(p.path).tail if p.kind == "csv" else None
+    if tail is not None:
+        yield n + 1, tail

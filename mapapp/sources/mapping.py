@@ -157,20 +157,32 @@ class Mapping:
             return all(str(first.get(k)) == v for k, v in self.detect_values.items())
         return True
 
-    def check_columns(self, p: Probe) -> None:
-        """Raise a clear error when a required input column is absent."""
+    def check_columns(self, p: Probe) -> list[str]:
+        """Check that every mapped column is in the file; never fall back silently.
+
+        A missing required column (``required``, the id, the name) is an
+        error; a missing optional column is returned as a warning for the
+        report.
+        """
         if p.kind == "empty" or not p.columns:
-            return
-        needed = list(self.required)
-        for target in ("nom",):
+            return []
+        needed: list[tuple[str, ...]] = [(c,) for c in self.required]
+        for target in ("source_id", "nom"):
             if target in self.columns:
-                needed.append(self.columns[target][0])
-        missing = [c for c in dict.fromkeys(needed) if c not in p.columns]
+                needed.append(self.columns[target])
+        missing = [n[0] for n in dict.fromkeys(needed) if not any(c in p.columns for c in n)]
         if missing:
             raise InputFormatError(
                 f"{p.path}: required column(s) {missing} missing for mapping {self.name!r}; "
                 f"the file has {sorted(p.columns)[:15]}; rename the column or edit the mapping"
             )
+        where = " (premiers enregistrements / first records)" if p.kind != "csv" else ""
+        return [
+            f"{p.path.name}: colonne {names[0]!r} absente{where}, {target!r} restera vide / "
+            f"column {names[0]!r} not found, {target!r} left empty (mapping {self.name!r})"
+            for target, names in self.columns.items()
+            if not any(c in p.columns for c in names)
+        ]
 
     def _get(self, rec: MappingABC[str, Any], names: tuple[str, ...]) -> Any:
         for name in names:
@@ -263,6 +275,8 @@ class MappedAdapter(Adapter):
         self.mapping = mapping
         self.name = f"mapping:{mapping.name}"
         self.label = mapping.label
+        #: Mapped columns absent from the files read (for the import report).
+        self.warnings: list[str] = []
 
     def detect(self, p: Probe) -> bool:
         """The mapping's signature is present."""
@@ -276,7 +290,7 @@ class MappedAdapter(Adapter):
         """Stream staging rows of every file."""
         probes = [probe(p) for p in paths]
         for p in probes:
-            self.mapping.check_columns(p)
+            self.warnings += self.mapping.check_columns(p)
         return chunk_records(self._records(probes), adapter=self.name)
 
     def _records(

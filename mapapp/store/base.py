@@ -18,8 +18,11 @@ The rules every backend keeps:
 * **a stamp per version**: :meth:`Store.stamp` changes with each commit, so
   caches key on it.
 
-Table names used today: ``"ledger"`` (dataset, id pairs of past imports) and
-``"clusters"`` (duplicate clusters); backends store any name they are given.
+Table names used today: ``"ledger"`` (dataset, id pairs of past imports),
+``"clusters"`` (duplicate clusters) and ``"quarantine"`` (the rows the import
+set aside); backends store any name they are given.  :meth:`Store.commit`
+carries over the tables it is not given, and ``actors=None`` keeps the
+records as they are (an import that changed no record need not rewrite them).
 """
 
 from __future__ import annotations
@@ -62,13 +65,14 @@ class Store(Protocol):
 
     def commit(
         self,
-        actors: gpd.GeoDataFrame,
+        actors: gpd.GeoDataFrame | None,
         tables: Mapping[str, pd.DataFrame],
         *,
         report: Mapping[str, Any] | None = None,
     ) -> str:
         """Publish a new version atomically (call while holding :meth:`writer`).
 
-        Returns the new stamp.
+        ``actors=None`` keeps the current records; tables not in ``tables``
+        are carried over.  Returns the new stamp.
         """
         ...

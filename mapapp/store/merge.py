@@ -2,14 +2,13 @@
 
 Why a ledger: "records gone from a source are reported, not silently
 removed" needs to know which ids each dataset brought last time.  The ledger
-(``imports.parquet`` next to ``actors.parquet``) keeps ``(dataset, id)``
-pairs; an id of the dataset absent from the new import is *gone*: reported
-on every import until it comes back or is pruned (``--prune``).  The
-clusters of duplicates live in ``clusters.parquet`` (id, cluster_id,
-primary, sources) until the actors table has a column for them.
+(the store's ``ledger`` table) keeps ``(dataset, id)`` pairs; an id of the
+dataset absent from the new import is *gone*: reported on every import until
+it comes back or is pruned (``--prune``).  The clusters of duplicates live in
+the ``clusters`` table (id, cluster_id, primary, sources).
 
 Re-importing the same input changes nothing: no record differs, so the
-store file is not even rewritten.
+records file is not even rewritten.
 
 Examples
 --------
@@ -25,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,17 +32,13 @@ import pandas as pd
 from mapapp.errors import StoreError
 
 __all__ = [
-    "CLUSTERS_FILE",
-    "LEDGER_FILE",
     "ActorDiff",
+    "degraded_updates",
     "diff_actors",
     "read_clusters",
     "read_ledger",
-    "write_table",
 ]
 
-LEDGER_FILE = "imports.parquet"
-CLUSTERS_FILE = "clusters.parquet"
 # Derived columns: recomputed on every import, not a change of the record itself.
 _IGNORED = ("geometry", "cluster_id", "duplicate", "sources")
 
@@ -97,34 +93,83 @@ def diff_actors(old: pd.DataFrame, new: pd.DataFrame) -> ActorDiff:
     return out
 
 
-def read_ledger(data_dir: Path) -> pd.DataFrame:
-    """``(dataset, id)`` pairs of past imports (empty frame when none)."""
-    path = Path(data_dir) / LEDGER_FILE
-    if not path.exists():
+def _store(where: Any) -> Any:
+    if isinstance(where, (str, Path)):
+        from mapapp.store.parquet import ParquetStore
+
+        return ParquetStore(where)
+    return where
+
+
+def read_ledger(where: Any) -> pd.DataFrame:
+    """``(dataset, id)`` pairs of past imports (empty frame when none).
+
+    ``where`` is a store, or the folder of an embedded store.
+    """
+    try:
+        frame = _store(where).read_table("ledger")
+    except StoreError as exc:
+        raise StoreError(f"{exc}; or delete the store folder to start again") from exc
+    if frame is None:
         return pd.DataFrame(
             {"dataset": pd.Series([], dtype=object), "id": pd.Series([], dtype=object)}
         )
-    try:
-        return pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several unrelated types
-        raise StoreError(f"cannot read {path} ({exc}); delete it to start a new ledger") from exc
+    return frame
 
 
-def read_clusters(data_dir: Path) -> pd.DataFrame:
+def read_clusters(where: Any) -> pd.DataFrame:
     """The duplicate clusters (id, cluster_id, primary, duplicate, sources)."""
-    path = Path(data_dir) / CLUSTERS_FILE
-    if not path.exists():
+    frame = _store(where).read_table("clusters")
+    if frame is None:
         return pd.DataFrame(columns=["id", "cluster_id", "primary", "duplicate", "sources"])
-    return pd.read_parquet(path)
+    return frame
 
 
-def write_table(data_dir: Path, name: str, frame: pd.DataFrame) -> None:
-    """Write a side table atomically next to the actors file."""
-    folder = Path(data_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / (name + ".tmp")
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(folder / name)
-    except OSError as exc:
-        raise StoreError(f"cannot write {folder / name} ({exc}); check MAPAPP_DATA_DIR") from exc
+#: Columns whose emptying is not a loss: derived, or filled with a default anyway.
+_NOT_DEGRADING = (*_IGNORED, "id", "demo", "confidential", "capacite", "latitude", "longitude")
+_RANK = {"address": 2, "commune": 1}
+
+
+def degraded_updates(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, list[str]]:
+    """Records of ``new`` that would lose what ``old`` knew: id -> what is lost.
+
+    Why: a truncated or half-filled export must not silently replace a good
+    record.  Lost is a location less precise than before (``precision``
+    address -> commune), or a field that had a value and is now empty.  The
+    caller keeps the old record unless the user accepts the loss.
+
+    Examples
+    --------
+    >>> old = pd.DataFrame({"id": ["a:1", "a:2"], "precision": ["address", "address"],
+    ...                     "telephone": ["01", "02"], "publics": [["jeunes"], []]})
+    >>> new = pd.DataFrame({"id": ["a:1", "a:2"], "precision": ["commune", "address"],
+    ...                     "telephone": ["01", ""], "publics": [["jeunes"], ["femmes"]]})
+    >>> degraded_updates(old, new)
+    {'a:1': ['precision address -> commune'], 'a:2': ['telephone emptied']}
+    """
+    if not len(old) or not len(new):
+        return {}
+    old_ids = pd.Index(old["id"].astype(str))
+    pos = old_ids.get_indexer(pd.Index(new["id"].astype(str)))
+    common = pos >= 0
+    if not common.any():
+        return {}
+    a = old.iloc[pos[common]].reset_index(drop=True)
+    b = new[common].reset_index(drop=True)
+    lost: dict[str, list[str]] = {}
+    ids = b["id"].astype(str).tolist()
+    if "precision" in a and "precision" in b:
+        ra = a["precision"].map(_RANK).fillna(0).to_numpy()
+        rb = b["precision"].map(_RANK).fillna(0).to_numpy()
+        for i in np.flatnonzero(rb < ra):
+            lost.setdefault(ids[i], []).append(
+                f"precision {a['precision'].iloc[i]} -> {b['precision'].iloc[i] or 'none'}"
+            )
+    for col in b.columns:
+        if col in _NOT_DEGRADING or col == "precision" or col not in a.columns:
+            continue
+        had = _comparable(a[col]) != ""
+        has = _comparable(b[col]) != ""
+        for i in np.flatnonzero(had & ~has):
+            lost.setdefault(ids[i], []).append(f"{col} emptied")
+    return lost
