@@ -119,6 +119,8 @@ NEEDS_ORDER: tuple[Obstacle, ...] = (
 )
 _TZ = ZoneInfo("Europe/Paris")
 _MAX_PLACE = 80
+#: The form is a place and a few needs: a bigger body is not read.
+_MAX_BODY = 16 * 1024
 #: Longest text of a record shown on a card (names, addresses, hours).
 _MAX_TEXT = 160
 
@@ -583,6 +585,8 @@ async def _results(request: Request, lang: Lang) -> Response:
         # Not read, not echoed: an empty first screen that says why.
         return _render("home.html", **ctx, place="", chosen=[], notice=_s("replayed", lang))
     try:
+        if int(request.headers.get("content-length") or 0) > _MAX_BODY:
+            raise ValueError("body too large")
         form = await request.form(max_files=0, max_fields=40, max_part_size=4096)
         q = _parse(form, form.getlist)
     except Exception:
