@@ -434,3 +434,62 @@ def test_a_uvicorn_server_logs_nothing_of_her_search(
         assert '"POST /m HTTP/1.1" 200' in text  # the access log runs, and holds no query
     else:
         assert "POST" not in text
+
+
+def test_the_map_comes_only_on_request(settings: Settings) -> None:
+    from dataclasses import replace
+
+    tiles = "https://{s}.tile.example.org/{z}/{x}/{y}.png"
+    app = FastAPI()
+    light.mount(app, replace(settings, tiles=tiles))
+    with TestClient(app) as client:
+        data = {"place": "Grenoble", "need": ["violences", "logement"]}
+        results = client.post("/m", data=data)
+        # No Leaflet, no tiles, no map script on the list; a button offers the map.
+        assert "leaflet" not in results.text.lower() and "tile.example.org/" not in results.text
+        assert 'action="/m/carte"' in results.text and "tile.example.org" in results.text
+        assert "*.tile.example.org" not in results.headers["content-security-policy"]
+        page = client.post("/m/carte", data={"code": "38185", "need": ["violences", "logement"]})
+        _check_headers(page)
+        csp = page.headers["content-security-policy"]
+        assert "img-src 'self' data: https://*.tile.example.org" in csp
+        assert "style-src 'self' 'sha256-" in csp and "x-light-csp" not in page.headers
+        assert '<script src="/m/leaflet.js" defer>' in page.text
+        # The points travel as JSON in a single-quoted attribute: no raw quote or bracket.
+        attr = re.search(r"data-map='([^']*)'", page.text)
+        assert attr is not None and "<" not in attr.group(1)
+        for path in ("/m/leaflet.js", "/m/leaflet.css", "/m/map.js"):
+            r = client.get(path)
+            assert r.status_code == 200 and len(r.content) > 500
+            _check_headers(r)
+
+
+def test_the_map_page_escapes_hostile_names(client: TestClient, settings: Settings) -> None:
+    from mapapp.schema import actors_frame
+    from mapapp.store import ParquetStore
+
+    payload = "'><script>window.__pwned=1</script>{{7*7007}}\u2028"
+    ParquetStore(settings.data_dir).write_actors(
+        actors_frame(
+            [
+                {
+                    "id": "t:1",
+                    "nom": payload,
+                    "obstacles": ["violences"],
+                    "code_insee": "38185",
+                    "latitude": 45.18,
+                    "longitude": 5.72,
+                }
+            ]
+        )
+    )
+    page = client.post("/m/carte", data={"code": "38185", "need": ["violences"]})
+    assert page.status_code == 200
+    assert "<script>window" not in page.text and "49049" not in page.text
+    attr = re.search(r"data-map='([^']*)'", page.text)
+    assert attr is not None
+    import html as htmllib
+    import json
+
+    data = json.loads(htmllib.unescape(attr.group(1)))
+    assert data["points"][0]["t"] == payload.strip()

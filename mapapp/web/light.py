@@ -24,7 +24,11 @@ How it respects the safety rules (``DOMAIN.md``):
   JavaScript); where JavaScript runs, it replaces the page
   (``location.replace``), clears the site's storage, and moves inside the
   page without adding history entries, so Back does not return;
-* places are resolved locally (:mod:`mapapp.geo.places`).
+* places are resolved locally (:mod:`mapapp.geo.places`);
+* a list of distances by default; a map only on request (a button posting
+  the same search to ``/m/carte``), which alone loads the app's vendored
+  Leaflet (served here) and, when tiles are configured, their tiles (the
+  page says which host sees the area).
 
 Serving: the REST API's app factory calls :func:`mount`.  Standalone (a demo,
 the browser tests)::
@@ -38,8 +42,8 @@ who asked for ``/m`` and when, which this page has no use for.
 
 Examples
 --------
->>> sorted({(m, r.path) for r in router.routes for m in r.methods})  # type: ignore[attr-defined]
-[('GET', '/m'), ('GET', '/m/en'), ('GET', '/m/light.js'), ('POST', '/m'), ('POST', '/m/en')]
+>>> sorted(r.path for r in router.routes if "POST" in r.methods)  # type: ignore[attr-defined]
+['/m', '/m/carte', '/m/en', '/m/en/map']
 """
 
 from __future__ import annotations
@@ -146,6 +150,22 @@ STRINGS: dict[str, tuple[str, str]] = {
         "'Quick exit' immediately replaces this page with a neutral website.",
     ),
     "colon": (" : ", ": "),
+    "map_button": ("Voir ces lieux sur une carte", "Show these places on a map"),
+    "map_title": ("Carte : aide près de {place}", "Map: help near {place}"),
+    "map_tiles_note": (
+        "La carte charge son fond depuis {host}, qui voit la zone affichée.",
+        "The map loads its background from {host}, which sees the area shown.",
+    ),
+    "map_no_tiles": (
+        "Carte sans fond : les points seuls, rien n'est chargé d'ailleurs.",
+        "Map without background: the points only, nothing is loaded from elsewhere.",
+    ),
+    "map_you": ("Votre commune : {place}", "Your town: {place}"),
+    "back_to_list": ("Retour à la liste", "Back to the list"),
+    "map_needs_js": (
+        "La carte a besoin de JavaScript ; la liste ci-dessous suffit.",
+        "The map needs JavaScript; the list below is enough.",
+    ),
     "privacy": (
         "Votre recherche n'est ni enregistrée, ni mise dans l'adresse de la page, ni "
         "envoyée à un tiers. Aucun cookie.",
@@ -256,8 +276,12 @@ class _LightRoute(APIRoute):
 
         async def with_headers(request: Request) -> Response:
             response = await handler(request)
+            special = response.headers.get("x-light-csp")
             for name, value in HEADERS.items():
                 response.headers[name] = value
+            if special:
+                response.headers["content-security-policy"] = special
+                del response.headers["x-light-csp"]
             if "set-cookie" in response.headers:
                 del response.headers["set-cookie"]
             _gzip(request, response)
@@ -578,7 +602,7 @@ def _replayed(request: Request) -> bool:
     return h.get("sec-fetch-mode") == "navigate" and h.get("sec-fetch-user") != "?1"
 
 
-async def _results(request: Request, lang: Lang) -> Response:
+async def _results(request: Request, lang: Lang, *, as_map: bool = False) -> Response:
     path = "/m/en" if lang == "en" else "/m"
     ctx = _base(lang, path)
     if _replayed(request):
@@ -593,7 +617,7 @@ async def _results(request: Request, lang: Lang) -> Response:
         # Whatever the body was, it is not echoed and not logged.
         return _render("home.html", 400, **ctx, place="", chosen=[], error=_s("broken", lang))
     try:
-        return _answer(request, lang, q, ctx)
+        return _answer(request, lang, q, ctx, as_map=as_map)
     except Exception as exc:
         # Log the kind of failure only: its message could quote her place.
         _log.error("light page: the search failed (%s)", type(exc).__name__)
@@ -607,7 +631,9 @@ async def _results(request: Request, lang: Lang) -> Response:
         )
 
 
-def _answer(request: Request, lang: Lang, q: _Query, ctx: dict[str, Any]) -> Response:
+def _answer(
+    request: Request, lang: Lang, q: _Query, ctx: dict[str, Any], *, as_map: bool = False
+) -> Response:
     from mapapp.geo.places import resolve_place, suggest_places
 
     chosen = [n.value for n in q.needs]
@@ -639,13 +665,17 @@ def _answer(request: Request, lang: Lang, q: _Query, ctx: dict[str, Any]) -> Res
                 choices=close,
             )
     cat = _catalog(s)
+    found = nearest_by_need(cat.index, place.lat, place.lon, q.needs)
+    if as_map:
+        labelled = [(n.label(lang) if n else "", f) for n, f in found]
+        return _map_page(lang, {**again, "code": place.code_insee}, place, labelled, s)
     now = datetime.now(_TZ)
     groups = [
         (
             need.label(lang) if need is not None else _s("any_need", lang),
             _services(frame, now, lang),
         )
-        for need, frame in nearest_by_need(cat.index, place.lat, place.lon, q.needs)
+        for need, frame in found
     ]
     demo = bool(
         cat.shown.is_demo or ("demo" in cat.shown.actors and cat.shown.actors["demo"].any())
@@ -658,7 +688,108 @@ def _answer(request: Request, lang: Lang, q: _Query, ctx: dict[str, Any]) -> Res
         groups=groups,
         km=int(RADIUS_KM),
         demo=demo,
+        map_action="/m/en/map" if lang == "en" else "/m/carte",
+        tiles_note=(
+            _s("map_tiles_note", lang, host=_tiles_host(s.tiles))
+            if s.tiles
+            else _s("map_no_tiles", lang)
+        ),
     )
+
+
+@router.post("/carte")
+async def map_fr(request: Request) -> Response:
+    """The same search on a map, in French (only on request: it loads Leaflet and tiles)."""
+    return await _results(request, "fr", as_map=True)
+
+
+@router.post("/en/map")
+async def map_en(request: Request) -> Response:
+    """The same search on a map, in English."""
+    return await _results(request, "en", as_map=True)
+
+
+_LEAFLET = Path(__file__).resolve().parents[1] / "ui" / "static" / "leaflet"
+_MAP_JS = (_HERE / "static" / "map.js").read_bytes()
+
+
+@router.get("/leaflet.js")
+def leaflet_js() -> Response:
+    """The app's vendored Leaflet, served from here (never a CDN); the map page only."""
+    return Response((_LEAFLET / "leaflet.js").read_bytes(), media_type="text/javascript")
+
+
+@router.get("/leaflet.css")
+def leaflet_css() -> Response:
+    """Leaflet's style sheet (the map page only)."""
+    return Response((_LEAFLET / "leaflet.css").read_bytes(), media_type="text/css")
+
+
+@router.get("/map.js")
+def map_js() -> Response:
+    """Draws the map from the page's data attribute; every label is set as text."""
+    return Response(_MAP_JS, media_type="text/javascript; charset=utf-8")
+
+
+def _tiles_host(tiles: str | None) -> str | None:
+    """``"tile.openstreetmap.org"`` for a tile URL template (None when tiles are off).
+
+    >>> _tiles_host("https://{s}.tile.example.org/{z}/{x}/{y}.png"), _tiles_host(None)
+    ('tile.example.org', None)
+    """
+    if not tiles:
+        return None
+    host = tiles.split("//", 1)[-1].split("/", 1)[0]
+    return host.replace("{s}.", "")
+
+
+def _map_csp(tiles: str | None) -> str:
+    origin = ""
+    if tiles:
+        scheme = tiles.split("//", 1)[0] if "//" in tiles else "https:"
+        origin = " " + scheme + "//" + tiles.split("//", 1)[-1].split("/", 1)[0].replace("{s}", "*")
+    return CSP.replace("style-src ", "style-src 'self' ").replace(
+        "img-src 'self' data:", "img-src 'self' data:" + origin
+    )
+
+
+def _map_page(
+    lang: Lang,
+    ctx: dict[str, Any],
+    place: Place,
+    found: list[tuple[str, pd.DataFrame]],
+    s: Settings,
+) -> Response:
+    """Numbered points of the listed services; confidential ones at their commune point."""
+    points: list[dict[str, Any]] = []
+    names: list[str] = []
+    seen: set[str] = set()
+    for _label, frame in found:
+        for _, row in frame.iterrows():
+            lat, lon = float(row["latitude"]), float(row["longitude"])
+            name = _cap(_text(row.get("nom")), _MAX_TEXT)
+            if row["id"] in seen or not (math.isfinite(lat) and math.isfinite(lon)):
+                continue
+            seen.add(row["id"])
+            names.append(name)
+            points.append({"n": len(names), "lat": round(lat, 5), "lon": round(lon, 5), "t": name})
+    data = {
+        "points": points,
+        "home": {"lat": place.lat, "lon": place.lon, "t": _s("map_you", lang, place=place.label)},
+        "tiles": s.tiles or "",
+        "attribution": s.tiles_attribution if s.tiles else "",
+    }
+    host = _tiles_host(s.tiles)
+    response = _render(
+        "map.html",
+        **ctx,
+        place_label=place.label,
+        names=names,
+        data=data,
+        note=_s("map_tiles_note", lang, host=host) if host else _s("map_no_tiles", lang),
+    )
+    response.headers["x-light-csp"] = _map_csp(s.tiles)
+    return response
 
 
 def _place_from_code(geo: Geography, code: str) -> Place:

@@ -346,6 +346,8 @@ def test_commune_needs_results_on_slow_3g(
         if js:
             _shot(page, "light-results-fr", tmp_path)
         _no_trace_in_browser(rec, net, demo.url)
+        # No map until asked: nothing of Leaflet was loaded.
+        assert not [u for u in rec.urls if "leaflet" in u or "map.js" in u], rec.urls
 
     FIGURES.notes.append(
         f"light {'js' if js else 'nojs'} Slow3G 375px: first screen {first_bytes} B in "
@@ -555,6 +557,12 @@ def test_confidential_record_never_reaches_the_browser(
         _submit(page, page.locator("form button.linkish").click)
         blobs.append(("DOM after language switch", page.content().encode("utf-8")))
         card = page.locator("ul.svc > li", has_text=str(SECRET["nom"])).first.inner_text()
+        # The map, on request.
+        page.get_by_role("button", name="Show these places on a map").click()
+        page.wait_for_load_state("load")
+        if js:
+            page.locator("path.leaflet-interactive").first.wait_for(state="attached")
+        blobs.append(("DOM of the map", page.content().encode("utf-8")))
         blobs += [(f"response {u}", b) for u, b in rec.response_bodies()]
         blobs.append(("address bar", page.url.encode()))
     hits = drv.needle_hits(blobs, SECRET_NEEDLES)
@@ -583,3 +591,46 @@ def test_the_server_log_holds_nothing_of_her_search(demo: LightServer, browser: 
     for needle in LOG_NEEDLES:
         assert needle not in log, f"{needle!r} is in the server log"
     assert "POST" not in log and "/m" not in log  # access log off, as documented
+
+
+def test_the_map_on_request_shows_hostile_names_as_text(
+    hostile_server: tuple[LightServer, list[tuple[int, str]]], browser: Any, tmp_path: Path
+) -> None:
+    server, placed = hostile_server
+    totals = dict.fromkeys(("executed", "dialogs", "template_evaluations", "page_errors"), 0)
+    totals["unsafe_links"] = 0
+    tips_seen = 0
+    with phone(browser) as (rec, _net):
+        page = rec.page
+        for i, code in placed[::4]:
+            page.goto(f"{server.url}/m")
+            page.evaluate(
+                """code => { const f = document.querySelector('form');
+                   const c = document.createElement('input'); c.type = 'hidden';
+                   c.name = 'code'; c.value = code; f.appendChild(c);
+                   f.querySelector('input[name=need]').checked = true; }""",
+                code,
+            )
+            _submit(page, page.locator("button[type=submit]").first.click)
+            before = len(rec.urls)
+            page.get_by_role("button", name="Voir ces lieux sur une carte").click()
+            page.locator("path.leaflet-interactive").first.wait_for(state="attached")
+            assert any(u.endswith("/m/leaflet.js") for u in rec.urls[before:])
+            tips = page.evaluate(
+                """() => { const out = [];
+                   window.lightMap.eachLayer(l => { if (l.getTooltip && l.getTooltip()) {
+                     l.openTooltip(); } });
+                   document.querySelectorAll('.leaflet-tooltip').forEach(t => out.push(
+                     [t.innerText, Array.from(t.querySelectorAll('*')).map(e => e.tagName)]));
+                   return out; }"""
+            )
+            assert any(f"H{i:03d}" in text for text, _ in tips), f"record {i} not on the map"
+            assert all(set(tags) <= {"SPAN"} for _, tags in tips), tips
+            tips_seen += len(tips)
+            for k, v in _count_bad(rec).items():
+                totals[k] += v
+        _shot(page, "light-map-hostile", tmp_path)
+    FIGURES.maps_checked += len(placed[::4])
+    FIGURES.notes.append(f"light map: {totals}, tooltips={tips_seen}")
+    assert totals == dict.fromkeys(totals, 0), totals
+    assert set(rec.hosts) <= {"127.0.0.1"}

@@ -17,6 +17,10 @@
     return url.origin === w.location.origin &&
       (url.pathname === "/m" || url.pathname.indexOf("/m/") === 0);
   }
+  /* the list pages are swapped in place; the map page loads its own scripts */
+  function swappable(url) {
+    return url.origin === w.location.origin && (url.pathname === "/m" || url.pathname === "/m/en");
+  }
   function swap(html) {
     var doc = new DOMParser().parseFromString(html, "text/html");
     d.title = doc.title;
@@ -38,7 +42,7 @@
   });
   d.addEventListener("submit", function (ev) {
     var f = ev.target, body;
-    if (!w.fetch || !w.DOMParser || !ours(new URL(f.action))) { return; }
+    if (!w.fetch || !w.DOMParser || !swappable(new URL(f.action))) { return; }
     ev.preventDefault();
     try { body = new FormData(f, ev.submitter); } catch (e) { body = new FormData(f); }
     w.fetch(f.action, {
