@@ -554,7 +554,7 @@ def test_confidential_record_never_reaches_the_browser(
             _submit(page, page.locator("button[type=submit]").first.click)
             blobs.append((f"DOM {path} {place}", page.content().encode("utf-8")))
         # The language switch re-posts the search.
-        _submit(page, page.locator("form button.linkish").click)
+        _submit(page, page.get_by_role("button", name="English").click)
         blobs.append(("DOM after language switch", page.content().encode("utf-8")))
         card = page.locator("ul.svc > li", has_text=str(SECRET["nom"])).first.inner_text()
         # The map, on request.
