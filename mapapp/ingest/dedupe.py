@@ -72,6 +72,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -112,6 +113,8 @@ NEAR_M, NEAR_SCORE = 50.0, 85.0
 WIDE_M, WIDE_SCORE = 200.0, 95.0
 SIRET_M, SIRET_SCORE = 300.0, 75.0
 IDENTICAL_M = 5.0
+#: how many nearest records of each file a record is compared with (see _near_pairs)
+NEIGHBOURS = 16
 
 CLUSTER_COLUMNS = (
     "id",
@@ -280,6 +283,7 @@ class NameKey:
     kinds: frozenset[str]
     core: str
     commune: frozenset[str]
+    words: frozenset[str] = frozenset()  # the core's words
 
 
 def _normal(text: str) -> str:
@@ -291,6 +295,7 @@ def _normal(text: str) -> str:
     return " ".join(w for w in t.split() if w not in _STOP)
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(name: str, commune: str = "") -> NameKey:
     """The comparable form of a place name (see :func:`name_score`).
 
@@ -306,7 +311,13 @@ def name_key(name: str, commune: str = "") -> NameKey:
             kinds.add(kind)
             rest = rest.replace(f" {phrase} ", " ")
     core = " ".join(w for w in rest.split() if w not in _GENERIC)
-    return NameKey(full, frozenset(kinds), core, frozenset(normalize_place(commune).split()))
+    return NameKey(
+        full,
+        frozenset(kinds),
+        core,
+        frozenset(normalize_place(commune).split()),
+        frozenset(core.split()),
+    )
 
 
 def _pair_score(a: NameKey, b: NameKey, *, strict: bool = False) -> float:
@@ -318,7 +329,7 @@ def _pair_score(a: NameKey, b: NameKey, *, strict: bool = False) -> float:
         if same_kind:
             return 100.0 if a.core == b.core else 90.0
         return float(fuzz.ratio(a.full, b.full))
-    shared = set(a.core.split()) & set(b.core.split())
+    shared = a.words & b.words
     telling = {w for w in shared - a.commune - b.commune if len(w) >= 3 and not w.isdigit()}
     if same_kind or telling:
         # token-set forgives extra words ("Pimms Médiation Grenoble"); strict does not.
@@ -398,7 +409,7 @@ _IDENTITY_FIELDS = (
 )
 
 
-def _fingerprints(actors: pd.DataFrame) -> list[str]:
+def _fingerprint(actors: pd.DataFrame, row: int) -> str:
     """What two rows of one file must share to be one record twice (ids aside).
 
     Names alone are not enough: one building holds several structures' services
@@ -408,10 +419,10 @@ def _fingerprints(actors: pd.DataFrame) -> list[str]:
     def norm(v: object) -> str:
         if isinstance(v, (list, tuple, np.ndarray)):
             return ",".join(sorted(str(x) for x in v))
-        return _normal(str(v)) if v is not None and v == v else ""
+        return " ".join(str(v).lower().split()) if v is not None and v == v else ""
 
-    cols = [_column(actors, c, None).tolist() for c in _IDENTITY_FIELDS]
-    return ["\x1f".join(norm(v) for v in row) for row in zip(*cols, strict=True)]
+    rec = actors.iloc[row]
+    return "\x1f".join(norm(rec.get(c)) for c in _IDENTITY_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -475,7 +486,7 @@ def _candidate_edges(
     if len(rows) < 2:
         return []
     xyz = to_unit_xyz(lat[rows], lon[rows])
-    pairs = cKDTree(xyz).query_pairs(km_to_chord(SIRET_M / 1000), output_type="ndarray")
+    pairs = _near_pairs(xyz, files[rows])
     if len(pairs) == 0:
         return []
     ia, ib = rows[pairs[:, 0]], rows[pairs[:, 1]]
@@ -483,26 +494,64 @@ def _candidate_edges(
     siret = _column(actors, "siret").map(_siret_key).to_numpy()
     conf = _column(actors, "confidential", False).astype(bool).to_numpy()
     atype = _column(actors, "actor_type").astype(str).to_numpy()
-    prints = _fingerprints(actors)
+    # Cheap tests on whole arrays first: a dense city yields millions of pairs.
+    same_file = files[ia] == files[ib]
+    same_siret = (siret[ia] != "") & (siret[ia] == siret[ib])
+    keep = conf[ia] == conf[ib]  # a public record never disappears behind a confidential one
+    keep &= np.where(same_file, metres <= IDENTICAL_M, (metres <= WIDE_M) | same_siret)
+    prints: dict[int, str] = {}
     edges: list[_Edge] = []
-    for a, b, d in zip(ia.tolist(), ib.tolist(), metres.tolist(), strict=True):
-        if conf[a] != conf[b]:
-            continue  # a public record never disappears behind a confidential one
-        if files[a] == files[b]:
-            if d <= IDENTICAL_M and prints[a] == prints[b]:
+    for k in np.flatnonzero(keep).tolist():
+        a, b, d = int(ia[k]), int(ib[k]), float(metres[k])
+        if same_file[k]:
+            for i in (a, b):
+                if i not in prints:
+                    prints[i] = _fingerprint(actors, i)
+            if prints[a] == prints[b]:
                 edges.append(_Edge(a, b, MergeRule.IN_FILE_IDENTICAL, d, 100.0))
-            continue
-        same_siret = siret[a] != "" and siret[a] == siret[b]
-        if d > WIDE_M and not same_siret:
             continue
         if not types_compatible(atype[a], atype[b]):
             continue
-        rule, score = _rule_for(d, same_siret, keys[a], keys[b])
+        rule, score = _rule_for(d, bool(same_siret[k]), keys[a], keys[b])
         if rule is not None:
             edges.append(_Edge(a, b, rule, d, score))
     order = {MergeRule.IN_FILE_IDENTICAL: 0}
     edges.sort(key=lambda e: (order.get(e.rule, 1), e.distance_m, -e.score, e.a, e.b))
     return edges
+
+
+def _near_pairs(xyz: np.ndarray, files: np.ndarray) -> np.ndarray:
+    """Candidate pairs ``(i, j)``, ``i < j``: each point's nearest neighbours per file.
+
+    Why bounded: a place where thousands of records share one point (a
+    head office, a test file) would give millions of pairs to ``query_pairs``
+    and exhaust memory.  Each record is compared with its
+    :data:`NEIGHBOURS` nearest records of every *other* file within
+    :data:`SIRET_M`, and of its own file within :data:`IDENTICAL_M` (the only
+    rule that merges rows of one file); a true duplicate is among them unless
+    more than that many records of one file sit closer to it.
+    """
+    names, which = np.unique(files, return_inverse=True)
+    members = [np.flatnonzero(which == f) for f in range(len(names))]
+    trees = [cKDTree(xyz[m]) for m in members]
+    found: list[np.ndarray] = []
+    for f, mine in enumerate(members):
+        for g, theirs in enumerate(members):
+            radius = IDENTICAL_M if f == g else SIRET_M
+            k = min(NEIGHBOURS + (f == g), len(theirs))
+            dist, idx = trees[g].query(
+                xyz[mine], k=k, distance_upper_bound=km_to_chord(radius / 1000)
+            )
+            dist, idx = dist.reshape(len(mine), k), idx.reshape(len(mine), k)
+            hit = np.isfinite(dist)
+            a = np.repeat(mine, k).reshape(len(mine), k)[hit]
+            b = theirs[idx[hit]]
+            keep = a != b
+            found.append(np.column_stack([a[keep], b[keep]]))
+    if not found:
+        return np.empty((0, 2), dtype=np.intp)
+    both = np.sort(np.concatenate(found), axis=1)
+    return np.unique(both, axis=0)
 
 
 def _rule_for(
@@ -615,8 +664,9 @@ def _assemble(
     cluster_of = [""] * n
     primary = np.zeros(n, dtype=bool)
     sources: list[list[str]] = [[] for _ in range(n)]
-    for root in dict.fromkeys(roots[order].tolist()):
-        members = order[roots[order] == root]
+    sorted_roots = roots[order]
+    starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
+    for members in np.split(order, starts[1:]):
         head = int(members[0])
         primary[head] = True
         cluster_sources = sorted({src[m] for m in members})

@@ -5,7 +5,8 @@ removed" needs to know which ids each dataset brought last time.  The ledger
 (the store's ``ledger`` table) keeps ``(dataset, id)`` pairs; an id of the
 dataset absent from the new import is *gone*: reported on every import until
 it comes back or is pruned (``--prune``).  The clusters of duplicates live in
-the ``clusters`` table (id, cluster_id, primary, sources).
+the ``clusters`` table (id, cluster_id, primary, duplicate, sources, and
+the rule, linked_to, distance_m and name_score that explain each merge).
 
 Re-importing the same input changes nothing: no record differs, so the
 records file is not even rewritten.
@@ -117,11 +118,28 @@ def read_ledger(where: Any) -> pd.DataFrame:
     return frame
 
 
+_CLUSTER_COLUMNS = (
+    "id",
+    "cluster_id",
+    "primary",
+    "duplicate",
+    "sources",
+    "rule",
+    "linked_to",
+    "distance_m",
+    "name_score",
+)
+
+
 def read_clusters(where: Any) -> pd.DataFrame:
-    """The duplicate clusters (id, cluster_id, primary, duplicate, sources)."""
+    """The duplicate clusters (``mapapp.ingest.dedupe.CLUSTER_COLUMNS``).
+
+    id, cluster_id, primary, duplicate, sources, and for matched records the
+    rule, linked_to, distance_m and name_score of their match.
+    """
     frame = _store(where).read_table("clusters")
     if frame is None:
-        return pd.DataFrame(columns=["id", "cluster_id", "primary", "duplicate", "sources"])
+        return pd.DataFrame(columns=list(_CLUSTER_COLUMNS))
     return frame
 
 
