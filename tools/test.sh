@@ -14,14 +14,18 @@ echo "== Python packages"
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet -e ".[test]"
 
-echo "== Headless Chromium for the browser tests"
-if [ ! -x /usr/bin/chromium ]; then
+echo "== Debian tools the tests use (Chromium, pdftotext/pdftoppm, zbarimg)"
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+command -v zbarimg >/dev/null || missing+=(zbar-tools)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   elif command -v sudo >/dev/null; then
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "Chromium is missing and cannot be installed here: install the 'chromium' package." >&2
+    echo "Missing Debian packages that cannot be installed here: ${missing[*]}." >&2
   fi
 fi
 
