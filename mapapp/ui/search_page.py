@@ -31,6 +31,7 @@ from mapapp.taxonomy import ActorType, Obstacle
 from mapapp.ui import plan_view, resources
 from mapapp.ui.assets import leaflet_base
 from mapapp.ui.chrome import current_lang
+from mapapp.vocabulary import DEFAULT_RADIUS_KM
 
 if TYPE_CHECKING:
     from mapapp.geo.communes import Geography
@@ -47,7 +48,6 @@ LIMIT_CHOICES = (10, 20, 50)
 #: Radius choices in km; 0 means no limit.  The default keeps an overseas
 #: search from listing services on another continent.
 RADIUS_CHOICES = (2, 5, 10, 20, 50, 100, 200, 0)
-DEFAULT_RADIUS_KM = 100
 _QUERY = "search_query"
 _CHOICE = "place_choice"
 _MAP_HEIGHT = 440
