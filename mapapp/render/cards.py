@@ -192,15 +192,29 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
     (1, 'CIDFF (droits des femmes)', ('Violences, séparation',), '2,2 km', 'tel:0199000001', 'lun. 09:00-12:00')
     >>> c.address
     '1 rue A, 93200 Saint-Denis'
+
+    A record located only to its commune has no distance of its own:
+
+    >>> f.loc[0, "precision"] = "commune"
+    >>> c = cards_from_frame(f, lang="fr")[0]
+    >>> c.distance, c.address
+    (None, 'adresse précise non connue, dans la commune de Saint-Denis')
     """
     # Imported here so that the app's first page (no search yet) does not
     # wait for geopandas, which mapapp.safety needs.
     from mapapp.safety import safe_url, tel_url
+    from mapapp.servicecard import text as card_text
 
     out: list[Card] = []
     has_distance = "distance_km" in frame.columns
     for i, (_, row) in enumerate(frame.iterrows()):
         km = float(row["distance_km"]) if has_distance and pd.notna(row["distance_km"]) else None
+        # located only to its commune: the commune's centre is not where it is
+        precise = _str(row.get("precision")) in ("address", "")
+        commune = _str(row.get("commune"))
+        address = _address(row)
+        if not precise and commune:
+            address = card_text("commune_only", lang, commune=commune)
         phone = _str(row.get("telephone"))
         email = _str(row.get("courriel"))
         website = _str(row.get("site_web"))
@@ -212,9 +226,13 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
                 name=_str(row.get("nom")) or _str(row.get("structure_nom")),
                 type_label=_type_label(_str(row.get("actor_type")), lang),
                 obstacles=_obstacle_labels(_seq(row.get("obstacles")), lang),
-                distance=format_km(km, lang) if km is not None and math.isfinite(km) else None,
+                distance=(
+                    format_km(km, lang)
+                    if precise and km is not None and math.isfinite(km)
+                    else None
+                ),
                 distance_km=km,
-                address=_address(row),
+                address=address,
                 phone=phone,
                 phone_href=tel_url(phone),
                 hours=format_hours(row.get("horaires_accueil"), lang),
