@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from mapapp import vocabulary
 from mapapp.i18n import format_km
 from mapapp.search import SearchIndex, SearchQuery
 from mapapp.taxonomy import Obstacle, parse_obstacle
@@ -86,7 +87,7 @@ __all__ = [
 DEFAULT_PER_NEED = 3
 #: Default radius of a plan (km): the search page's default, so that the page,
 #: ``mapapp plan`` and the API give the same plan for the same place and needs.
-DEFAULT_RADIUS_KM = 100.0
+DEFAULT_RADIUS_KM = float(vocabulary.DEFAULT_RADIUS_KM)
 #: What one more place to go to is worth, in km of extra distance.
 PLACE_COST_KM = 2.0
 #: Added to the distance of a service whose exact position is unknown, for ranking.

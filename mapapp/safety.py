@@ -79,7 +79,8 @@ __all__ = [
 #: Columns emptied on confidential records (the phone is replaced, not emptied).
 #: ``siret`` is included because the public SIRENE registry maps an
 #: establishment's SIRET to its street address.
-HIDDEN_COLUMNS = ("adresse", "complement_adresse", "siret", "courriel")
+#: ``lien_source`` too: a shelter's page at its source may show its street.
+HIDDEN_COLUMNS = ("adresse", "complement_adresse", "siret", "courriel", "lien_source")
 
 #: The only URL schemes a page may link to.
 SAFE_SCHEMES = frozenset({"http", "https", "tel", "mailto"})

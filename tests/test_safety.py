@@ -400,3 +400,29 @@ def test_safe_url_only_lets_safe_links_through(text: str) -> None:
 )
 def test_tel_url(phone: str, expected: str | None) -> None:
     assert tel_url(phone) == expected
+
+
+def test_a_shelters_source_page_link_is_not_shown() -> None:
+    """Its page at the source may carry the street: the public view drops the link."""
+    actors = actors_frame(
+        [
+            {
+                "id": "s:1",
+                "confidential": True,
+                "code_insee": "38185",
+                "latitude": 45.19,
+                "longitude": 5.72,
+                "lien_source": "https://example.org/structures/abri-1",
+            },
+            {
+                "id": "p:1",
+                "code_insee": "38185",
+                "latitude": 45.19,
+                "longitude": 5.72,
+                "lien_source": "https://example.org/services/public-1",
+            },
+        ]
+    )
+    shown = public_view(actors, COMMUNES).set_index("id")
+    assert shown.at["s:1", "lien_source"] == ""
+    assert shown.at["p:1", "lien_source"] == "https://example.org/services/public-1"

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from mapapp.taxonomy import ActorType, Obstacle
+from mapapp.vocabulary import DEFAULT_RADIUS_KM
 
 if TYPE_CHECKING:
     from mapapp.plan import Plan
@@ -74,7 +75,7 @@ def parse_day(text: str, today: date) -> date:
     "--radius",
     "radius_km",
     type=float,
-    default=100.0,  # the search page's default: page and command give the same plan
+    default=float(DEFAULT_RADIUS_KM),  # the search page's: page and command give one plan
     show_default=True,
     help="km; 0: no limit.",
 )
