@@ -206,8 +206,8 @@ _STOP = frozenset(
     ]
 )
 # Phrases written several ways, rewritten to one form before comparing.
-_SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(rf"\b{a}\b"), b)
+_SYNONYM_LIST: tuple[tuple[str, str], ...] = tuple(
+    (a, b)
     for a, b in (
         (r"pole emploi", "france travail"),
         (r"centre communal d action sociale", "ccas"),
@@ -225,6 +225,9 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"centre socio culturel|centre socioculturel", "centre social"),
     )
 )
+# One pass for all of them: each alternative is a named group, its replacement by name.
+_SYNONYMS = re.compile("|".join(rf"\b(?P<s{k}>{a})\b" for k, (a, _) in enumerate(_SYNONYM_LIST)))
+_SYNONYM_OF = {f"s{k}": b for k, (_, b) in enumerate(_SYNONYM_LIST)}
 # What kind of place a name says it is: two names of different kinds are two places
 # ("Mission locale de Grenoble" is not "PIMMS de Grenoble", whatever else they share).
 _KINDS: tuple[tuple[str, str], ...] = (
@@ -288,9 +291,13 @@ def _normal(text: str) -> str:
     t = strip_accents(str(text or "")).lower()
     t = re.sub(r"[^a-z0-9]+", " ", t)
     t = " ".join({"st": "saint", "ste": "sainte"}.get(w, w) for w in t.split())
-    for pattern, repl in _SYNONYMS:
-        t = pattern.sub(repl, t)
+    t = _SYNONYMS.sub(lambda m: _SYNONYM_OF[str(m.lastgroup)], t)
     return " ".join(w for w in t.split() if w not in _STOP)
+
+
+@functools.lru_cache(maxsize=8192)
+def _commune_words(commune: str) -> frozenset[str]:
+    return frozenset(normalize_place(commune).split())
 
 
 @functools.lru_cache(maxsize=65536)
@@ -313,7 +320,7 @@ def name_key(name: str, commune: str = "") -> NameKey:
         full,
         frozenset(kinds),
         core,
-        frozenset(normalize_place(commune).split()),
+        _commune_words(commune),
         frozenset(core.split()),
     )
 
@@ -407,20 +414,36 @@ _IDENTITY_FIELDS = (
 )
 
 
-def _fingerprint(actors: pd.DataFrame, row: int) -> str:
+class _Fingerprints:
     """What two rows of one file must share to be one record twice (ids aside).
 
     Names alone are not enough: one building holds several structures' services
-    called "Activités et ateliers" or "Médiation numérique".
+    called "Activités et ateliers" or "Médiation numérique".  Names compare in
+    their normal form ("Mairie de Sermoyer" = "Mairie Sermoyer"), other fields
+    without case and extra spaces.  Computed only for the rows that need it.
     """
 
-    def norm(v: object) -> str:
+    _NAMES = ("nom", "structure_nom")
+
+    def __init__(self, actors: pd.DataFrame) -> None:
+        self.columns = {c: _column(actors, c, None).tolist() for c in _IDENTITY_FIELDS}
+        self.done: dict[int, str] = {}
+
+    def __getitem__(self, row: int) -> str:
+        if row not in self.done:
+            self.done[row] = "\x1f".join(
+                self._norm(c, self.columns[c][row]) for c in _IDENTITY_FIELDS
+            )
+        return self.done[row]
+
+    def _norm(self, column: str, v: object) -> str:
         if isinstance(v, (list, tuple, np.ndarray)):
             return ",".join(sorted(str(x) for x in v))
-        return " ".join(str(v).lower().split()) if v is not None and v == v else ""
-
-    rec = actors.iloc[row]
-    return "\x1f".join(norm(rec.get(c)) for c in _IDENTITY_FIELDS)
+        if v is None or v != v:
+            return ""
+        if column in self._NAMES:
+            return name_key(str(v)).full
+        return " ".join(str(v).lower().split())
 
 
 @dataclass(frozen=True)
@@ -497,14 +520,11 @@ def _candidate_edges(
     same_siret = (siret[ia] != "") & (siret[ia] == siret[ib])
     keep = conf[ia] == conf[ib]  # a public record never disappears behind a confidential one
     keep &= np.where(same_file, metres <= IDENTICAL_M, (metres <= WIDE_M) | same_siret)
-    prints: dict[int, str] = {}
+    prints = _Fingerprints(actors)
     edges: list[_Edge] = []
     for k in np.flatnonzero(keep).tolist():
         a, b, d = int(ia[k]), int(ib[k]), float(metres[k])
         if same_file[k]:
-            for i in (a, b):
-                if i not in prints:
-                    prints[i] = _fingerprint(actors, i)
             if prints[a] == prints[b]:
                 edges.append(_Edge(a, b, MergeRule.IN_FILE_IDENTICAL, d, 100.0))
             continue
