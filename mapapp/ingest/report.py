@@ -105,6 +105,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"source (kept; --prune removes them), {store.get('total', 0)} actors in all."
         )
     lines += _safety_lines(report)
+    earlier = sum(1 for m in report.get("merges") or [] if not m.get("this_import", True))
+    if earlier:
+        lines.append(
+            f"Records of earlier imports now merged into a richer record of this one: {earlier} "
+            "(see 'merges' in the report, 'mapapp duplicates')."
+        )
     rep = report["repaired"]
     if rep["rows"]:
         kinds = ", ".join(f"{k}: {v}" for k, v in Counter(rep["by_kind"]).most_common(4))
