@@ -27,8 +27,7 @@ rule                      distance    name score    other conditions
 
 Why these numbers: two producers pin one address differently (a BAN
 house-number point, a building centroid, a hand-placed pin): on the real
-samples the gap is under 30 m for the same building, so 50 m with a similar
-name is safe, while a different place with a similar name 50 m away is rare
+samples most such pairs lie within 30 m, so 50 m with a similar name is safe, while a different place with a similar name 50 m away is rare
 (two agencies of one network are hundreds of metres apart at least).  An
 identical distinctive name tolerates a coarser geocode (200 m, e.g. "Agence
 France Travail Ravine des Cabris" 162 m from "France Travail - Ravine des
