@@ -113,7 +113,7 @@ def rss_mb(pid: int) -> float:
 def largest_map_bytes() -> int:
     """HTML size of the map for the largest result set the UI offers."""
     from mapapp.geo.communes import load_geography
-    from mapapp.maps import MapPoint, map_html_bytes, results_map
+    from mapapp.render.search_map import MapPoint, map_html_bytes, results_map
     from mapapp.search import SearchIndex, SearchQuery
     from mapapp.settings import Settings
     from mapapp.ui.search_page import LIMIT_CHOICES

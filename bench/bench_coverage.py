@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from mapapp.choropleth import coverage_map, display_geometry, distance_classes
 from mapapp.coverage import (
     Territory,
     accessibility_matrix,
@@ -50,9 +49,12 @@ from mapapp.coverage import (
     distance_matrix,
     obstacle_membership,
 )
+from mapapp.coverage.classes import distance_classes
 from mapapp.geo.communes import analysis_units, load_geography
+from mapapp.geo.shapes import display_geometry
 from mapapp.geo.sphere import haversine_km, km_to_chord, to_unit_xyz
-from mapapp.maps import map_html_bytes
+from mapapp.render.choropleth import coverage_map
+from mapapp.render.search_map import map_html_bytes
 from mapapp.schema import FRANCE_BOXES, actors_frame
 from mapapp.settings import Settings
 from mapapp.taxonomy import Obstacle

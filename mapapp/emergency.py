@@ -11,7 +11,7 @@ Examples
 >>> [c.code for c in countries]
 ['FR', 'BE']
 >>> [n.href for n in countries[0].numbers]
-['tel:17', 'tel:112', 'sms:114', 'tel:3919']
+['tel:17', 'tel:15', 'tel:115', 'tel:112', 'sms:114', 'tel:3919']
 >>> countries[1].numbers[1].href, countries[1].numbers[1].number
 ('tel:080030030', '0800 30 030')
 """

@@ -23,6 +23,7 @@ __all__ = [
     "DataValidationError",
     "InputFormatError",
     "MapappError",
+    "OfflineError",
     "StoreBusyError",
     "StoreError",
     "UnknownPlaceError",
@@ -71,6 +72,10 @@ class UnknownVocabularyError(KeyError, MapappError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class OfflineError(ConnectionError, MapappError):
+    """The machine cannot reach the server of an online source."""
 
 
 class StoreError(OSError, MapappError):

@@ -22,12 +22,16 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from mapapp.filters import ReceptionMode
+
 __all__ = [
     "LANGS",
     "PUBLICS_CHOICES",
     "STRINGS",
     "VOCABULARIES",
     "Lang",
+    "format_km",
+    "format_number",
     "parse_lang",
     "t",
     "vocab_label",
@@ -251,6 +255,148 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "A private window keeps neither history nor site data once closed: Chrome 'New "
         "Incognito window', Firefox 'New private window', Safari 'Private Browsing'.",
     ),
+    # -- coverage view (coordinators)
+    "cov_title": ("Couverture du territoire", "Coverage of the territory"),
+    "cov_intro": (
+        "Pour chaque commune : la distance **à vol d'oiseau** (depuis un point "
+        "représentatif de la commune) jusqu'au service sur place le plus proche, la "
+        "population concernée, et où un service de plus aiderait le plus. Les services "
+        "uniquement à distance sont comptés à part ; les services à adresse confidentielle "
+        "comptent au centre de leur commune. Paris, Lyon et Marseille par arrondissement.",
+        "For each commune: the **great-circle** distance (from a representative point of "
+        "the commune) to the nearest in-person service, how many people it concerns, and "
+        "where one more service would help most. Remote-only services are counted apart; "
+        "services with a confidential address count at their commune. Paris, Lyon and "
+        "Marseille by arrondissement.",
+    ),
+    "cov_by": ("Services comptés", "Services counted"),
+    "cov_by_obstacle": ("par frein", "by obstacle"),
+    "cov_by_type": ("par type d'acteur", "by actor type"),
+    "cov_obstacles": ("Frein(s)", "Obstacle(s)"),
+    "cov_types": ("Type(s) d'acteur", "Actor type(s)"),
+    "cov_match": ("Avec plusieurs freins, un service doit couvrir", "With several obstacles"),
+    "cov_match_any": ("l'un d'eux", "any of them"),
+    "cov_match_all": ("tous", "all of them"),
+    "cov_territory": ("Territoire", "Territory"),
+    "cov_radius": ("Rayon « à portée » (km)", "Within reach (km)"),
+    "cov_measure": ("Carte", "Map"),
+    "cov_m_distance": ("distance au service le plus proche", "distance to the nearest service"),
+    "cov_m_access": ("accessibilité (2SFCA)", "accessibility (2SFCA)"),
+    "cov_catchment": ("Zone de chalandise 2SFCA (km)", "2SFCA catchment (km)"),
+    "cov_catchment_help": (
+        "2SFCA partage la capacité de chaque service (places de crèche quand on les "
+        "connaît, sinon 1) entre les habitants à moins de cette distance, puis additionne "
+        "pour chaque commune la part des services à sa portée.",
+        "2SFCA shares each service's capacity (crèche places when known, else 1) among the "
+        "people within this distance, then sums for each commune the shares within its reach.",
+    ),
+    "cov_compare": ("Comparer avec (facultatif)", "Compare with (optional)"),
+    "cov_none": ("—", "—"),
+    "cov_choose": ("Choisir…", "Choose…"),
+    "cov_suggest": (
+        "Communes proposées pour un nouveau service",
+        "Communes proposed for a new service",
+    ),
+    "cov_submit": ("Analyser", "Analyse"),
+    "cov_france": ("France entière", "All of France"),
+    "cov_kind_departement": ("Département", "Département"),
+    "cov_kind_region": ("Région", "Région"),
+    "cov_kind_epci": ("EPCI", "EPCI"),
+    "cov_pick_something": (
+        "Choisissez au moins un frein ou un type.",
+        "Pick an obstacle or a type.",
+    ),
+    "cov_m_population": ("Population", "Population"),
+    "cov_m_within": ("À portée ({r} km)", "Within {r} km"),
+    "cov_m_mean": ("Distance moyenne", "Mean distance"),
+    "cov_m_p90": ("90 % à moins de", "90% within"),
+    "cov_m_beyond": ("Communes hors de portée", "Communes out of reach"),
+    "cov_m_services": ("Services sur place / à distance", "In-person / remote services"),
+    "cov_m_access_mean": ("Capacité pour 10 000 hab.", "Capacity per 10,000 inh."),
+    "cov_legend": ("Légende", "Legend"),
+    "cov_map_level_dep": (
+        "Carte par département (moyennes pondérées par la population).",
+        "Map by département (population-weighted means).",
+    ),
+    "cov_click": ("Cliquez une zone pour ses chiffres.", "Click an area for its figures."),
+    "cov_worst": ("Communes les moins bien couvertes", "Worst-covered communes"),
+    "cov_all_figures": ("Tous les chiffres du territoire", "All figures for the territory"),
+    "cov_download": ("Télécharger", "Download"),
+    "cov_dl_csv": ("Tableau (CSV)", "Table (CSV)"),
+    "cov_dl_geojson": ("Couche (GeoJSON)", "Layer (GeoJSON)"),
+    "cov_dl_gpkg": ("Couche (GeoPackage)", "Layer (GeoPackage)"),
+    "cov_suggest_header": (
+        "Où un service de plus aiderait le plus ?",
+        "Where would one more service help most?",
+    ),
+    "cov_suggest_intro": (
+        "Aujourd'hui, {n} personnes vivent à plus de {r} km d'un service. Chaque ligne "
+        "indique combien de personnes un nouveau service dans cette commune mettrait à "
+        "portée, en plus des lignes précédentes (choix glouton : le premier est le meilleur "
+        "site unique).",
+        "Today {n} people live more than {r} km from a service. Each row says how many "
+        "people a new service in that commune would bring within reach, on top of the rows "
+        "above (greedy choice: the first is the best single site).",
+    ),
+    "cov_suggest_none": ("Personne n'est hors de portée.", "Nobody is out of reach."),
+    "cov_compare_header": ("Comparaison", "Comparison"),
+    "cov_no_service": ("aucun service", "no service"),
+    "cov_nearest": ("Service le plus proche", "Nearest service"),
+    "cov_col_code": ("Code INSEE", "INSEE code"),
+    "cov_col_nom": ("Nom", "Name"),
+    "cov_col_distance": ("Distance à vol d'oiseau (km)", "Great-circle distance (km)"),
+    "cov_col_nearest_commune": ("Commune du service", "Service's commune"),
+    "cov_col_gained": ("Personnes mises à portée", "People brought within reach"),
+    "cov_col_communes_gained": ("Communes mises à portée", "Communes brought within reach"),
+    "cov_col_beyond_after": ("Restent hors de portée", "Still out of reach"),
+    # -- coverage figures (page, command line, notebook)
+    "fig_communes": ("Communes", "Communes"),
+    "fig_population": ("Population", "Population"),
+    "fig_population_within": ("Population à moins de {t} km", "Population within {t} km"),
+    "fig_share_within": (
+        "Part de la population à moins de {t} km",
+        "Share of population within {t} km",
+    ),
+    "fig_mean_distance_km": (
+        "Distance moyenne, pondérée par la population",
+        "Population-weighted mean distance",
+    ),
+    "fig_p90_distance_km": (
+        "Distance sous laquelle vit 90 % de la population",
+        "Distance within which 90% of people live",
+    ),
+    "fig_communes_beyond_radius": (
+        "Communes sans service à moins de {r} km",
+        "Communes with no service within {r} km",
+    ),
+    "fig_population_beyond_radius": (
+        "Population sans service à moins de {r} km",
+        "People with no service within {r} km",
+    ),
+    "fig_population_without_service": (
+        "Population sans aucun service dans sa zone (métropole ou DROM)",
+        "People with no service at all in their zone (mainland or overseas département)",
+    ),
+    "fig_services": (
+        "Services sur place dans le territoire",
+        "In-person services in the territory",
+    ),
+    "fig_remote_services": (
+        "Services à distance uniquement (comptés à part)",
+        "Remote-only services (counted apart)",
+    ),
+    "fig_services_at_commune": (
+        "Services placés au centre de leur commune (adresse confidentielle ou inconnue)",
+        "Services placed at their commune (confidential or unknown address)",
+    ),
+    "fig_services_unplaced": (
+        "Services sans lieu connu (non comptés)",
+        "Services with no known place (not counted)",
+    ),
+    "fig_accessibility_per_10k": (
+        "Accessibilité 2SFCA : capacité pour 10 000 habitants",
+        "2SFCA accessibility: capacity per 10,000 inhabitants",
+    ),
 }
 
 #: Labels of data·inclusion codes the UI shows: vocabulary -> code -> (French, English).
@@ -286,8 +432,8 @@ VOCABULARIES: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "pass-numerique": ("Pass numérique", "Digital pass"),
     },
     "modes_accueil": {
-        "en-presentiel": ("Sur place", "In person"),
-        "a-distance": ("À distance", "Remote"),
+        ReceptionMode.EN_PRESENTIEL.value: ("Sur place", "In person"),
+        ReceptionMode.A_DISTANCE.value: ("À distance", "Remote"),
     },
 }
 
@@ -325,6 +471,46 @@ def t(key: str, lang: str = "fr", **values: object) -> str:
     fr, en = STRINGS[key]
     text = en if lang == "en" else fr
     return text.format(**values) if values else text
+
+
+def format_number(x: float, *, digits: int | None = 0, lang: str = "fr") -> str:
+    """The one number formatter: ``1 623 111`` / ``3,14`` in French, ``1,623,111`` / ``3.14`` in English.
+
+    Parameters
+    ----------
+    x : float
+    digits : int or None, keyword-only
+        Decimals; None means three significant digits below 100 (legends:
+        ``2,5``, ``12``) and whole numbers above.
+    lang : {"fr", "en"}, keyword-only
+        French groups thousands with a narrow no-break space.
+
+    Examples
+    --------
+    >>> format_number(1234.5, digits=1, lang="en"), format_number(1234.5, digits=1)
+    ('1,234.5', '1\u202f234,5')
+    >>> format_number(2.5, digits=None), format_number(20.0, digits=None, lang="en")
+    ('2,5', '20')
+    """
+    if digits is None:
+        digits = -1 if abs(x) < 100 else 0
+    text = f"{x:.3g}" if digits < 0 else f"{x:,.{digits}f}"
+    if lang == "en":
+        return text
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def format_km(km: float, lang: str = "fr") -> str:
+    """A distance for people: one decimal under 10 km, whole km above.
+
+    Examples
+    --------
+    >>> format_km(1.234, "fr"), format_km(1.234, "en"), format_km(23.6, "fr")
+    ('1,2 km', '1.2 km', '24 km')
+    >>> format_km(0.04, "fr"), format_km(9.96, "en"), format_km(1500.2, "fr")
+    ('0,0 km', '10 km', '1\u202f500 km')
+    """
+    return format_number(km, digits=1 if round(km, 1) < 10 else 0, lang=lang) + " km"
 
 
 def vocab_label(vocabulary: str, code: str, lang: str = "fr") -> str:

@@ -53,6 +53,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from mapapp.schema import LIST_COLUMNS
@@ -248,7 +250,7 @@ class Finding:
 
 
 # Words and phrases that mark a shelter, compared on text without accents,
-# in lower case, with every run of other characters as one space, and only
+# in lower case, words apart by anything but letters and digits, and only
 # as whole words: "chu" matches "CHU Les Lilas" but not "CHUV" or "chute".
 # When in doubt, confidential: a hospital called "CHU ..." is shown at its
 # commune, which costs a little precision and never exposes a shelter.
@@ -289,10 +291,20 @@ _VIOLENCE_PHRASES = (
 )
 
 
-def _word_pattern(terms: Iterable[str]) -> re.Pattern[str]:
-    alternatives = sorted({t for t in terms}, key=len, reverse=True)
-    body = "|".join(re.escape(t).replace(r"\ ", " ") for t in alternatives)
-    return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+#: Anything but a letter or a digit, in any script: what separates words.
+_NOT_WORD = r"[^\p{L}\p{N}]"
+
+
+def _word_pattern(terms: Iterable[str]) -> str:
+    """An RE2 pattern finding any of ``terms`` as whole words, in lower-case text.
+
+    RE2 (through pyarrow) runs in linear time over a column, so the rule
+    stays cheap on a million records.  The words of a phrase may be joined
+    by any separators ("mise à l'abri", "mise-a-l-abri").
+    """
+    alternatives = sorted(set(terms), key=len, reverse=True)
+    body = "|".join(f"{_NOT_WORD}+".join(re.escape(w) for w in t.split()) for t in alternatives)
+    return rf"(?:^|{_NOT_WORD})(?P<term>{body})(?:$|{_NOT_WORD})"
 
 
 _NAME_MARKS = _word_pattern((*_SHELTER_ACRONYMS, *_SHELTER_PHRASES, *_VIOLENCE_PHRASES))
@@ -313,11 +325,35 @@ _FALSE_FLAGS = frozenset(
 )
 
 
-def _folded(values: pd.Series) -> pd.Series:
-    """Text without accents, lower case, one space for any run of other characters."""
-    text = values.fillna("").astype(str)
-    text = text.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
-    return text.str.lower().str.replace(r"[^a-z0-9]+", " ", regex=True)
+def _strings(values: pd.Series) -> pa.Array:
+    """A column as an Arrow string array, blanks as nulls, whatever it held."""
+    try:
+        return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        text = values.map(lambda v: None if _blank(v) else str(v))
+        return pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+def _terms_found(values: pd.Series, pattern: str) -> np.ndarray:
+    """The first term of ``pattern`` in each value (``None`` where none), accents and case aside.
+
+    Each distinct value is decomposed (NFKD), stripped of its combining
+    marks and put in lower case once; the words are then looked for with
+    RE2.  The term is returned with single spaces between its words.
+    """
+    encoded = pc.dictionary_encode(pc.fill_null(_strings(values), ""))
+    distinct = pc.utf8_normalize(encoded.dictionary, form="NFKD")
+    distinct = pc.utf8_lower(pc.replace_substring_regex(distinct, r"\p{M}+", ""))
+    found = pc.struct_field(pc.extract_regex(distinct, pattern), "term")
+    valid = pc.is_valid(found).to_numpy(zero_copy_only=False)
+    terms = np.full(len(found), None, dtype=object)
+    for i in np.flatnonzero(valid):
+        terms[i] = re.sub(r"[^a-z0-9]+", " ", str(found[i].as_py())).strip()
+    return terms[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _flag(values: pd.Series) -> pd.Series:
@@ -334,10 +370,35 @@ def _column(frame: pd.DataFrame, col: str) -> pd.Series:
     return pd.Series("", index=frame.index, dtype=object)
 
 
-def _matches(frame: pd.DataFrame, col: str, pattern: re.Pattern[str]) -> pd.Series:
-    """The first term of ``pattern`` found in ``col`` (``NaN`` where none)."""
-    folded = _folded(_column(frame, col))
-    return folded.str.extract(f"({pattern.pattern})", expand=False)
+def _matches(frame: pd.DataFrame, col: str, pattern: str) -> np.ndarray:
+    """The first term of ``pattern`` found in ``col`` (``None`` where none)."""
+    return _terms_found(_column(frame, col), pattern)
+
+
+def _where(mask: np.ndarray, term: str) -> np.ndarray:
+    """``term`` where ``mask`` holds, ``None`` elsewhere."""
+    out = np.full(len(mask), None, dtype=object)
+    out[mask] = term
+    return out
+
+
+def _findings(frame: pd.DataFrame) -> list[tuple[ConfidentialReason, str, np.ndarray]]:
+    """``(reason, column, term per row or None)`` for every way a record may be marked."""
+    flag = _flag(_column(frame, "confidential")).to_numpy(dtype=bool)
+    kind = _column(frame, "actor_type").fillna("").astype(str).str.strip().str.lower()
+    shelter = (kind == ActorType.HEBERGEMENT.value).to_numpy()
+    out = [
+        (ConfidentialReason.SOURCE_FLAG, "confidential", _where(flag, "")),
+        (ConfidentialReason.SHELTER_TYPE, "actor_type", _where(shelter, "hebergement")),
+        (
+            ConfidentialReason.SHELTER_CODE,
+            "source_type",
+            _matches(frame, "source_type", _CODE_MARKS),
+        ),
+    ]
+    for col in ("nom", "structure_nom"):
+        out.append((ConfidentialReason.SHELTER_NAME, col, _matches(frame, col, _NAME_MARKS)))
+    return out
 
 
 def confidentiality(frame: pd.DataFrame) -> pd.Series:
@@ -369,30 +430,11 @@ def confidentiality(frame: pd.DataFrame) -> pd.Series:
     >>> [[(x.reason.value, x.field, x.term) for x in row] for row in confidentiality(f)]
     [[('shelter-name', 'nom', 'mise a l abri')], [], [('shelter-code', 'source_type', 'rs fjt')]]
     """
-    n = len(frame)
-    found: list[list[Finding]] = [[] for _ in range(n)]
-    if n == 0:
-        return pd.Series(found, index=frame.index, dtype=object)
-
-    def add(mask: np.ndarray, reason: ConfidentialReason, col: str, terms: Any) -> None:
-        for i in np.flatnonzero(mask):
-            term = terms if isinstance(terms, str) else str(terms[i])
-            found[i].append(Finding(reason, col, term))
-
-    flag = _flag(_column(frame, "confidential")).to_numpy(dtype=bool)
-    add(flag, ConfidentialReason.SOURCE_FLAG, "confidential", "")
-    kind = _column(frame, "actor_type").fillna("").astype(str).str.strip().str.lower()
-    add(
-        (kind == ActorType.HEBERGEMENT.value).to_numpy(),
-        ConfidentialReason.SHELTER_TYPE,
-        "actor_type",
-        ActorType.HEBERGEMENT.value,
-    )
-    code = _matches(frame, "source_type", _CODE_MARKS)
-    add(code.notna().to_numpy(), ConfidentialReason.SHELTER_CODE, "source_type", code.to_numpy())
-    for col in ("nom", "structure_nom"):
-        name = _matches(frame, col, _NAME_MARKS)
-        add(name.notna().to_numpy(), ConfidentialReason.SHELTER_NAME, col, name.to_numpy())
+    found: list[list[Finding]] = [[] for _ in range(len(frame))]
+    if len(frame):
+        for reason, col, terms in _findings(frame):
+            for i in np.flatnonzero(pd.notna(terms)):
+                found[i].append(Finding(reason, col, str(terms[i])))
     return pd.Series(found, index=frame.index, dtype=object)
 
 
@@ -405,7 +447,11 @@ def confidential_mask(frame: pd.DataFrame) -> np.ndarray:
     ...                                 "confidential": ["", "oui"]})).tolist()
     [True, True]
     """
-    return np.fromiter((bool(x) for x in confidentiality(frame)), dtype=bool, count=len(frame))
+    mask = np.zeros(len(frame), dtype=bool)
+    if len(frame):
+        for _, _, terms in _findings(frame):
+            mask |= pd.notna(terms)
+    return mask
 
 
 def referral_lines(frame: pd.DataFrame) -> pd.Series:
@@ -432,7 +478,7 @@ def referral_lines(frame: pd.DataFrame) -> pd.Series:
             (_has_violence(v) for v in frame["obstacles"]), dtype=bool, count=len(frame)
         )
     for col in ("nom", "structure_nom", "source_type"):
-        violence |= _matches(frame, col, _VIOLENCE_MARKS).notna().to_numpy()
+        violence |= pd.notna(_matches(frame, col, _VIOLENCE_MARKS))
     default = np.where(violence, VIOLENCE_LINE, SHELTER_LINE)
     return own.where(own != "", pd.Series(default, index=frame.index))
 

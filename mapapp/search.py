@@ -7,9 +7,10 @@ tree per obstacle means an obstacle filter costs nothing; the other filters
 (actor types, publics, free of charge) are checked on candidates, fetching more
 candidates only when too many are filtered out.
 
-Only in-person services (``en-presentiel``) with coordinates are indexed;
-remote-only services (``a-distance``) have no meaningful distance and are
-returned apart by :meth:`SearchIndex.remote`.
+Only in-person services with coordinates are indexed; remote-only services
+have no meaningful distance and are returned apart by
+:meth:`SearchIndex.remote` (both rules from :mod:`mapapp.filters`, shared
+with the coverage analysis).
 
 Examples
 --------
@@ -37,6 +38,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from mapapp.filters import membership, reception_flags
 from mapapp.geo.sphere import chord_to_km, km_to_chord, to_unit_xyz
 from mapapp.taxonomy import ActorType, Obstacle, parse_actor_type, parse_obstacle
 
@@ -120,21 +122,14 @@ class SearchIndex:
         n = len(a)
         lat = a["latitude"].to_numpy(dtype=float)
         lon = a["longitude"].to_numpy(dtype=float)
-        modes = a["modes_accueil"]
-        in_person = np.fromiter(
-            (("en-presentiel" in m) or len(m) == 0 for m in modes), bool, count=n
-        )
+        in_person, self._remote = reception_flags(a["modes_accueil"])
         self._located = np.isfinite(lat) & np.isfinite(lon) & in_person
-        self._remote = np.fromiter(
-            (("a-distance" in m) and ("en-presentiel" not in m) for m in modes), bool, count=n
-        )
         self._xyz = to_unit_xyz(np.nan_to_num(lat), np.nan_to_num(lon))
         obstacles = list(Obstacle)
         self._obit = {o: 1 << i for i, o in enumerate(obstacles)}
-        self._obstacle_bits = np.fromiter(
-            (sum(self._obit[Obstacle(o)] for o in set(lst)) for lst in a["obstacles"]),
-            np.int64,
-            count=n,
+        covers = membership(a["obstacles"], [o.value for o in obstacles])
+        self._obstacle_bits = covers.astype(np.int64) @ np.array(
+            [self._obit[o] for o in obstacles], dtype=np.int64
         )
         types = list(ActorType)
         self._type_codes = {t: i for i, t in enumerate(types)}

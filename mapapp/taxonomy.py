@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import lru_cache
 
 from mapapp.errors import UnknownVocabularyError
 
@@ -372,6 +373,7 @@ def shelter_codes() -> tuple[str, ...]:
     return _CODES_BY_TYPE[ActorType.HEBERGEMENT]
 
 
+@lru_cache(maxsize=65536)
 def type_code_key(code: str) -> str:
     """A source code as compared with the tables: ASCII, lower case, ``-`` between words.
 
@@ -433,6 +435,7 @@ def _norm_code(code: str) -> str:
     return re.sub(r"\s+", "-", text.strip().lower())
 
 
+@lru_cache(maxsize=65536)
 def actor_type_for_code(code: str | None) -> ActorType:
     """Actor type for a source code (réseau porteur, typologie, source name).
 

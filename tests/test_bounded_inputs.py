@@ -237,3 +237,16 @@ def test_a_mapped_column_absent_from_the_file(
     assert code == 0, out  # an optional column: a warning in the report
     assert any("'tel'" in w and "no_tel.csv" in w for w in report["warnings"])
     assert "'tel'" in out
+
+
+def test_progress_lines_on_request_when_not_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MAPAPP_DATA_DIR", str(tmp_path / "data"))
+    args = ["ingest", str(FIX / "base.csv"), "--mapping", MAPPING, "--no-geocode"]
+    main([*args, "--report", str(tmp_path / "r1.json")])
+    assert "rows read" not in capsys.readouterr().err  # not a terminal: quiet by default
+    main([*args, "--progress", "--report", str(tmp_path / "r2.json")])
+    err = capsys.readouterr().err
+    assert "[lecture / reading] 3 lignes lues / rows read" in err
+    assert "fusion / merging" in err and "rows/s" in err

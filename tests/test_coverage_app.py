@@ -16,8 +16,9 @@ import geopandas as gpd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mapapp.coverage import Territory, coverage_analysis, format_number, worst_covered
+from mapapp.coverage import Territory, coverage_analysis, worst_covered
 from mapapp.geo.communes import Geography, analysis_units
+from mapapp.i18n import format_number
 from mapapp.safety import public_view
 
 APP = str(Path(__file__).parent / "fixtures" / "coverage" / "app_coverage.py")

@@ -9,18 +9,17 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from mapapp.choropleth import (
+from mapapp.coverage import Territory, coverage_analysis
+from mapapp.coverage.classes import (
     NONE_COLOR,
     accessibility_classes,
-    coverage_map,
-    departement_shapes,
-    display_geometry,
     distance_classes,
     legend_frame,
 )
-from mapapp.coverage import Territory, coverage_analysis
 from mapapp.geo.communes import Geography, analysis_units
-from mapapp.maps import map_html_bytes
+from mapapp.geo.shapes import departement_shapes, display_geometry
+from mapapp.render.choropleth import coverage_map
+from mapapp.render.search_map import map_html_bytes
 from tests.conftest import _cache_dir
 
 

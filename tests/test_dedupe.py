@@ -323,3 +323,22 @@ def test_every_rule_has_french_and_english() -> None:
     for rule in MergeRule:
         fr, en = rule.label("fr"), rule.label("en")
         assert fr and en and fr != en
+
+
+def test_candidate_pairs_stay_bounded_where_thousands_share_one_point() -> None:
+    """3,000 records of each of two files on one spot: pairs grow linearly, not as n²."""
+    import numpy as np
+
+    from mapapp.geo.sphere import to_unit_xyz
+    from mapapp.ingest.dedupe import NEIGHBOURS, _near_pairs
+
+    n = 3000
+    lat = np.full(2 * n, 48.9)
+    lon = np.full(2 * n, 2.36)
+    files = np.array(["a.csv"] * n + ["b.csv"] * n)
+    pairs = _near_pairs(to_unit_xyz(lat, lon), files)
+    # each record asks for NEIGHBOURS of the other file and NEIGHBOURS + 1 of its own
+    # (the +1 is normally itself, but among identical points it may be another)
+    assert len(pairs) <= 2 * n * (2 * NEIGHBOURS + 1)
+    assert len(pairs) >= n * NEIGHBOURS  # and every record still has candidates
+    assert (pairs[:, 0] < pairs[:, 1]).all()

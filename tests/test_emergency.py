@@ -21,6 +21,8 @@ def _numbers(code: str) -> dict[str, str]:
 def test_france_numbers_are_all_there() -> None:
     assert _numbers("FR") == {
         "17": "tel:17",
+        "15": "tel:15",
+        "115": "tel:115",
         "112": "tel:112",
         "114": "sms:114",
         "3919": "tel:3919",
@@ -36,6 +38,13 @@ def test_every_link_is_tel_or_sms_with_digits_only() -> None:
         for n in country.numbers:
             assert re.fullmatch(r"(tel|sms):\d+", n.href), n.href
             assert n.label("fr") and n.label("en") and n.detail("fr") and n.detail("en")
+
+
+def test_115_and_15_say_what_they_are_for() -> None:
+    numbers = {n.number: n for c in load_emergency() for n in c.numbers if c.code == "FR"}
+    assert "dormir" in numbers["115"].detail("fr") and "sleep" in numbers["115"].detail("en")
+    assert "Hébergement" in numbers["115"].label("fr")
+    assert "médicale" in numbers["15"].detail("fr") and "medical" in numbers["15"].label("en")
 
 
 def test_3919_says_free_anonymous_24_7() -> None:

@@ -108,3 +108,19 @@ def test_suggest_honours_the_departement_and_lists_each_commune_once(geo: Geogra
     codes = [c for c, _ in suggest_places("saint denis", geo, limit=30)]
     assert len(codes) == len(set(codes))
     assert [c for c, _ in suggest_places("Saint-Denis (974)", geo)][:1] == ["97411"]
+
+
+def test_suggestions_fall_back_outside_a_departement_without_match(geo: Geography) -> None:
+    # No commune close to "Marseile" in the Paris département: the real one is offered.
+    got = suggest_places("Marseile 75", geo)
+    assert got and got[0][1].startswith("Marseille")
+
+
+def test_cli_and_page_suggest_the_same_places(geo: Geography) -> None:
+    # The command line's error message quotes the same suggestions as the page
+    # (which calls suggest_places): the typed département counts in both.
+    with pytest.raises(UnknownPlaceError) as err:
+        resolve_place("Saint-Deniss 93", geo)
+    first = suggest_places("Saint-Deniss 93", geo, limit=5)[0][1]
+    assert first == "Saint-Denis (93)"
+    assert f"did you mean {first}" in str(err.value)

@@ -37,10 +37,14 @@ def test_english_strings_are_not_french_copies() -> None:
 
 def test_every_key_used_in_the_ui_exists() -> None:
     used: set[str] = set()
-    for path in [*(ROOT / "mapapp" / "ui").glob("*.py"), ROOT / "mapapp" / "present.py"]:
+    pages = [*(ROOT / "mapapp" / "ui").glob("*.py"), *(ROOT / "mapapp" / "render").glob("*.py")]
+    for path in [*pages, ROOT / "mapapp" / "coverage" / "labels.py"]:
         used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_]+)["']""", path.read_text()))
-    # Keys built with an f-string: match_any / match_all.
-    used |= {"match_any", "match_all"}
+    used = {k for k in used if not k.endswith("_")}  # prefixes of keys built with "+"
+    # Keys built with an f-string or "+": match_any / match_all and the coverage view's.
+    used |= {"match_any", "match_all", "cov_match_any", "cov_match_all"}
+    used |= {"cov_by_obstacle", "cov_by_type", "cov_m_distance", "cov_m_access"}
+    used |= {"cov_kind_departement", "cov_kind_region", "cov_kind_epci"}
     assert used, "the scan found nothing: the pattern is wrong"
     missing = sorted(used - set(STRINGS))
     assert not missing, f"keys used but not defined: {missing}"

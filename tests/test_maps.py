@@ -1,4 +1,4 @@
-"""mapapp.maps: escaping for HTML + JavaScript template literals + Jinja2, links, payload size."""
+"""mapapp.render.search_map and .text: escaping for HTML + JavaScript template literals + Jinja2, links, payload size."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mapapp.maps import MAX_MARKERS, MapPoint, escape_text, map_html_bytes, results_map
+from mapapp.render.search_map import MAX_MARKERS, MapPoint, map_html_bytes, results_map
+from mapapp.render.text import escape_text
 from mapapp.safety import safe_url
 from mapapp.ui.search_page import LIMIT_CHOICES
 

@@ -1,4 +1,4 @@
-"""mapapp.present: cards, distances, hours, Markdown escaping, printable sheets."""
+"""mapapp.render.cards (and .text): cards, distances, hours, Markdown escaping, printable sheets."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mapapp.emergency import load_emergency
-from mapapp.present import (
+from mapapp.i18n import format_km
+from mapapp.render.cards import (
     cards_from_frame,
-    escape_markdown,
     format_hours,
-    format_km,
     sheet_csv,
     sheet_text,
 )
+from mapapp.render.text import escape_markdown
 from mapapp.schema import actors_frame
 
 

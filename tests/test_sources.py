@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mapapp.errors import InputFormatError
+from mapapp.errors import InputFormatError, OfflineError
 from mapapp.sources import read, resolve_inputs
 from mapapp.sources._io import iter_json_records, parse_list
-from mapapp.sources.fetch import OfflineError, fetch_data_inclusion, pick_resources
+from mapapp.sources.fetch import fetch_data_inclusion, pick_resources
 from mapapp.sources.mapping import Mapping, load_mapping, shipped_mappings
 
 FIX = Path(__file__).parent / "fixtures" / "ingest" / "sources"

@@ -172,19 +172,29 @@ def test_a_second_import_waits_says_for_whom_and_then_runs(tmp_path: Path) -> No
     proc = subprocess.Popen(
         _ingest_cmd(FIX / "base.csv"),
         env=_env(data),
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")))  # type: ignore[union-attr]
+    reader.start()
     try:
         started = str((store.holder() or {}).get("started"))
-        time.sleep(8)
+        deadline = time.monotonic() + 240  # the machine may be slow to start Python
+        while not any("waiting" in line for line in lines) and time.monotonic() < deadline:
+            assert proc.poll() is None, lines
+            time.sleep(0.2)
+        time.sleep(1)
         assert proc.poll() is None  # still waiting
         assert store.is_empty()  # it wrote nothing meanwhile
     finally:
         release.set()
         holder.join()
-    _, err = proc.communicate(timeout=120)
+    proc.wait(timeout=240)
+    reader.join()
+    proc.stderr.close()  # type: ignore[union-attr]
+    err = "".join(lines)
     assert proc.returncode == 0, err
     hhmm = started[11:16]  # the holder's own start time, as it wrote it in the lock file
     assert f"waiting for the import started at {hhmm} by process {os.getpid()}" in err
@@ -261,6 +271,7 @@ def test_a_crash_at_any_commit_step_leaves_the_old_or_the_new_generation(
         timeout=300,
     )
     assert crashed.returncode == -9, crashed.stderr  # killed, as by kill -9
+    assert ParquetStore(data).holder() is None  # the kernel released its lock
     after = _snapshot(data)
     if step == "switched":  # the new generation is complete and current
         assert after["ids"] == sorted(

@@ -22,7 +22,6 @@ import geopandas as gpd
 import pandas as pd
 
 from mapapp.catalog import load_public_actors
-from mapapp.choropleth import departement_shapes
 from mapapp.coverage import (
     CoverageAnalysis,
     Territory,
@@ -37,6 +36,7 @@ from mapapp.coverage import (
     territory_units,
     worst_covered,
 )
+from mapapp.coverage.levels import level_shapes, level_table, parse_selection_key, selection_key
 from mapapp.geo.communes import Geography, analysis_units, load_geography
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
@@ -67,16 +67,8 @@ def _emit(data: bytes | str, output: Path | None) -> None:
         click.echo(f"Written: {output}", err=True)
 
 
-def _level_table(result: CoverageAnalysis, level: str) -> pd.DataFrame:
-    if level == "departement":
-        return result.departements
-    return result.table
-
-
 def _shapes(level: str, geo: Geography, settings: Settings) -> gpd.GeoSeries:
-    if level == "departement":
-        return departement_shapes(settings.cache_dir).geometry
-    return analysis_units(geo.communes).geometry
+    return level_shapes(level, geo.communes, settings.cache_dir)
 
 
 def _print_summary(summary: pd.DataFrame | pd.Series, radius_km: float, lang: str) -> None:
@@ -92,12 +84,9 @@ def _selections(
         return {"": (obstacles, types)}
     if len(obstacles) + len(types) < 2:
         raise click.UsageError("--compare needs at least two --obstacle or --type values")
-    out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    for o in obstacles:
-        out[o] = ((o,), ())
-    for t in types:
-        out[f"type:{t}"] = ((), (t,))
-    return out
+    keys = [selection_key(obstacle=o) for o in obstacles]
+    keys += [selection_key(actor_type=t) for t in types]
+    return {key: parse_selection_key(key) for key in keys}
 
 
 @click.command("coverage")
@@ -241,7 +230,7 @@ def _single(
         with pd.option_context("display.max_colwidth", 40, "display.width", 200):
             click.echo(worst[cols].round(2).to_string())
         return
-    table = _level_table(result, level)
+    table = level_table(result, level)
     if fmt == "csv":
         _emit(table_to_csv(table), output)
         return
@@ -265,11 +254,11 @@ def _compare(
     cols = ["distance_km", "within_radius"] if level == "commune" else ["mean_distance_km"]
     if next(iter(results.values())).catchment_km is not None:
         cols.append("accessibility_per_10k")
-    base = _level_table(next(iter(results.values())), level)
+    base = level_table(next(iter(results.values())), level)
     keep = ["nom", "departement", "population"] if level == "commune" else ["nom", "population"]
     table = base[keep].copy()
     for name, res in results.items():
-        part = _level_table(res, level)[cols]
+        part = level_table(res, level)[cols]
         table = table.join(part.rename(columns={c: f"{c}__{name}" for c in cols}))
     if fmt == "csv":
         _emit(table_to_csv(table), output)

@@ -9,6 +9,7 @@ import click
 import pandas as pd
 
 from mapapp.catalog import load_public_actors
+from mapapp.csv_export import frame_csv
 from mapapp.geo.communes import load_geography
 from mapapp.geo.places import resolve_place
 from mapapp.search import SearchIndex, SearchQuery
@@ -109,7 +110,7 @@ def search_command(
         json.dump(rows.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=1)
         click.echo()
     elif fmt == "csv":
-        rows.to_csv(sys.stdout, index=False)
+        sys.stdout.write(frame_csv(rows))
     else:
         if rows.empty:
             click.echo("No service found; widen the radius or remove a filter.")

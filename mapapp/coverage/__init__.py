@@ -53,7 +53,7 @@ from mapapp.coverage.distance import (
     worst_covered,
 )
 from mapapp.coverage.export import coverage_layer, layer_to_geojson, layer_to_gpkg, table_to_csv
-from mapapp.coverage.labels import format_number, format_value, summary_frame, summary_label
+from mapapp.coverage.labels import format_value, summary_frame, summary_label
 from mapapp.coverage.services import (
     ZONES,
     ServicePoints,
@@ -88,7 +88,6 @@ __all__ = [
     "coverage_summary",
     "coverage_table",
     "distance_matrix",
-    "format_number",
     "format_value",
     "layer_to_geojson",
     "layer_to_gpkg",

@@ -48,11 +48,11 @@ from scipy.spatial import cKDTree
 
 from mapapp.coverage.services import (
     ServicePoints,
-    _membership,
     _placement,
     zone_of_departement,
     zone_of_points,
 )
+from mapapp.filters import membership
 from mapapp.geo.communes import analysis_units
 from mapapp.geo.sphere import chord_to_km, to_unit_xyz
 from mapapp.taxonomy import Obstacle, parse_obstacle
@@ -186,7 +186,7 @@ def distance_matrix(
     lat, lon, _, _ = _placement(actors, communes)
     zone = zone_of_points(lat, lon)
     placed = np.isfinite(lat) & np.isfinite(lon) & (zone >= 0)
-    member = _membership(actors["obstacles"], slugs) & placed[:, None]
+    member = membership(actors["obstacles"], slugs) & placed[:, None]
     svc_xyz = to_unit_xyz(np.nan_to_num(lat), np.nan_to_num(lon))
     unit_xyz = to_unit_xyz(units["lat"], units["lon"])
     groups = _zone_groups(zone_of_departement(units["departement"]))

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from mapapp.csv_export import frame_csv
+
 __all__ = ["coverage_layer", "layer_to_geojson", "layer_to_gpkg", "table_to_csv"]
 
 
@@ -36,11 +38,21 @@ def _finite(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_to_csv(table: pd.DataFrame, *, float_digits: int = 3) -> bytes:
-    """A table as UTF-8 CSV with its index (``code_insee``) as first column."""
-    frame = _finite(table).round(float_digits)
+    """A table as UTF-8 CSV with its index (``code_insee``) as first column.
+
+    Written by :func:`mapapp.csv_export.frame_csv`: a service name such as
+    ``=HYPERLINK(...)`` becomes text, not a formula.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"nearest_nom": ["=1+1"]}, index=pd.Index(["01001"]))
+    >>> print(table_to_csv(t).decode().splitlines()[1])
+    01001,'=1+1
+    """
+    frame = _finite(table)
     if frame.index.name is None:
         frame.index.name = "code_insee"
-    return frame.to_csv(index=True).encode("utf-8")
+    return frame_csv(frame, index=True, float_digits=float_digits).encode("utf-8")
 
 
 def coverage_layer(table: pd.DataFrame, shapes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -3,8 +3,9 @@
 Why a separate step: coverage asks "how far is the nearest in-person service",
 so the actors layer must first be turned into points, honestly:
 
-- remote-only services (``a-distance`` without ``en-presentiel``) have no
-  meaningful distance: they are left out of the points and counted apart;
+- remote-only services (:func:`mapapp.filters.reception_flags`, the rule the
+  search uses too) have no meaningful distance: they are left out of the
+  points and counted apart;
 - confidential services (shelters...) stand at their commune's representative
   point, never at their real coordinates, so no analysis, map or export can
   reveal them;
@@ -45,12 +46,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import ArrayLike, NDArray
 
+from mapapp.filters import membership, reception_flags, service_mask
 from mapapp.schema import FRANCE_BOXES
-from mapapp.taxonomy import ActorType, Obstacle, parse_actor_type, parse_obstacle
+from mapapp.taxonomy import ActorType, Obstacle
 
 __all__ = [
     "ZONES",
@@ -125,32 +125,6 @@ def zone_of_points(lat: ArrayLike, lon: ArrayLike) -> NDArray[np.int8]:
     return out
 
 
-def _membership(values: pd.Series, vocab: Sequence[str]) -> NDArray[np.bool_]:
-    """``(n, len(vocab))`` booleans: which row's list holds which word.
-
-    Vectorised through Arrow because a Python loop over 100k lists costs
-    more than the whole coverage computation.
-    """
-    n = len(values)
-    out = np.zeros((n, len(vocab)), dtype=bool)
-    if n == 0:
-        return out
-    raw = values.to_numpy()
-    try:
-        arr = pa.array(raw, type=pa.list_(pa.string()))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # e.g. NaN for an empty list
-        arr = pa.array(
-            [v if isinstance(v, list | tuple | np.ndarray) else [] for v in raw],
-            type=pa.list_(pa.string()),
-        )
-    flat = pc.list_flatten(arr)
-    parents = pc.list_parent_indices(arr).to_numpy()
-    idx = pc.fill_null(pc.index_in(flat, value_set=pa.array(list(vocab))), -1).to_numpy()
-    known = idx >= 0
-    out[parents[known], idx[known]] = True
-    return out
-
-
 def obstacle_membership(actors: pd.DataFrame) -> pd.DataFrame:
     """Boolean frame, one column per obstacle slug: which actor covers which obstacle.
 
@@ -163,24 +137,7 @@ def obstacle_membership(actors: pd.DataFrame) -> pd.DataFrame:
     ['mobilite', 'numerique']
     """
     slugs = [o.value for o in _OBSTACLES]
-    return pd.DataFrame(_membership(actors["obstacles"], slugs), index=actors.index, columns=slugs)
-
-
-def _filter_mask(
-    actors: pd.DataFrame,
-    obstacles: Sequence[Obstacle | str],
-    types: Sequence[ActorType | str],
-    match: Literal["any", "all"],
-) -> NDArray[np.bool_]:
-    keep = np.ones(len(actors), dtype=bool)
-    obs = list(dict.fromkeys(parse_obstacle(o) for o in obstacles))
-    if obs:
-        member = _membership(actors["obstacles"], [o.value for o in obs])
-        keep &= member.all(axis=1) if match == "all" else member.any(axis=1)
-    if types:
-        wanted = {parse_actor_type(t).value for t in types}
-        keep &= actors["actor_type"].isin(wanted).to_numpy()
-    return keep
+    return pd.DataFrame(membership(actors["obstacles"], slugs), index=actors.index, columns=slugs)
 
 
 def _placement(
@@ -188,10 +145,7 @@ def _placement(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
     """Coordinates for coverage, whether each row was placed at its commune,
     and whether it is remote-only."""
-    modes = _membership(actors["modes_accueil"], ["en-presentiel", "a-distance"])
-    no_mode = ~modes.any(axis=1)
-    remote = modes[:, 1] & ~modes[:, 0]
-    in_person = modes[:, 0] | no_mode
+    in_person, remote = reception_flags(actors["modes_accueil"])
     lat = actors["latitude"].to_numpy(dtype=float).copy()
     lon = actors["longitude"].to_numpy(dtype=float).copy()
     confidential = actors["confidential"].to_numpy(dtype=bool)
@@ -231,9 +185,7 @@ def select_services(
         Allowed actor types; empty means all.
     match : {"any", "all"}, keyword-only
     """
-    if match not in ("any", "all"):
-        raise ValueError("match must be 'any' or 'all'")
-    keep = _filter_mask(actors, obstacles, types, match)
+    keep = service_mask(actors, obstacles=obstacles, types=types, match=match)
     sub = actors.loc[keep]
     lat, lon, at_commune, remote = _placement(sub, communes)
     placed = np.isfinite(lat) & np.isfinite(lon)

@@ -41,7 +41,8 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from mapapp.coverage.services import ServicePoints, _membership, _placement
+from mapapp.coverage.services import ServicePoints, _placement
+from mapapp.filters import membership
 from mapapp.geo.communes import analysis_units
 from mapapp.geo.sphere import km_to_chord, to_unit_xyz
 from mapapp.taxonomy import Obstacle, parse_obstacle
@@ -145,7 +146,7 @@ def accessibility_matrix(
     slugs = [o.value for o in wanted]
     lat, lon, _, _ = _placement(actors, communes)
     placed = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
-    member = _membership(actors["obstacles"], slugs)[placed]
+    member = membership(actors["obstacles"], slugs)[placed]
     cap_raw = actors["capacite"].to_numpy(dtype=float)[placed]
     cap = np.where(np.isfinite(cap_raw) & (cap_raw > 0), cap_raw, 1.0)
     i, j = catchment_pairs(

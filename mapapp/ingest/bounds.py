@@ -68,9 +68,18 @@ ID_MAX = 300
 _MARK = "…"
 
 
+def _lengths(values: np.ndarray) -> np.ndarray:
+    """Length of each value (0 for a non-string), at C speed when all are strings."""
+    try:
+        return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    except TypeError:
+        return np.fromiter(
+            (len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64, count=len(values)
+        )
+
+
 def _cut_text(values: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
-    lengths = np.fromiter((len(v) if isinstance(v, str) else 0 for v in values), int, len(values))
-    over = np.flatnonzero(lengths > limit)
+    over = np.flatnonzero(_lengths(values) > limit)
     if not len(over):
         return values, 0
     out = values.copy()
@@ -79,7 +88,20 @@ def _cut_text(values: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
     return out, len(over)
 
 
+def _lists_within(values: np.ndarray) -> bool:
+    """Fast check: every list has at most LIST_MAX items of at most ITEM_MAX characters."""
+    try:
+        if int(_lengths(values).max(initial=0)) > LIST_MAX:
+            return False
+        joined = "\x1f".join(map("\x1f".join, values))
+    except TypeError:  # a value that is not a list of strings: look row by row
+        return False
+    return max(map(len, joined.split("\x1f")), default=0) <= ITEM_MAX
+
+
 def _cut_lists(values: np.ndarray) -> tuple[np.ndarray, int]:
+    if _lists_within(values):
+        return values, 0
     out = values.copy()
     count = 0
     for i, v in enumerate(values):
@@ -125,7 +147,7 @@ def cap_fields(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], np.nd
             out[col] = pd.Series(new, index=frame.index, dtype=object)
             cut[col] = n
     ids = frame["id"].to_numpy(dtype=object) if "id" in frame else np.array([], dtype=object)
-    too_long = np.fromiter((len(str(v)) > ID_MAX for v in ids), bool, len(ids))
+    too_long = _lengths(ids) > ID_MAX
     return out, cut, too_long
 
 

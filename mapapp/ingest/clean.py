@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -242,11 +243,21 @@ def stage_obstacles(
     ([['droits', 'violences']], [['zz']])
     """
     obstacles = [
-        sorted(o.value for o in record_obstacles(ActorType(t), them, given))
+        list(_obstacles(t, tuple(them), tuple(given)))
         for t, them, given in zip(actor_types, thematiques, explicit, strict=True)
     ]
     unknown = [[t for t in them if not known_thematique(t)] for them in thematiques]
     return obstacles, unknown
+
+
+@lru_cache(maxsize=65536)
+def _obstacles(
+    actor_type: str, thematiques: tuple[str, ...], given: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Sorted obstacle slugs of one record (many records share their inputs: cached)."""
+    return tuple(
+        sorted(o.value for o in record_obstacles(ActorType(actor_type), thematiques, given))
+    )
 
 
 def stage_confidential(frame: pd.DataFrame) -> tuple[np.ndarray, list[list[Finding]]]:

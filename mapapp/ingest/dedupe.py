@@ -112,6 +112,8 @@ NEAR_M, NEAR_SCORE = 50.0, 85.0
 WIDE_M, WIDE_SCORE = 200.0, 95.0
 SIRET_M, SIRET_SCORE = 300.0, 75.0
 IDENTICAL_M = 5.0
+#: how many nearest records of each file a record is compared with (see _near_pairs)
+NEIGHBOURS = 16
 
 CLUSTER_COLUMNS = (
     "id",
@@ -506,7 +508,7 @@ def _candidate_edges(
     if len(rows) < 2:
         return []
     xyz = to_unit_xyz(lat[rows], lon[rows])
-    pairs = cKDTree(xyz).query_pairs(km_to_chord(SIRET_M / 1000), output_type="ndarray")
+    pairs = _near_pairs(xyz, files[rows])
     if len(pairs) == 0:
         return []
     ia, ib = rows[pairs[:, 0]], rows[pairs[:, 1]]
@@ -535,6 +537,40 @@ def _candidate_edges(
     order = {MergeRule.IN_FILE_IDENTICAL: 0}
     edges.sort(key=lambda e: (order.get(e.rule, 1), e.distance_m, -e.score, e.a, e.b))
     return edges
+
+
+def _near_pairs(xyz: np.ndarray, files: np.ndarray) -> np.ndarray:
+    """Candidate pairs ``(i, j)``, ``i < j``: each point's nearest neighbours per file.
+
+    Why bounded: a place where thousands of records share one point (a
+    head office, a test file) would give millions of pairs to ``query_pairs``
+    and exhaust memory.  Each record is compared with its
+    :data:`NEIGHBOURS` nearest records of every *other* file within
+    :data:`SIRET_M`, and of its own file within :data:`IDENTICAL_M` (the only
+    rule that merges rows of one file); a true duplicate is among them unless
+    more than that many records of one file sit closer to it.
+    """
+    names, which = np.unique(files, return_inverse=True)
+    members = [np.flatnonzero(which == f) for f in range(len(names))]
+    trees = [cKDTree(xyz[m]) for m in members]
+    found: list[np.ndarray] = []
+    for f, mine in enumerate(members):
+        for g, theirs in enumerate(members):
+            radius = IDENTICAL_M if f == g else SIRET_M
+            k = min(NEIGHBOURS + (f == g), len(theirs))
+            dist, idx = trees[g].query(
+                xyz[mine], k=k, distance_upper_bound=km_to_chord(radius / 1000)
+            )
+            dist, idx = dist.reshape(len(mine), k), idx.reshape(len(mine), k)
+            hit = np.isfinite(dist)
+            a = np.repeat(mine, k).reshape(len(mine), k)[hit]
+            b = theirs[idx[hit]]
+            keep = a != b
+            found.append(np.column_stack([a[keep], b[keep]]))
+    if not found:
+        return np.empty((0, 2), dtype=np.intp)
+    both = np.sort(np.concatenate(found), axis=1)
+    return np.unique(both, axis=0)
 
 
 def _rule_for(

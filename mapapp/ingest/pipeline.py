@@ -247,6 +247,7 @@ def ingest(
         tables["history"] = _history(store, r)
         tables["quarantine"] = _quarantine_table(run.quarantine)
         r["store"]["generation"] = store.commit(actors, tables, report=r)
+        del actors, tables
     if run.quarantine or quarantine_path is not None:
         r["quarantine_file"] = str(write_quarantine(run.quarantine, qpath))
     json_path, md_path = write_report(r, rpath)
@@ -381,7 +382,7 @@ def _merge(
     gone = sorted(set(past["id"]) - new_ids - quarantined_ids)
     # combined store: the records of this import replace their old versions
     kept = old_plain[~old_plain["id"].isin(new_ids)] if len(old_plain) else old_plain
-    combined = pd.concat([kept, new], ignore_index=True) if len(kept) else new.copy()
+    combined = pd.concat([kept, new], ignore_index=True) if len(kept) else new
     del kept
     pruned: list[str] = []
     cut_short = sorted(
@@ -447,6 +448,9 @@ def _merge(
         "updated": [{"id": k, "fields": v} for k, v in list(diff.updated.items())[:500]],
         "gone": gone,
     }
+    # free the import's copies before the stored frame is built
+    del new, info, old_plain, diff
+    run.seen = {}
     actors = actors_frame(combined) if changed or store.is_empty() else None
     return actors, {"ledger": ledger_rows.reset_index(drop=True), "clusters": clusters}
 

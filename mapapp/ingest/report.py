@@ -159,7 +159,7 @@ def _safety_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"--prune: {report['prune_skipped']}.")
     cut = report.get("cut_fields") or {}
     if cut:
-        fields = ", ".join(f"{k}: {v}" for k, v in Counter(cut).most_common(5))
+        fields = ", ".join(f"{k}: {v}" for k, v in Counter(cut).most_common())
         lines.append(f"Valeurs trop longues coupées / over-long values cut: {fields}.")
     return lines
 

@@ -679,12 +679,6 @@ def feature_record(feature: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_text_head(path: Path, size: int = 200) -> str:
-    """The first characters of a file, for error messages."""
-    with path.open("rb") as fh:
-        return io.TextIOWrapper(io.BytesIO(fh.read(size)), errors="replace").read()
-
-
 def iter_flat_records(p: Probe, *, key: str | None = None) -> Iterator[tuple[int, Any]]:
     """``(record number, flat record)`` for every record of the probed file.
 

@@ -26,16 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from mapapp.errors import InputFormatError, MapappError
+from mapapp.errors import InputFormatError, OfflineError
 
-__all__ = ["DATASET_API", "OfflineError", "fetch_data_inclusion", "pick_resources"]
+__all__ = ["DATASET_API", "fetch_data_inclusion", "pick_resources"]
 
 DATASET_API = "https://www.data.gouv.fr/api/1/datasets/6233723c2c1e4a54af2f6b2d/"
 Opener = Callable[[str], IO[bytes]]
-
-
-class OfflineError(ConnectionError, MapappError):
-    """The machine cannot reach the server of an online source."""
 
 
 def _default_opener(url: str) -> IO[bytes]:

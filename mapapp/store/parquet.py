@@ -286,17 +286,27 @@ class ParquetStore:
 
     # -- the writer lock ---------------------------------------------------------
     def holder(self) -> dict[str, Any] | None:
-        """Who holds the writer lock, as it wrote itself in the lock file (None: nobody)."""
+        """Who holds the writer lock, as it wrote itself in the lock file (None: nobody).
+
+        The lock file may still name a process that was killed: the lock
+        itself is then free, and this says nobody holds it.
+        """
         path = self.data_dir / LOCK
         try:
-            text = path.read_text("utf-8")
+            with path.open("r", encoding="utf-8") as fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    text = fh.read()
+                else:
+                    return None  # free: whatever the file says is stale
         except OSError:
             return None
         try:
             info: dict[str, Any] = json.loads(text) if text.strip() else {}
         except ValueError:
-            return None
-        return info or None
+            info = {}
+        return info or {"pid": "?", "started": ""}
 
     def busy_message(self, *, waiting: bool = False) -> str:
         """Who holds the lock, in French then English ("... started at 10:02 by process 4711")."""

@@ -15,6 +15,7 @@ import streamlit as st
 
 from mapapp.errors import ConfigurationError, MapappError, StoreError
 from mapapp.i18n import t
+from mapapp.settings import Settings
 from mapapp.ui import resources, safety_page, search_page
 from mapapp.ui.chrome import (
     current_lang,
@@ -30,28 +31,37 @@ __all__ = ["main"]
 _COVERAGE = "mapapp.ui.coverage_page"
 
 
-def _coverage_page() -> None:
-    """Run the coverage page, imported only when it is opened (it is heavy)."""
-    importlib.import_module(_COVERAGE).render()
+def _coverage_render(s: Settings) -> Callable[[], None] | None:
+    """A runner for the coverage page (imported only when opened: it is heavy), if installed."""
+    if importlib.util.find_spec(_COVERAGE) is None:
+        return None
+
+    def coverage() -> None:
+        importlib.import_module(_COVERAGE).render(s)
+
+    return coverage
 
 
-def _coverage_render() -> Callable[[], None] | None:
-    """A runner for the coverage page if that page is installed."""
-    return _coverage_page if importlib.util.find_spec(_COVERAGE) is not None else None
+def _pages(lang: str, s: Settings) -> list[st.Page]:
+    """The views, each given the settings read once for this run."""
 
+    def search() -> None:
+        search_page.render(s)
 
-def _pages(lang: str) -> list[st.Page]:
+    def safety() -> None:
+        safety_page.render()
+
     # No page icons: Streamlit fetches navigation icons from fonts.gstatic.com,
     # a third party that would learn someone opened the app.
     pages = [
         st.Page(
-            search_page.render,
+            search,
             title=t("nav_search", lang),
             url_path="recherche",
             default=True,
         )
     ]
-    coverage = _coverage_render()
+    coverage = _coverage_render(s)
     if coverage is not None:
         pages.append(
             st.Page(
@@ -62,7 +72,7 @@ def _pages(lang: str) -> list[st.Page]:
         )
     pages.append(
         st.Page(
-            safety_page.render,
+            safety,
             title=t("nav_safety", lang),
             url_path="securite",
         )
@@ -80,8 +90,8 @@ def main() -> None:
     )
     lang = current_lang()
     quick_exit(lang)
-    page = st.navigation(_pages(lang), position="top")
-    s = resources.settings()
+    s = resources.settings()  # read once per run, passed down
+    page = st.navigation(_pages(lang, s), position="top")
     head, switch = st.columns([4, 1], vertical_alignment="center")
     with switch:
         lang = language_switch()

@@ -24,7 +24,7 @@ import streamlit as st
 
 from mapapp.emergency import Country, load_emergency
 from mapapp.i18n import LANGS, Lang, parse_lang, t
-from mapapp.present import escape_markdown
+from mapapp.render.text import escape_markdown
 
 __all__ = [
     "QUICK_EXIT_URL",

@@ -2,12 +2,14 @@
 
 Thin by design: every figure comes from :func:`mapapp.coverage.coverage_analysis`
 (the same numbers as ``mapapp coverage`` and the notebook), the map from
-:mod:`mapapp.choropleth`, the exports from :mod:`mapapp.coverage.export`.  This
+:mod:`mapapp.render.choropleth`, the exports from :mod:`mapapp.coverage.export`.  This
 module only lays them out.
 
 - Settings sit in an ``st.form``: nothing is computed before "Analyser".
-- Results are cached per question (``st.cache_data``, keyed on plain values
-  and the identity of the shared public catalogue, never on a GeoDataFrame).
+- Results are cached per question (``st.cache_data``), keyed on the store
+  (:func:`mapapp.ui.resources.store_key`), its stamp and the question's plain
+  values, never on ``id()`` or a GeoDataFrame; the settings are read once by
+  the app and passed down.
 - The map is a fragment: clicking a commune reruns only the map and shows its
   figures with native Streamlit elements; the map itself carries numbers,
   codes and escaped names only.
@@ -18,6 +20,7 @@ module only lays them out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -25,21 +28,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from mapapp.choropleth import (
-    accessibility_classes,
-    coverage_map,
-    departement_shapes,
-    display_geometry,
-    distance_classes,
-    legend_frame,
-)
 from mapapp.coverage import (
     CoverageAnalysis,
     Territory,
     compare_summaries,
     coverage_analysis,
     coverage_layer,
-    format_number,
     layer_to_geojson,
     layer_to_gpkg,
     suggest_sites,
@@ -48,9 +42,14 @@ from mapapp.coverage import (
     territory_units,
     worst_covered,
 )
-from mapapp.coverage.labels import page_text as _t
+from mapapp.coverage.classes import accessibility_classes, distance_classes, legend_frame
+from mapapp.coverage.levels import level_shapes, level_table, parse_selection_key, selection_key
 from mapapp.geo.communes import analysis_units
-from mapapp.present import escape_markdown
+from mapapp.geo.shapes import display_geometry
+from mapapp.i18n import format_number, t
+from mapapp.render.choropleth import coverage_map
+from mapapp.render.text import escape_markdown
+from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
 from mapapp.ui import resources
 from mapapp.ui.assets import leaflet_base
@@ -78,10 +77,9 @@ class _Params:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _territories(cache_dir: str) -> dict[str, tuple[str, str, str]]:
+def _territories(_s: Settings, cache_dir: str) -> dict[str, tuple[str, str, str]]:
     """key -> (kind, code, name) of every territory, France first."""
-    geo = resources.geography(resources.settings())
-    units = analysis_units(geo.communes)
+    units = analysis_units(resources.geography(_s).communes)
     out: dict[str, tuple[str, str, str]] = {"france": ("france", "", "")}
     for kind in ("departement", "region", "epci"):
         names = units[units[kind] != ""].groupby(kind)[f"{kind}_nom"].first().sort_index()
@@ -90,15 +88,27 @@ def _territories(cache_dir: str) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _departement_shapes(cache_dir: str) -> gpd.GeoSeries:
-    shapes = departement_shapes(resources.settings().cache_dir)
-    return display_geometry(shapes.geometry, simplify_deg=0.005, decimals=3)
+def _territory(key: str) -> Territory:
+    kind, _, code = key.partition(":")
+    return Territory.parse(kind, code or None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _display_shapes(_s: Settings, cache_dir: str, territory: str) -> gpd.GeoSeries:
+    """Polygons a map of ``territory`` draws, made light for the browser (built once)."""
+    t_ = _territory(territory)
+    if t_.map_level == "departement":
+        shapes = level_shapes("departement", resources.geography(_s).communes, Path(cache_dir))
+        return display_geometry(shapes, simplify_deg=0.005, decimals=3)
+    units = territory_units(analysis_units(resources.geography(_s).communes), t_)
+    return display_geometry(units.geometry)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _analysis(
-    catalog_id: int,
+    _s: Settings,
+    key: tuple[str, str, str],
+    stamp: str,
     obstacles: tuple[str, ...],
     types: tuple[str, ...],
     match: str,
@@ -106,13 +116,11 @@ def _analysis(
     radius_km: float,
     catchment_km: float,
 ) -> CoverageAnalysis:
-    """One analysis; ``catchment_km`` 0 means no 2SFCA."""
-    s = resources.settings()
-    kind, _, code = territory.partition(":")
+    """One analysis of the store version ``stamp``; ``catchment_km`` 0 means no 2SFCA."""
     return coverage_analysis(
-        resources.catalog(s).actors,
-        resources.geography(s).communes,
-        territory=Territory.parse(kind, code or None),
+        resources.public(_s, at=stamp).actors,
+        resources.geography(_s).communes,
+        territory=_territory(territory),
         obstacles=obstacles,
         types=types,
         match="all" if match == "all" else "any",
@@ -121,17 +129,36 @@ def _analysis(
     )
 
 
-def _form(lang: str) -> None:
-    options = _territories(str(resources.settings().cache_dir))
+def analysis(s: Settings, params: _Params, *, compare: bool = False) -> CoverageAnalysis:
+    """The analysis asked for (or the one it is compared with), cached per store version."""
+    catchment = params.catchment_km if params.measure == "access" else 0.0
+    obstacles, types, match = params.obstacles, params.types, params.match
+    if compare:
+        (obstacles, types), match = parse_selection_key(params.compare), "any"
+    return _analysis(
+        s,
+        resources.store_key(s),
+        resources.stamp(s),
+        obstacles,
+        types,
+        match,
+        params.territory,
+        params.radius_km,
+        catchment,
+    )
+
+
+def _form(s: Settings, lang: str) -> None:
+    options = _territories(s, str(s.cache_dir))
 
     def label(key: str) -> str:
         kind, code, name = options[key]
         if kind == "france":
-            return _t("france", lang)
+            return t("cov_france", lang)
         return (
-            f"{_t('kind_' + kind, lang)} — {code} {name}"
+            f"{t('cov_kind_' + kind, lang)} — {code} {name}"
             if kind != "epci"
-            else (f"{_t('kind_epci', lang)} — {name} ({code})")
+            else (f"{t('cov_kind_epci', lang)} — {name} ({code})")
         )
 
     obstacle_values = [o.value for o in Obstacle]
@@ -139,51 +166,48 @@ def _form(lang: str) -> None:
     with st.form("coverage_form", border=True):
         left, right = st.columns(2)
         by = left.radio(
-            _t("by", lang),
+            t("cov_by", lang),
             ["obstacle", "type"],
             horizontal=True,
-            format_func=lambda v: _t("by_" + v, lang),
+            format_func=lambda v: t("cov_by_" + v, lang),
         )
         obstacles = left.multiselect(
-            _t("obstacles", lang),
+            t("cov_obstacles", lang),
             obstacle_values,
             default=["garde-enfants"],
             format_func=lambda v: Obstacle(v).label(lang),
-            placeholder=_t("choose", lang),
+            placeholder=t("cov_choose", lang),
         )
         match = left.radio(
-            _t("match", lang), ["any", "all"], horizontal=True, format_func=lambda v: _t(v, lang)
+            t("cov_match", lang),
+            ["any", "all"],
+            horizontal=True,
+            format_func=lambda v: t("cov_match_" + v, lang),
         )
         types = left.multiselect(
-            _t("types", lang),
+            t("cov_types", lang),
             type_values,
             format_func=lambda v: ActorType(v).label(lang),
-            placeholder=_t("choose", lang),
+            placeholder=t("cov_choose", lang),
         )
         compare = left.selectbox(
-            _t("compare", lang),
-            ["", *obstacle_values, *(f"type:{v}" for v in type_values)],
-            format_func=lambda v: (
-                _t("none", lang)
-                if not v
-                else (
-                    ActorType(v[5:]).label(lang)
-                    if v.startswith("type:")
-                    else Obstacle(v).label(lang)
-                )
-            ),
+            t("cov_compare", lang),
+            ["", *obstacle_values, *(selection_key(actor_type=v) for v in type_values)],
+            format_func=lambda v: _selection_label(v, lang),
         )
-        territory = right.selectbox(_t("territory", lang), list(options), format_func=label)
-        radius = right.slider(_t("radius", lang), 1, 50, 10)
+        territory = right.selectbox(t("cov_territory", lang), list(options), format_func=label)
+        radius = right.slider(t("cov_radius", lang), 1, 50, 10)
         measure = right.radio(
-            _t("measure", lang),
+            t("cov_measure", lang),
             ["distance", "access"],
             horizontal=True,
-            format_func=lambda v: _t("m_" + v, lang),
+            format_func=lambda v: t("cov_m_" + v, lang),
         )
-        catchment = right.slider(_t("catchment", lang), 1, 50, 10, help=_t("catchment_help", lang))
-        suggest_n = right.number_input(_t("suggest", lang), 0, 20, 5)
-        if st.form_submit_button(_t("submit", lang), type="primary"):
+        catchment = right.slider(
+            t("cov_catchment", lang), 1, 50, 10, help=t("cov_catchment_help", lang)
+        )
+        suggest_n = right.number_input(t("cov_suggest", lang), 0, 20, 5)
+        if st.form_submit_button(t("cov_submit", lang), type="primary"):
             st.session_state[_PARAMS] = _Params(
                 obstacles=tuple(obstacles) if by == "obstacle" else (),
                 types=tuple(types) if by == "type" else (),
@@ -197,43 +221,47 @@ def _form(lang: str) -> None:
             )
 
 
+def _selection_label(key: str, lang: str) -> str:
+    if not key:
+        return t("cov_none", lang)
+    obstacles, types = parse_selection_key(key)
+    return ActorType(types[0]).label(lang) if types else Obstacle(obstacles[0]).label(lang)
+
+
 def _metrics(res: CoverageAnalysis, lang: str) -> None:
     s = res.summary
     r = res.radius_km
     cols = [*st.columns(3), *st.columns(3)]
-    cols[0].metric(_t("m_population", lang), format_number(s["population"], lang=lang))
+    cols[0].metric(t("cov_m_population", lang), format_number(s["population"], lang=lang))
     pop = s["population"]
     share = 1 - s["population_beyond_radius"] / pop if pop else float("nan")
     cols[1].metric(
-        _t("m_within", lang, r=f"{r:g}"), format_number(100 * share, digits=1, lang=lang) + " %"
+        t("cov_m_within", lang, r=f"{r:g}"), format_number(100 * share, digits=1, lang=lang) + " %"
     )
     cols[2].metric(
-        _t("m_mean", lang), format_number(s["mean_distance_km"], digits=1, lang=lang) + " km"
+        t("cov_m_mean", lang), format_number(s["mean_distance_km"], digits=1, lang=lang) + " km"
     )
     p90 = s["p90_distance_km"]
     cols[3].metric(
-        _t("m_p90", lang),
-        _t("no_service", lang)
+        t("cov_m_p90", lang),
+        t("cov_no_service", lang)
         if p90 == float("inf")
         else format_number(p90, digits=1, lang=lang) + " km",
     )
-    cols[4].metric(_t("m_beyond", lang), format_number(s["communes_beyond_radius"], lang=lang))
+    cols[4].metric(t("cov_m_beyond", lang), format_number(s["communes_beyond_radius"], lang=lang))
     cols[5].metric(
-        _t("m_services", lang),
+        t("cov_m_services", lang),
         f"{format_number(s['services'], lang=lang)} / "
         f"{format_number(s['remote_services'], lang=lang)}",
     )
 
 
-def _map_data(res: CoverageAnalysis) -> tuple[pd.DataFrame, gpd.GeoSeries]:
+def _map_data(s: Settings, res: CoverageAnalysis) -> tuple[pd.DataFrame, gpd.GeoSeries]:
     """Rows drawn (communes or départements) and their display polygons."""
-    if res.territory.map_level == "commune":
-        units = territory_units(
-            analysis_units(resources.geography(resources.settings()).communes), res.territory
-        )
-        return res.table, display_geometry(units.geometry.loc[res.table.index])
-    shapes = _departement_shapes(str(resources.settings().cache_dir))
-    rows = res.departements.loc[res.departements.index.intersection(shapes.index)]
+    t_ = res.territory
+    shapes = _display_shapes(s, str(s.cache_dir), f"{t_.kind}:{t_.code}" if t_.code else t_.kind)
+    rows = level_table(res, t_.map_level)
+    rows = rows.loc[rows.index.intersection(shapes.index)]
     return rows, shapes.loc[rows.index]
 
 
@@ -244,26 +272,25 @@ def _value_column(level: str, measure: str) -> str:
 
 
 @st.fragment
-def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None:
+def _map_panel(s: Settings, res: CoverageAnalysis, measure: str, lang: str, key: str) -> None:
     """The choropleth and, after a click, the figures of the clicked area."""
     level = res.territory.map_level
-    rows, shapes = _map_data(res)
+    rows, shapes = _map_data(s, res)
     col = _value_column(level, measure)
     values = rows[col]
     if measure == "access":
         classes = accessibility_classes(values, lang=lang)
         shown = [format_number(v, digits=2, lang=lang) for v in values]
-        value_label = _t("m_access_mean", lang)
+        value_label = t("cov_m_access_mean", lang)
     else:
         classes = distance_classes(values, lang=lang)
         shown = [
-            _t("no_service", lang)
+            t("cov_no_service", lang)
             if v == float("inf")
             else format_number(v, digits=1, lang=lang) + " km"
             for v in values
         ]
-        value_label = _t("m_mean", lang) if level != "commune" else "distance"
-    s = resources.settings()
+        value_label = t("cov_m_mean", lang) if level != "commune" else "distance"
     fmap = coverage_map(
         shapes,
         classes,
@@ -275,6 +302,7 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
         attribution=s.tiles_attribution,
         leaflet_base=leaflet_base(),
         bounds=_METRO if res.territory.kind == "france" else None,
+        lang=lang,
     )
     mcol, lcol = st.columns([3, 1])
     with mcol:
@@ -286,7 +314,7 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
             returned_objects=["last_active_drawing"],
         )
     with lcol:
-        st.caption(_t("legend", lang) + (" (km)" if measure == "distance" else ""))
+        st.caption(t("cov_legend", lang) + (" (km)" if measure == "distance" else ""))
         legend = legend_frame(classes)
         st.dataframe(
             legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["couleur"]),
@@ -294,8 +322,8 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
             width="stretch",
         )
         if level != "commune":
-            st.caption(_t("map_level_dep", lang))
-        st.caption(_t("click", lang))
+            st.caption(t("cov_map_level_dep", lang))
+        st.caption(t("cov_click", lang))
     feature = (out or {}).get("last_active_drawing")
     code = None
     if isinstance(feature, dict):
@@ -312,23 +340,19 @@ def _map_panel(res: CoverageAnalysis, measure: str, lang: str, key: str) -> None
             )
 
 
-def _downloads(res: CoverageAnalysis, lang: str) -> None:
+def _downloads(s: Settings, res: CoverageAnalysis, lang: str) -> None:
     level = res.territory.map_level
     slug = f"couverture-{res.territory.kind}-{res.territory.code or 'france'}"
-    table = res.table if level == "commune" else res.departements
+    table = level_table(res, level)
 
     def layer() -> gpd.GeoDataFrame:
-        if level == "commune":
-            geo = resources.geography(resources.settings())
-            shapes = analysis_units(geo.communes).geometry
-        else:
-            shapes = departement_shapes(resources.settings().cache_dir).geometry
+        shapes = level_shapes(level, resources.geography(s).communes, s.cache_dir)
         return coverage_layer(table, gpd.GeoDataFrame(geometry=shapes))
 
-    st.markdown(f"**{_t('download', lang)}**")
+    st.markdown(f"**{t('cov_download', lang)}**")
     c1, c2, c3 = st.columns(3)
     c1.download_button(
-        _t("dl_csv", lang),
+        t("cov_dl_csv", lang),
         data=lambda: table_to_csv(res.table),
         file_name=f"{slug}-communes.csv",
         mime="text/csv",
@@ -336,7 +360,7 @@ def _downloads(res: CoverageAnalysis, lang: str) -> None:
         key="dl_csv",
     )
     c2.download_button(
-        _t("dl_geojson", lang),
+        t("cov_dl_geojson", lang),
         data=lambda: layer_to_geojson(layer()),
         file_name=f"{slug}.geojson",
         mime="application/geo+json",
@@ -344,7 +368,7 @@ def _downloads(res: CoverageAnalysis, lang: str) -> None:
         key="dl_geojson",
     )
     c3.download_button(
-        _t("dl_gpkg", lang),
+        t("cov_dl_gpkg", lang),
         data=lambda: layer_to_gpkg(layer()),
         file_name=f"{slug}.gpkg",
         mime="application/geopackage+sqlite3",
@@ -357,31 +381,31 @@ def _column_config(lang: str) -> dict[str, Any]:
     """Readable headers for the coverage tables (the data keep their names)."""
     number = st.column_config.NumberColumn
     return {
-        "code_insee": st.column_config.TextColumn(_t("col_code", lang)),
-        "nom": st.column_config.TextColumn(_t("col_nom", lang)),
-        "population": number(_t("m_population", lang), format="localized"),
-        "distance_km": number(_t("col_distance", lang), format="%.1f"),
-        "mean_distance_km": number(_t("m_mean", lang) + " (km)", format="%.1f"),
-        "p90_distance_km": number(_t("m_p90", lang) + " (km)", format="%.1f"),
-        "nearest_nom": st.column_config.TextColumn(_t("nearest", lang)),
-        "nearest_commune": st.column_config.TextColumn(_t("col_nearest_commune", lang)),
-        "accessibility_per_10k": number(_t("m_access_mean", lang), format="%.2f"),
+        "code_insee": st.column_config.TextColumn(t("cov_col_code", lang)),
+        "nom": st.column_config.TextColumn(t("cov_col_nom", lang)),
+        "population": number(t("cov_m_population", lang), format="localized"),
+        "distance_km": number(t("cov_col_distance", lang), format="%.1f"),
+        "mean_distance_km": number(t("cov_m_mean", lang) + " (km)", format="%.1f"),
+        "p90_distance_km": number(t("cov_m_p90", lang) + " (km)", format="%.1f"),
+        "nearest_nom": st.column_config.TextColumn(t("cov_nearest", lang)),
+        "nearest_commune": st.column_config.TextColumn(t("cov_col_nearest_commune", lang)),
+        "accessibility_per_10k": number(t("cov_m_access_mean", lang), format="%.2f"),
         "rank": number("#"),
-        "population_gained": number(_t("col_gained", lang), format="localized"),
-        "communes_gained": number(_t("col_communes_gained", lang)),
-        "population_beyond_after": number(_t("col_beyond_after", lang), format="localized"),
+        "population_gained": number(t("cov_col_gained", lang), format="localized"),
+        "communes_gained": number(t("cov_col_communes_gained", lang)),
+        "population_beyond_after": number(t("cov_col_beyond_after", lang), format="localized"),
     }
 
 
 def _worst(res: CoverageAnalysis, lang: str) -> None:
-    st.subheader(_t("worst", lang))
+    st.subheader(t("cov_worst", lang))
     cols = ["nom", "population", "distance_km", "nearest_nom", "nearest_commune"]
     if "accessibility_per_10k" in res.table:
         cols.append("accessibility_per_10k")
     st.dataframe(
         worst_covered(res.table, 50)[cols], width="stretch", column_config=_column_config(lang)
     )
-    with st.expander(_t("all_figures", lang)):
+    with st.expander(t("cov_all_figures", lang)):
         st.dataframe(
             summary_frame(res.summary, lang=lang, radius_km=res.radius_km),
             hide_index=True,
@@ -389,16 +413,14 @@ def _worst(res: CoverageAnalysis, lang: str) -> None:
         )
 
 
-def _suggestions(res: CoverageAnalysis, n: int, lang: str) -> None:
-    st.subheader(_t("suggest_header", lang))
-    units = territory_units(
-        analysis_units(resources.geography(resources.settings()).communes), res.territory
-    )
+def _suggestions(s: Settings, res: CoverageAnalysis, n: int, lang: str) -> None:
+    st.subheader(t("cov_suggest_header", lang))
+    units = territory_units(analysis_units(resources.geography(s).communes), res.territory)
     sites = suggest_sites(units, res.services, radius_km=res.radius_km, n=n)
     before = format_number(res.summary["population_beyond_radius"], lang=lang)
-    st.markdown(_t("suggest_intro", lang, n=before, r=f"{res.radius_km:g}"))
+    st.markdown(t("cov_suggest_intro", lang, n=before, r=f"{res.radius_km:g}"))
     if sites.empty:
-        st.info(_t("suggest_none", lang))
+        st.info(t("cov_suggest_none", lang))
         return
     st.dataframe(
         sites.drop(columns=["lat", "lon"]),
@@ -408,38 +430,24 @@ def _suggestions(res: CoverageAnalysis, n: int, lang: str) -> None:
     )
 
 
-def render(lang: str | None = None) -> None:
+def render(s: Settings, lang: str | None = None) -> None:
     """Draw the coverage view (``lang`` defaults to the app's language switch)."""
     lang = lang or current_lang()
-    st.header(_t("title", lang))
-    st.markdown(_t("intro", lang))
-    _form(lang)
+    st.header(t("cov_title", lang))
+    st.markdown(t("cov_intro", lang))
+    _form(s, lang)
     params: _Params | None = st.session_state.get(_PARAMS)
     if params is None:
         return
     if not params.obstacles and not params.types:
-        st.warning(_t("pick_something", lang))
+        st.warning(t("cov_pick_something", lang))
         return
-    cat = resources.catalog(resources.settings())
-    catchment = params.catchment_km if params.measure == "access" else 0.0
-    res = _analysis(
-        id(cat),
-        params.obstacles,
-        params.types,
-        params.match,
-        params.territory,
-        params.radius_km,
-        catchment,
-    )
+    res = analysis(s, params)
     st.subheader(f"{res.label} — {res.selection}")
     _metrics(res, lang)
     if params.compare:
-        other_obs = () if params.compare.startswith("type:") else (params.compare,)
-        other_types = (params.compare[5:],) if params.compare.startswith("type:") else ()
-        other = _analysis(
-            id(cat), other_obs, other_types, "any", params.territory, params.radius_km, catchment
-        )
-        st.subheader(_t("compare_header", lang))
+        other = analysis(s, params, compare=True)
+        st.subheader(t("cov_compare_header", lang))
         st.dataframe(
             summary_frame(
                 compare_summaries({res.selection: res, other.selection: other}),
@@ -452,13 +460,13 @@ def render(lang: str | None = None) -> None:
         left, right = st.columns(2)
         with left:
             st.caption(res.selection)
-            _map_panel(res, params.measure, lang, "coverage_map_a")
+            _map_panel(s, res, params.measure, lang, "coverage_map_a")
         with right:
             st.caption(other.selection)
-            _map_panel(other, params.measure, lang, "coverage_map_b")
+            _map_panel(s, other, params.measure, lang, "coverage_map_b")
     else:
-        _map_panel(res, params.measure, lang, "coverage_map")
-    _downloads(res, lang)
+        _map_panel(s, res, params.measure, lang, "coverage_map")
+    _downloads(s, res, lang)
     _worst(res, lang)
     if params.suggest_n > 0:
-        _suggestions(res, params.suggest_n, lang)
+        _suggestions(s, res, params.suggest_n, lang)

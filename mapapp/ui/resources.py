@@ -2,9 +2,11 @@
 
 Why: loading the actors, hiding confidential records and building the k-d
 trees takes about a second; doing it on every rerun would make each click
-slow.  ``st.cache_resource`` keeps one read-only copy, keyed only on plain
-strings and the store file's modification time (a new import is picked up),
-never on GeoDataFrames.  Nothing about a user's search is cached here.
+slow.  ``st.cache_resource`` keeps one read-only copy, keyed on what it
+depends on: the store and cache folders (:func:`store_key`) and the store's
+stamp (a new import is picked up), never on ``id()`` or GeoDataFrames.  The
+settings are read once per run by the app and passed down; no cached function
+reads the environment.  Nothing about a user's search is cached here.
 
 Every frame handed to pages comes from :func:`mapapp.safety.public_view`, so a
 confidential record's street, coordinates or own phone cannot reach a page,
@@ -13,7 +15,7 @@ the map, a distance or an export.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,15 +33,35 @@ if TYPE_CHECKING:
 # The heavy modules (geopandas, scipy) are imported inside the functions: the
 # app's first page needs none of them, and draws faster without them.
 
-__all__ = ["Catalog", "catalog", "demo_shown", "geography", "settings"]
+__all__ = [
+    "Catalog",
+    "catalog",
+    "demo_shown",
+    "geography",
+    "public",
+    "settings",
+    "stamp",
+    "store_key",
+]
 
 
 def settings() -> Settings:
-    """Settings from the environment (cheap; read on each run)."""
+    """Settings from the environment: read once per run by the app, then passed down."""
     return Settings.from_env()
 
 
-def _stamp(s: Settings) -> str:
+def store_key(s: Settings) -> tuple[str, str, str]:
+    """What the public records depend on besides the stamp: the store and the geography.
+
+    Cached functions receive the :class:`Settings` unhashed (``_s``) and this
+    key hashed, so two settings that read different stores never share an
+    entry, and nothing is read from the environment inside a cached function.
+    """
+    return (str(s.data_dir), s.store_url or "", str(s.cache_dir))
+
+
+def stamp(s: Settings) -> str:
+    """The store's current stamp (changes with every committed import)."""
     from mapapp.catalog import store_stamp
 
     return store_stamp(s)
@@ -53,47 +75,52 @@ def _geography(cache_dir: str) -> Geography:
 
 
 def geography(s: Settings) -> Geography:
-    """The reference geography (communes, postcodes), loaded once."""
+    """The reference geography (communes, postcodes), loaded once per cache folder."""
     return _geography(str(s.cache_dir))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _public(data_dir: str, stamp: str, cache_dir: str) -> PublicActors:
+def _public(_s: Settings, key: tuple[str, str, str], stamp: str) -> PublicActors:
     from mapapp.catalog import load_public_actors
 
-    s = replace(Settings.from_env(), data_dir=Path(data_dir), cache_dir=Path(cache_dir))
-    return load_public_actors(s, communes=_geography(cache_dir).communes)
+    return load_public_actors(_s, communes=geography(_s).communes)
+
+
+def public(s: Settings, at: str | None = None) -> PublicActors:
+    """The public actors of the store version ``at`` (default: the current one)."""
+    return _public(s, store_key(s), stamp(s) if at is None else at)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _demo_flag(data_dir: str, stamp: str, cache_dir: str) -> bool:
-    shown = _public(data_dir, stamp, cache_dir)
+def _demo_flag(_s: Settings, key: tuple[str, str, str], stamp: str) -> bool:
+    shown = _public(_s, key, stamp)
     actors = shown.actors
     return bool(shown.is_demo or ("demo" in actors and actors["demo"].astype(bool).any()))
 
 
 def demo_shown(s: Settings) -> bool:
     """Whether the records the app shows include demonstration records."""
-    return _demo_flag(str(s.data_dir), _stamp(s), str(s.cache_dir))
+    return _demo_flag(s, store_key(s), stamp(s))
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """What the search page needs: the public actors and their index."""
+    """What the search page needs: the public actors, their index, and their stamp."""
 
     actors: gpd.GeoDataFrame
     index: SearchIndex
     is_demo: bool
+    stamp: str
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _catalog(data_dir: str, stamp: str, cache_dir: str) -> Catalog:
+def _catalog(_s: Settings, key: tuple[str, str, str], stamp: str) -> Catalog:
     from mapapp.search import SearchIndex
 
-    public = _public(data_dir, stamp, cache_dir).actors
-    return Catalog(public, SearchIndex(public), _demo_flag(data_dir, stamp, cache_dir))
+    public = _public(_s, key, stamp).actors
+    return Catalog(public, SearchIndex(public), _demo_flag(_s, key, stamp), stamp)
 
 
 def catalog(s: Settings) -> Catalog:
     """Public actors and their search index, built once per store version."""
-    return _catalog(str(s.data_dir), _stamp(s), str(s.cache_dir))
+    return _catalog(s, store_key(s), stamp(s))

@@ -11,7 +11,7 @@ import streamlit as st
 
 from mapapp.emergency import load_emergency
 from mapapp.i18n import t
-from mapapp.present import escape_markdown
+from mapapp.render.text import escape_markdown
 from mapapp.ui.chrome import current_lang
 
 __all__ = ["render"]

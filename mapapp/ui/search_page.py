@@ -2,7 +2,7 @@
 
 Thin by design: places are resolved by :mod:`mapapp.geo.places`, services found
 by :class:`mapapp.search.SearchIndex` built on the public view, cards written
-by :mod:`mapapp.present`, the map built by :mod:`mapapp.maps`.  This module
+by :mod:`mapapp.render.cards`, the map built by :mod:`mapapp.render.search_map`.  This module
 only lays them out.
 
 Privacy: the inputs sit in an ``st.form`` (nothing is sent before "Search"),
@@ -14,7 +14,6 @@ to remember entries (``autocomplete="off"``).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,8 +23,9 @@ from streamlit_folium import st_folium
 from mapapp.emergency import load_emergency
 from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
 from mapapp.i18n import PUBLICS_CHOICES, t, vocab_label
-from mapapp.maps import MapPoint, results_map
-from mapapp.present import Card, cards_from_frame, escape_markdown, sheet_csv, sheet_text
+from mapapp.render.cards import Card, card_markdown, cards_from_frame, sheet_csv, sheet_text
+from mapapp.render.search_map import MapPoint, results_map
+from mapapp.render.text import escape_markdown
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
 from mapapp.ui import resources
@@ -127,15 +127,6 @@ def _form(lang: str) -> None:
             st.session_state.pop(_CHOICE, None)
 
 
-def _place_from_code(geo: Geography, code: str) -> Place:
-    from mapapp.geo.places import Place
-
-    row = geo.communes.loc[code]
-    return Place(
-        code, str(row["nom"]), str(row["departement"]), float(row["lat"]), float(row["lon"])
-    )
-
-
 def _choose(geo: Geography, choices: list[tuple[str, str]], title: str, lang: str) -> Place | None:
     labels = dict(choices)
     code = st.radio(
@@ -145,7 +136,9 @@ def _choose(geo: Geography, choices: list[tuple[str, str]], title: str, lang: st
         index=None,
         key=_CHOICE,
     )
-    return _place_from_code(geo, code) if code in labels else None
+    from mapapp.geo.places import place_of
+
+    return place_of(geo, code) if code in labels else None
 
 
 def _resolve(geo: Geography, text: str, lang: str) -> Place | None:
@@ -160,29 +153,14 @@ def _resolve(geo: Geography, text: str, lang: str) -> Place | None:
     except AmbiguousPlaceError as exc:
         return _choose(geo, exc.choices[:30], t("place_choose", lang), lang)
     except UnknownPlaceError:
-        close = _suggestions(geo, text)
+        from mapapp.geo.places import suggest_places
+
+        close = suggest_places(text, geo, limit=8)
         if not close:
             st.warning(t("place_unknown", lang))
             return None
         st.warning(t("place_unknown", lang))
         return _choose(geo, close, t("place_did_you_mean", lang), lang)
-
-
-_DEP_SUFFIX = re.compile(r"^(?P<name>.*?\S)[\s,]*\(?\s*(?P<dep>\d{2,3}|2[AaBb])\s*\)?\s*$")
-
-
-def _suggestions(geo: Geography, text: str) -> list[tuple[str, str]]:
-    """Close communes for a name that matched none; a trailing département
-    ("Saint-Deniss 93") narrows them instead of being part of the name."""
-    from mapapp.geo.places import suggest_places
-
-    m = _DEP_SUFFIX.match(text)
-    if m is None or text.replace(" ", "").isdigit():
-        return suggest_places(text, geo, limit=8)
-    dep = m.group("dep").upper()
-    close = suggest_places(m.group("name"), geo, limit=30)
-    same_dep = [c for c in close if c[1].endswith(f"({dep})")]
-    return (same_dep or close)[:8]
 
 
 def _query(sub: _Submitted, place: Place) -> SearchQuery:
@@ -201,63 +179,16 @@ def _query(sub: _Submitted, place: Place) -> SearchQuery:
     )
 
 
-def _link(label: str, href: str | None) -> str:
-    # ``href`` comes from mapapp.safety (checked scheme, no spaces, quotes or
-    # angle brackets); the <...> form keeps parentheses inside it harmless.
-    text = escape_markdown(label)
-    return f"[{text}](<{href}>)" if href else text
-
-
 def _card(card: Card, lang: str) -> None:
     with st.container(border=True):
-        head = f"{card.rank}. " if card.rank is not None else ""
-        st.markdown(f"**{head}{escape_markdown(card.name)}**")
-        meta = [escape_markdown(card.type_label)]
-        if card.distance:
-            meta.append(f"**{escape_markdown(card.distance)}** {t('distance_note', lang)}")
-        st.markdown(" · ".join(meta))
-        lines = []
-        if card.obstacles:
-            lines.append(f":material/check_circle: {escape_markdown(', '.join(card.obstacles))}")
-        if card.address:
-            lines.append(f":material/location_on: {escape_markdown(card.address)}")
-        phone = _link(card.phone, card.phone_href) if card.phone else t("no_phone", lang)
-        lines.append(f":material/call: {phone}")
-        hours = escape_markdown(card.hours) if card.hours else t("hours_unknown", lang)
-        lines.append(f":material/schedule: {hours}")
-        st.markdown("  \n".join(lines))
+        md = card_markdown(card, lang)
+        st.markdown(md.title)
+        st.markdown(md.meta)
+        st.markdown(md.summary)
         if card.confidential:
             st.caption(t("confidential_note", lang))
         with st.expander(t("details", lang)):
-            _details(card, lang)
-
-
-def _details(card: Card, lang: str) -> None:
-    rows: list[tuple[str, str]] = [
-        (t("field_type", lang), escape_markdown(card.type_label)),
-        (t("field_obstacles", lang), escape_markdown(", ".join(card.obstacles))),
-    ]
-    if card.distance:
-        rows.append((t("field_distance", lang), f"{card.distance} ({t('distance_note', lang)})"))
-    rows += [
-        (t("field_address", lang), escape_markdown(card.address)),
-        (t("field_phone", lang), _link(card.phone, card.phone_href)),
-        (t("field_hours", lang), escape_markdown(card.hours)),
-        (t("field_email", lang), _link(card.email, card.email_href) if card.email_href else ""),
-        (
-            t("field_website", lang),
-            _link(card.website_href or "", card.website_href) if card.website_href else "",
-        ),
-        (t("field_publics", lang), escape_markdown(", ".join(card.publics))),
-        (t("field_frais", lang), escape_markdown(", ".join(card.frais))),
-        (t("field_modes", lang), escape_markdown(", ".join(card.modes))),
-        (t("field_structure", lang), escape_markdown(card.structure)),
-        (t("field_description", lang), escape_markdown(card.description)),
-        (t("field_updated", lang), escape_markdown(card.updated)),
-        (t("field_source", lang), escape_markdown(card.source)),
-        (t("field_ref", lang), escape_markdown(card.id)),
-    ]
-    st.markdown("  \n".join(f"**{label}** : {value}" for label, value in rows if value))
+            st.markdown(md.details)
 
 
 def _tiles_host(tiles: str) -> str:
@@ -314,7 +245,7 @@ def _map_panel(cards: list[Card], place: Place | None, s: Settings, lang: str) -
                         + escape_markdown(t("details_of", lang, name=f"{best.rank}. {best.name}"))
                         + "**"
                     )
-                    _details(best, lang)
+                    st.markdown(card_markdown(best, lang).details)
 
 
 def _sheets(
@@ -351,10 +282,9 @@ def _sheets(
     st.caption(t("sheet_note", lang))
 
 
-def render() -> None:
-    """Draw the search view."""
+def render(s: Settings) -> None:
+    """Draw the search view (``s``: the settings the app read for this run)."""
     lang = current_lang()
-    s = resources.settings()
     st.header(t("search_header", lang))
     _form(lang)
     sub: _Submitted | None = st.session_state.get(_QUERY)

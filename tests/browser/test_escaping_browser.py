@@ -1,10 +1,10 @@
 """The map's escaping gate, checked where it matters: in Chromium, on many generated strings.
 
-``mapapp.maps.escape_text`` promises that a label is inert in HTML, in the
+``mapapp.render.text.escape_text`` promises that a label is inert in HTML, in the
 JavaScript template literal folium puts tooltips in, and in folium's Jinja2
 rendering, and that the browser then *shows* the original text.  Here
 hypothesis generates batches of labels (plus every hostile payload), builds
-the real map with :func:`mapapp.maps.results_map` (Leaflet served from the
+the real map with :func:`mapapp.render.search_map.results_map` (Leaflet served from the
 vendored copy), loads it in Chromium and compares each tooltip's text with
 the label, while counting dialogs and the ``window.__pwned`` canary.
 """
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mapapp.maps import MapPoint, results_map
+from mapapp.render.search_map import MapPoint, results_map
 
 from . import hostile
 from .harness import FIGURES, ROOT

@@ -1,0 +1,122 @@
+"""Coverage choropleths: the folium layer, and the legend as a table.
+
+Why here: the map is where data turns into markup, so it follows
+:mod:`mapapp.render.search_map`'s rule.  Each polygon carries only its code, a
+number formatted by the caller, its population and its name passed through
+:func:`mapapp.render.text.escape_text` (folium pastes tooltip values raw into
+``innerHTML``).  Everything else about a commune is shown by Streamlit's own
+elements.  Classes come from :mod:`mapapp.coverage.classes`, polygons from
+:mod:`mapapp.geo.shapes`.
+
+Payload: a département's communes are simplified to ~100 m and their
+coordinates rounded to 5 decimals (the Pas-de-Calais, 887 communes, weighs
+well under 3 MB); the national map shows ~100 départements, never 35,000
+communes.  The legend is a plain table the page shows natively (no legend
+script from a CDN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+from shapely.geometry import mapping
+
+from mapapp.coverage.classes import Classes
+from mapapp.i18n import format_number
+from mapapp.render.text import escape_text
+
+__all__ = ["coverage_map"]
+
+
+def _base_map(*, tiles: str | None, attribution: str, leaflet_base: str | None) -> folium.Map:
+    m = folium.Map(tiles=None, control_scale=True, zoom_control=True, max_zoom=16)
+    if leaflet_base is not None:
+        base = leaflet_base.rstrip("/")
+        m.default_js = [("leaflet", f"{base}/leaflet.js")]
+        m.default_css = [("leaflet_css", f"{base}/leaflet.css")]
+    if tiles:
+        folium.TileLayer(tiles=tiles, attr=escape_text(attribution) or "&copy;").add_to(m)
+    return m
+
+
+def coverage_map(
+    shapes: gpd.GeoSeries,
+    classes: Classes,
+    *,
+    values: Sequence[str],
+    names: Sequence[str] | None = None,
+    population: Sequence[int] | None = None,
+    value_label: str = "distance",
+    tiles: str | None = None,
+    attribution: str = "",
+    leaflet_base: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    lang: str = "fr",
+) -> folium.Map:
+    r"""A choropleth of ``shapes`` (indexed by code) coloured by ``classes``.
+
+    Parameters
+    ----------
+    shapes : GeoSeries
+        Polygons for display (see :func:`display_geometry`), EPSG:4326.
+    classes : Classes
+        One class per shape, in the same order.
+    values : sequence of str
+        The figure shown on hover, already formatted ("12.3 km").
+    names, population : sequences, optional
+        Shown on hover too; names are escaped here.
+    bounds : (min_lon, min_lat, max_lon, max_lat), optional
+        What the map fits; default the shapes' extent.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> from mapapp.coverage.classes import distance_classes
+    >>> s = gpd.GeoSeries([box(0, 45, 0.1, 45.1)], index=["24001"], crs="EPSG:4326")
+    >>> m = coverage_map(s, distance_classes([3.0]), values=["3 km"], names=["<b>x</b>"])
+    >>> html = m.get_root().render()
+    >>> "&lt;b&gt;x" in html.replace("\\u0026", "&"), "<b>x" in html
+    (True, False)
+    """
+    m = _base_map(tiles=tiles, attribution=attribution, leaflet_base=leaflet_base)
+    codes = [str(c) for c in shapes.index]
+    props: dict[str, list[str]] = {"code": codes, "v": [str(v) for v in values]}
+    fields, aliases = ["code", "v"], ["code", escape_text(value_label)]
+    if names is not None:
+        props["nom"] = [escape_text(n, max_len=60) for n in names]
+        fields.insert(0, "nom")
+        aliases.insert(0, "")
+    if population is not None:
+        props["pop"] = [format_number(p, lang=lang) for p in population]
+        fields.append("pop")
+        aliases.append("population")
+    colors = [classes.colors[int(c)] for c in classes.codes]
+    features = [
+        {
+            "type": "Feature",
+            "id": code,
+            "properties": {k: props[k][i] for k in props} | {"fill": colors[i]},
+            "geometry": mapping(geom),
+        }
+        for i, (code, geom) in enumerate(zip(codes, shapes.to_numpy(), strict=True))
+    ]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name="coverage",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#555555",
+            "weight": 0.4,
+            "fillOpacity": 0.75,
+        },
+        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, labels=True),
+        zoom_on_click=False,
+    ).add_to(m)
+    x0, y0, x1, y1 = bounds if bounds is not None else tuple(shapes.total_bounds)
+    if np.all(np.isfinite([x0, y0, x1, y1])):
+        m.fit_bounds([(y0, x0), (y1, x1)])
+    return m
