@@ -10,7 +10,8 @@ A duplicate is the same *place*, not the same legal entity: a city's
 mairies de quartier and libraries share one SIRET, a France Services bus
 stops in twelve communes under one id.  So a shared SIRET is evidence only
 together with proximity and a similar name.  The rules, tried on every pair
-of records less than 300 m apart (a k-d tree on the sphere, never all pairs):
+of a record and its 16 nearest records of each other file within 300 m (k-d
+trees on the sphere, never all pairs):
 
 ========================  ==========  ============  ================================
 rule                      distance    name score    other conditions
@@ -27,18 +28,20 @@ rule                      distance    name score    other conditions
 
 Why these numbers: two producers pin one address differently (a BAN
 house-number point, a building centroid, a hand-placed pin): on the real
-samples most such pairs lie within 30 m, so 50 m with a similar name is safe, while a different place with a similar name 50 m away is rare
-(two agencies of one network are hundreds of metres apart at least).  An
+samples most such pairs lie within 30 m, so 50 m with a similar name is
+safe, while a different place with a similar name 50 m away is rare (two
+agencies of one network are hundreds of metres apart at least).  An
 identical distinctive name tolerates a coarser geocode (200 m, e.g. "Agence
 France Travail Ravine des Cabris" 162 m from "France Travail - Ravine des
 Cabris"); there the score is strict (token-sort: every distinctive word
-must be there, "PIMMS Grenoble Sud" is not "PIMMS Grenoble").  A shared SIRET (one establishment) tolerates 300 m and a looser
-name (abbreviations: "COM DE COM DES RIVES DU HAUT ALLIER"), never more: the
-Aix-en-Provence mairies sharing the city's SIRET are kilometres apart.
+must be there, "PIMMS Grenoble Sud" is not "PIMMS Grenoble").  A shared
+SIRET (one establishment) tolerates 300 m and a looser name (abbreviations:
+"COM DE COM DES RIVES DU HAUT ALLIER"), never more: the Aix-en-Provence
+mairies sharing the city's SIRET are kilometres apart.
 
 Rows of one file (one *dataset*) are never "another source": they are
-distinct places, unless they are identical (same name, same address, same
-point: ``in-file-identical``) or carry the same id twice (``same-id``, counted
+distinct places, unless they are identical (every descriptive field equal,
+within 5 m: ``in-file-identical``) or carry the same id twice (``same-id``, counted
 while reading).  A cluster never holds two records of one file otherwise,
 even through a chain of matches.  Records placed at their commune only
 (``precision != "address"``) are never matched by distance.  A public record
