@@ -431,22 +431,24 @@ class _Fingerprints:
 
     def __init__(self, actors: pd.DataFrame) -> None:
         self.columns = {c: _column(actors, c, None).tolist() for c in _IDENTITY_FIELDS}
+        # the commune too, only so that name_key's cache (filled by _name_keys) is hit
+        self.communes = _column(actors, "commune").astype(str).tolist()
         self.done: dict[int, str] = {}
 
     def __getitem__(self, row: int) -> str:
         if row not in self.done:
             self.done[row] = "\x1f".join(
-                self._norm(c, self.columns[c][row]) for c in _IDENTITY_FIELDS
+                self._norm(c, self.columns[c][row], self.communes[row]) for c in _IDENTITY_FIELDS
             )
         return self.done[row]
 
-    def _norm(self, column: str, v: object) -> str:
+    def _norm(self, column: str, v: object, commune: str) -> str:
         if isinstance(v, (list, tuple, np.ndarray)):
             return ",".join(sorted(str(x) for x in v))
         if v is None or v != v:
             return ""
         if column in self._NAMES:
-            return name_key(str(v)).full
+            return name_key(str(v), commune).full
         return " ".join(str(v).lower().split())
 
 
@@ -523,15 +525,10 @@ def _candidate_edges(
     same_file = files[ia] == files[ib]
     same_siret = (siret[ia] != "") & (siret[ia] == siret[ib])
     keep = conf[ia] == conf[ib]  # a public record never disappears behind a confidential one
-    keep &= np.where(same_file, metres <= IDENTICAL_M, (metres <= WIDE_M) | same_siret)
-    prints = _Fingerprints(actors)
-    edges: list[_Edge] = []
+    keep &= ~same_file & ((metres <= WIDE_M) | same_siret)
+    edges = _identical_edges(actors, files, rows, xyz, conf)
     for k in np.flatnonzero(keep).tolist():
         a, b, d = int(ia[k]), int(ib[k]), float(metres[k])
-        if same_file[k]:
-            if prints[a] == prints[b]:
-                edges.append(_Edge(a, b, MergeRule.IN_FILE_IDENTICAL, d, 100.0))
-            continue
         if not types_compatible(atype[a], atype[b]):
             continue
         rule, score = _rule_for(d, bool(same_siret[k]), keys[a], keys[b])
@@ -539,6 +536,42 @@ def _candidate_edges(
             edges.append(_Edge(a, b, rule, d, score))
     order = {MergeRule.IN_FILE_IDENTICAL: 0}
     edges.sort(key=lambda e: (order.get(e.rule, 1), e.distance_m, -e.score, e.a, e.b))
+    return edges
+
+
+def _identical_edges(
+    actors: pd.DataFrame,
+    files: np.ndarray,
+    rows: np.ndarray,
+    xyz: np.ndarray,
+    conf: np.ndarray,
+) -> list[_Edge]:
+    """Rows of one file identical in every descriptive field, within :data:`IDENTICAL_M`.
+
+    Grouped by (file, fingerprint) first, so a point where one file has hundreds
+    of services is no obstacle: only identical rows are compared, each with its
+    few nearest twins.
+    """
+    prints = _Fingerprints(actors)
+    groups: dict[tuple[str, str, bool], list[int]] = {}
+    for pos, row in enumerate(rows.tolist()):
+        groups.setdefault((str(files[row]), prints[row], bool(conf[row])), []).append(pos)
+    edges: list[_Edge] = []
+    bound = km_to_chord(IDENTICAL_M / 1000)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        pts = xyz[members]
+        k = min(4, len(members))
+        dist, idx = cKDTree(pts).query(pts, k=k, distance_upper_bound=bound)
+        for i, (ds, js) in enumerate(zip(dist.reshape(-1, k), idx.reshape(-1, k), strict=True)):
+            for d, j in zip(ds.tolist(), js.tolist(), strict=True):
+                if j != i and j < len(members) and np.isfinite(d):
+                    a, b = int(rows[members[i]]), int(rows[members[j]])
+                    metres = float(chord_to_km(d)) * 1000
+                    edges.append(
+                        _Edge(min(a, b), max(a, b), MergeRule.IN_FILE_IDENTICAL, metres, 100.0)
+                    )
     return edges
 
 
