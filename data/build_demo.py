@@ -133,7 +133,7 @@ _ASSOCIATIONS: list[tuple[str, list[str], list[str], list[str]]] = [
     (
         "Atelier de français",
         ["lecture-ecriture-calcul--maitriser-le-francais"],
-        ["personnes-exilees", "tous-publics"],
+        ["personnes-exilees"],
         ["gratuit"],
     ),
     (

@@ -20,6 +20,12 @@ Environment variables
     Default: OpenStreetMap's standard tiles.
 ``MAPAPP_STORE_URL``
     A ``postgresql://`` URL to use PostGIS instead of GeoParquet files.
+``MAPAPP_API_CORS_ORIGINS``
+    Comma-separated origins whose pages may call the REST API from a browser.
+    Default: none (CORS closed).
+``MAPAPP_API_RATE_LIMIT``
+    Requests per minute allowed to one client of the REST API (``0``: no
+    limit, for a deployment whose proxy limits already).  Default: 120.
 
 Examples
 --------
@@ -58,6 +64,8 @@ class Settings:
     tiles_attribution: str = DEFAULT_TILES_ATTRIBUTION
     store_url: str | None = None
     geocoder_domain: str = "data.geopf.fr/geocodage"
+    api_cors_origins: tuple[str, ...] = ()
+    api_rate_limit: float = 120.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -82,4 +90,23 @@ class Settings:
             tiles_attribution=env.get("MAPAPP_TILES_ATTRIBUTION", DEFAULT_TILES_ATTRIBUTION),
             store_url=env.get("MAPAPP_STORE_URL") or None,
             geocoder_domain=env.get("MAPAPP_GEOCODER_DOMAIN", "data.geopf.fr/geocodage"),
+            api_cors_origins=tuple(
+                o.strip() for o in env.get("MAPAPP_API_CORS_ORIGINS", "").split(",") if o.strip()
+            ),
+            api_rate_limit=_rate(env.get("MAPAPP_API_RATE_LIMIT", "120")),
         )
+
+
+def _rate(text: str) -> float:
+    """Requests per minute from ``MAPAPP_API_RATE_LIMIT`` (a clear error when not a number)."""
+    from mapapp.errors import ConfigurationError
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(
+            f"MAPAPP_API_RATE_LIMIT={text!r} is not a number; give requests per minute, or 0"
+        ) from None
+    if value < 0 or value != value:
+        raise ConfigurationError("MAPAPP_API_RATE_LIMIT must be 0 (no limit) or positive")
+    return value

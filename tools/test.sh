@@ -25,6 +25,14 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+echo "== PostgreSQL + PostGIS for the store tests (throwaway cluster, port 55432)"
+if pg_env="$(bash tools/pg.sh start)"; then
+  eval "$pg_env"
+  trap 'bash tools/pg.sh stop' EXIT
+else
+  echo "No PostgreSQL server: the PostGIS tests will be skipped (and fail where CI is set)." >&2
+fi
+
 export MAPAPP_REALDATA="${MAPAPP_REALDATA:-$(cd .. && pwd)/shared/realdata}"
 
 echo "== ruff"

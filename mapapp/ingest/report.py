@@ -80,6 +80,8 @@ def _kind(repair: str) -> str:
         return "point rejected (outside declared commune or France)"
     if repair.startswith("declared commune"):
         return "INSEE code taken from the point (declared code disagreed)"
+    if repair.startswith("commune name"):
+        return "commune from the postcode alone (the row names another place)"
     if repair.startswith("unknown INSEE code"):
         return "unknown INSEE code ignored"
     return repair
@@ -111,6 +113,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"Records of earlier imports now merged into a richer record of this one: {earlier} "
             "(see 'merges' in the report, 'mapapp duplicates')."
         )
+    lines += [str(note) for note in report.get("notes") or []]
     rep = report["repaired"]
     if rep["rows"]:
         kinds = ", ".join(f"{k}: {v}" for k, v in Counter(rep["by_kind"]).most_common(4))

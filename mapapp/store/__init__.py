@@ -8,11 +8,15 @@ user sees every feature at once.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
 from mapapp.settings import PROJECT_ROOT, Settings
 from mapapp.store.parquet import ParquetStore
+
+if TYPE_CHECKING:
+    from mapapp.store.postgis import PostgisStore
 
 __all__ = ["DEMO_PATH", "ParquetStore", "demo_actors", "load_actors", "open_store"]
 
@@ -20,8 +24,12 @@ _EMBEDDED = Path(__file__).resolve().parents[1] / "_embedded" / "demo_actors.par
 DEMO_PATH = _EMBEDDED if _EMBEDDED.exists() else PROJECT_ROOT / "data" / "demo_actors.parquet"
 
 
-def open_store(settings: Settings) -> ParquetStore:
-    """The store configured by ``settings`` (GeoParquet under ``data_dir``)."""
+def open_store(settings: Settings) -> ParquetStore | PostgisStore:
+    """The store configured by ``settings``: PostGIS when ``store_url`` is set, else GeoParquet."""
+    if settings.store_url:
+        from mapapp.store.postgis import PostgisStore
+
+        return PostgisStore(settings.store_url)
     return ParquetStore(settings.data_dir)
 
 

@@ -1,0 +1,162 @@
+"""What the API serves from: the public view, its search index, picked up again after an import.
+
+Why a snapshot keyed on the store stamp: building the index of 100k services
+takes about a second, a search a fraction of a millisecond.  Each worker
+builds one snapshot and reuses it until :func:`mapapp.catalog.store_stamp`
+changes (checked at most every ``check_seconds``), so an import committed by
+another process is served without a restart, and a request never sees half
+of one version and half of the next.
+
+Only :func:`mapapp.catalog.load_public_actors` is read: a confidential
+record is at its commune before the index is built, so neither its point nor
+a distance computed from it can leave the process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mapapp.catalog import load_public_actors, store_stamp
+from mapapp.errors import MapappError
+from mapapp.export.datainclusion import to_v1_service
+from mapapp.geo.communes import Geography, load_geography
+from mapapp.search import SearchIndex
+from mapapp.settings import Settings
+from mapapp.web.problems import ApiProblem
+
+__all__ = ["ApiState", "Snapshot"]
+
+
+@dataclass
+class Snapshot:
+    """One version of the public view with what queries need."""
+
+    stamp: str
+    is_demo: bool
+    actors: pd.DataFrame
+    index: SearchIndex
+    positions: dict[str, int]
+    _services: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _json: dict[int, bytes] = field(default_factory=dict, repr=False)
+    _columns: dict[str, list[Any]] | None = field(default=None, repr=False)
+    #: remote-only answers by filters (no place in the key: they have no distance)
+    remote_cache: dict[tuple[Any, ...], list[bytes]] = field(default_factory=dict, repr=False)
+    _distances: pd.DataFrame | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def service(self, pos: int) -> dict[str, Any]:
+        """The data·inclusion v1 record of row ``pos`` (built once, then cached)."""
+        svc = self._services.get(pos)
+        if svc is None:
+            if self._columns is None:  # column lists: a row is then ~40 list lookups
+                self._columns = {
+                    str(c): self.actors[c].tolist() for c in self.actors.columns if c != "geometry"
+                }
+            svc = to_v1_service({c: values[pos] for c, values in self._columns.items()})
+            self._services[pos] = svc
+        return svc
+
+    def service_json(self, pos: int) -> bytes:
+        """:meth:`service` as JSON bytes (cached: a search answer is then a concatenation)."""
+        raw = self._json.get(pos)
+        if raw is None:
+            raw = json.dumps(self.service(pos), ensure_ascii=False, allow_nan=False).encode()
+            self._json[pos] = raw
+        return raw
+
+    def distances(self, communes: pd.DataFrame) -> pd.DataFrame:
+        """Distance (km) from every analysis unit to the nearest service, per obstacle."""
+        if self._distances is None:
+            from mapapp.coverage import distance_matrix
+
+            with self._lock:
+                if self._distances is None:
+                    self._distances = distance_matrix(self.actors, communes)
+        return self._distances
+
+
+class ApiState:
+    """The settings, the reference geography and the current snapshot of one API process."""
+
+    def __init__(self, settings: Settings, *, check_seconds: float = 1.0) -> None:
+        self.settings = settings
+        self.check_seconds = check_seconds
+        self._geo: Geography | None = None
+        self._snapshot: Snapshot | None = None
+        self._checked = -np.inf
+        self._lock = threading.Lock()
+        self._geo_lock = threading.Lock()
+        self._rebuilding = threading.Event()
+
+    @property
+    def geo(self) -> Geography:
+        """The reference geography (loaded on first use, from the cache)."""
+        if self._geo is None:
+            with self._geo_lock:
+                if self._geo is None:
+                    self._geo = load_geography(self.settings.cache_dir)
+        return self._geo
+
+    def ready(self) -> Snapshot | None:
+        """The snapshot when no stamp check is due (no I/O: safe on the event loop), else None."""
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - self._checked < self.check_seconds:
+            return snap
+        return None
+
+    def snapshot(self) -> Snapshot:
+        """The snapshot of the store's current version.
+
+        The first call builds it; later, when the stamp changed, a thread
+        builds the new one while requests keep the previous one, so a worker
+        never stalls for the seconds an index of 100k services takes.
+
+        Raises
+        ------
+        ApiProblem
+            503 when the store cannot be read and nothing was served yet.
+        """
+        snap = self._snapshot
+        now = time.monotonic()
+        if snap is not None and now - self._checked < self.check_seconds:
+            return snap
+        self._checked = now
+        try:
+            stamp = store_stamp(self.settings)
+            if snap is not None and snap.stamp == stamp:
+                return snap
+            if snap is None:
+                with self._lock:
+                    if self._snapshot is None:
+                        self._snapshot = self._build()
+                    return self._snapshot
+        except MapappError:
+            if snap is not None:  # keep serving the last good version
+                return snap
+            raise ApiProblem("unavailable", 503) from None
+        if not self._rebuilding.is_set():
+            self._rebuilding.set()
+            threading.Thread(target=self._rebuild, name="mapapp-rebuild", daemon=True).start()
+        return snap
+
+    def _rebuild(self) -> None:
+        try:
+            with self._lock:
+                self._snapshot = self._build()
+        except MapappError:
+            pass  # the store is unreadable right now: keep the last version, retry later
+        finally:
+            self._rebuilding.clear()
+
+    def _build(self) -> Snapshot:
+        shown = load_public_actors(self.settings, communes=self.geo.communes)
+        actors = shown.actors.reset_index(drop=True)
+        positions = {str(i): k for k, i in enumerate(actors["id"])}
+        return Snapshot(shown.stamp, shown.is_demo, actors, SearchIndex(actors), positions)
