@@ -342,3 +342,20 @@ def test_candidate_pairs_stay_bounded_where_thousands_share_one_point() -> None:
     assert len(pairs) <= 2 * n * (2 * NEIGHBOURS + 1)
     assert len(pairs) >= n * NEIGHBOURS  # and every record still has candidates
     assert (pairs[:, 0] < pairs[:, 1]).all()
+
+
+def test_identical_rows_found_where_one_file_crowds_a_point() -> None:
+    """40 different services of one file at one address, two of them identical twins.
+
+    A nearest-neighbours bound (16 per file) could miss the twin among the 40;
+    identical rows are grouped by content first, so it cannot.
+    """
+    recs = [
+        _rec(f"f:{i}", f"Service {i}", 0, adresse="1 place", thematiques=[f"t{i}"])
+        for i in range(40)
+    ]
+    recs.append(_rec("f:twin", "Service 7", 0.5, adresse="1 place", thematiques=["t7"]))
+    c = _clusters(*recs)
+    assert _together(c, "f:7", "f:twin")
+    assert c.at["f:twin", "rule"] == MergeRule.IN_FILE_IDENTICAL
+    assert c["cluster_id"].nunique() == 40

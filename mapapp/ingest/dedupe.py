@@ -10,7 +10,8 @@ A duplicate is the same *place*, not the same legal entity: a city's
 mairies de quartier and libraries share one SIRET, a France Services bus
 stops in twelve communes under one id.  So a shared SIRET is evidence only
 together with proximity and a similar name.  The rules, tried on every pair
-of records less than 300 m apart (a k-d tree on the sphere, never all pairs):
+of a record and its 16 nearest records of each other file within 300 m (k-d
+trees on the sphere, never all pairs):
 
 ========================  ==========  ============  ================================
 rule                      distance    name score    other conditions
@@ -27,19 +28,20 @@ rule                      distance    name score    other conditions
 
 Why these numbers: two producers pin one address differently (a BAN
 house-number point, a building centroid, a hand-placed pin): on the real
-samples the gap is under 30 m for the same building, so 50 m with a similar
-name is safe, while a different place with a similar name 50 m away is rare
-(two agencies of one network are hundreds of metres apart at least).  An
+samples most such pairs lie within 30 m, so 50 m with a similar name is
+safe, while a different place with a similar name 50 m away is rare (two
+agencies of one network are hundreds of metres apart at least).  An
 identical distinctive name tolerates a coarser geocode (200 m, e.g. "Agence
 France Travail Ravine des Cabris" 162 m from "France Travail - Ravine des
 Cabris"); there the score is strict (token-sort: every distinctive word
-must be there, "PIMMS Grenoble Sud" is not "PIMMS Grenoble").  A shared SIRET (one establishment) tolerates 300 m and a looser
-name (abbreviations: "COM DE COM DES RIVES DU HAUT ALLIER"), never more: the
-Aix-en-Provence mairies sharing the city's SIRET are kilometres apart.
+must be there, "PIMMS Grenoble Sud" is not "PIMMS Grenoble").  A shared
+SIRET (one establishment) tolerates 300 m and a looser name (abbreviations:
+"COM DE COM DES RIVES DU HAUT ALLIER"), never more: the Aix-en-Provence
+mairies sharing the city's SIRET are kilometres apart.
 
 Rows of one file (one *dataset*) are never "another source": they are
-distinct places, unless they are identical (same name, same address, same
-point: ``in-file-identical``) or carry the same id twice (``same-id``, counted
+distinct places, unless they are identical (every descriptive field equal,
+within 5 m: ``in-file-identical``) or carry the same id twice (``same-id``, counted
 while reading).  A cluster never holds two records of one file otherwise,
 even through a chain of matches.  Records placed at their commune only
 (``precision != "address"``) are never matched by distance.  A public record
@@ -208,8 +210,8 @@ _STOP = frozenset(
     ]
 )
 # Phrases written several ways, rewritten to one form before comparing.
-_SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(rf"\b{a}\b"), b)
+_SYNONYM_LIST: tuple[tuple[str, str], ...] = tuple(
+    (a, b)
     for a, b in (
         (r"pole emploi", "france travail"),
         (r"centre communal d action sociale", "ccas"),
@@ -227,6 +229,9 @@ _SYNONYMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"centre socio culturel|centre socioculturel", "centre social"),
     )
 )
+# One pass for all of them: each alternative is a named group, its replacement by name.
+_SYNONYMS = re.compile("|".join(rf"\b(?P<s{k}>{a})\b" for k, (a, _) in enumerate(_SYNONYM_LIST)))
+_SYNONYM_OF = {f"s{k}": b for k, (_, b) in enumerate(_SYNONYM_LIST)}
 # What kind of place a name says it is: two names of different kinds are two places
 # ("Mission locale de Grenoble" is not "PIMMS de Grenoble", whatever else they share).
 _KINDS: tuple[tuple[str, str], ...] = (
@@ -290,9 +295,13 @@ def _normal(text: str) -> str:
     t = strip_accents(str(text or "")).lower()
     t = re.sub(r"[^a-z0-9]+", " ", t)
     t = " ".join({"st": "saint", "ste": "sainte"}.get(w, w) for w in t.split())
-    for pattern, repl in _SYNONYMS:
-        t = pattern.sub(repl, t)
+    t = _SYNONYMS.sub(lambda m: _SYNONYM_OF[str(m.lastgroup)], t)
     return " ".join(w for w in t.split() if w not in _STOP)
+
+
+@functools.lru_cache(maxsize=8192)
+def _commune_words(commune: str) -> frozenset[str]:
+    return frozenset(normalize_place(commune).split())
 
 
 @functools.lru_cache(maxsize=65536)
@@ -315,7 +324,7 @@ def name_key(name: str, commune: str = "") -> NameKey:
         full,
         frozenset(kinds),
         core,
-        frozenset(normalize_place(commune).split()),
+        _commune_words(commune),
         frozenset(core.split()),
     )
 
@@ -409,20 +418,38 @@ _IDENTITY_FIELDS = (
 )
 
 
-def _fingerprint(actors: pd.DataFrame, row: int) -> str:
+class _Fingerprints:
     """What two rows of one file must share to be one record twice (ids aside).
 
     Names alone are not enough: one building holds several structures' services
-    called "Activités et ateliers" or "Médiation numérique".
+    called "Activités et ateliers" or "Médiation numérique".  Names compare in
+    their normal form ("Mairie de Sermoyer" = "Mairie Sermoyer"), other fields
+    without case and extra spaces.  Computed only for the rows that need it.
     """
 
-    def norm(v: object) -> str:
+    _NAMES = ("nom", "structure_nom")
+
+    def __init__(self, actors: pd.DataFrame) -> None:
+        self.columns = {c: _column(actors, c, None).tolist() for c in _IDENTITY_FIELDS}
+        # the commune too, only so that name_key's cache (filled by _name_keys) is hit
+        self.communes = _column(actors, "commune").astype(str).tolist()
+        self.done: dict[int, str] = {}
+
+    def __getitem__(self, row: int) -> str:
+        if row not in self.done:
+            self.done[row] = "\x1f".join(
+                self._norm(c, self.columns[c][row], self.communes[row]) for c in _IDENTITY_FIELDS
+            )
+        return self.done[row]
+
+    def _norm(self, column: str, v: object, commune: str) -> str:
         if isinstance(v, (list, tuple, np.ndarray)):
             return ",".join(sorted(str(x) for x in v))
-        return " ".join(str(v).lower().split()) if v is not None and v == v else ""
-
-    rec = actors.iloc[row]
-    return "\x1f".join(norm(rec.get(c)) for c in _IDENTITY_FIELDS)
+        if v is None or v != v:
+            return ""
+        if column in self._NAMES:
+            return name_key(str(v), commune).full
+        return " ".join(str(v).lower().split())
 
 
 @dataclass(frozen=True)
@@ -498,18 +525,10 @@ def _candidate_edges(
     same_file = files[ia] == files[ib]
     same_siret = (siret[ia] != "") & (siret[ia] == siret[ib])
     keep = conf[ia] == conf[ib]  # a public record never disappears behind a confidential one
-    keep &= np.where(same_file, metres <= IDENTICAL_M, (metres <= WIDE_M) | same_siret)
-    prints: dict[int, str] = {}
-    edges: list[_Edge] = []
+    keep &= ~same_file & ((metres <= WIDE_M) | same_siret)
+    edges = _identical_edges(actors, files, rows, xyz, conf)
     for k in np.flatnonzero(keep).tolist():
         a, b, d = int(ia[k]), int(ib[k]), float(metres[k])
-        if same_file[k]:
-            for i in (a, b):
-                if i not in prints:
-                    prints[i] = _fingerprint(actors, i)
-            if prints[a] == prints[b]:
-                edges.append(_Edge(a, b, MergeRule.IN_FILE_IDENTICAL, d, 100.0))
-            continue
         if not types_compatible(atype[a], atype[b]):
             continue
         rule, score = _rule_for(d, bool(same_siret[k]), keys[a], keys[b])
@@ -517,6 +536,42 @@ def _candidate_edges(
             edges.append(_Edge(a, b, rule, d, score))
     order = {MergeRule.IN_FILE_IDENTICAL: 0}
     edges.sort(key=lambda e: (order.get(e.rule, 1), e.distance_m, -e.score, e.a, e.b))
+    return edges
+
+
+def _identical_edges(
+    actors: pd.DataFrame,
+    files: np.ndarray,
+    rows: np.ndarray,
+    xyz: np.ndarray,
+    conf: np.ndarray,
+) -> list[_Edge]:
+    """Rows of one file identical in every descriptive field, within :data:`IDENTICAL_M`.
+
+    Grouped by (file, fingerprint) first, so a point where one file has hundreds
+    of services is no obstacle: only identical rows are compared, each with its
+    few nearest twins.
+    """
+    prints = _Fingerprints(actors)
+    groups: dict[tuple[str, str, bool], list[int]] = {}
+    for pos, row in enumerate(rows.tolist()):
+        groups.setdefault((str(files[row]), prints[row], bool(conf[row])), []).append(pos)
+    edges: list[_Edge] = []
+    bound = km_to_chord(IDENTICAL_M / 1000)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        pts = xyz[members]
+        k = min(4, len(members))
+        dist, idx = cKDTree(pts).query(pts, k=k, distance_upper_bound=bound)
+        for i, (ds, js) in enumerate(zip(dist.reshape(-1, k), idx.reshape(-1, k), strict=True)):
+            for d, j in zip(ds.tolist(), js.tolist(), strict=True):
+                if j != i and j < len(members) and np.isfinite(d):
+                    a, b = int(rows[members[i]]), int(rows[members[j]])
+                    metres = float(chord_to_km(d)) * 1000
+                    edges.append(
+                        _Edge(min(a, b), max(a, b), MergeRule.IN_FILE_IDENTICAL, metres, 100.0)
+                    )
     return edges
 
 

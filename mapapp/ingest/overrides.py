@@ -103,7 +103,8 @@ def parse_overrides(text: str, path: str = "") -> Overrides:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(
-            f"duplicates.toml is not valid TOML ({exc}); see docs/duplicates.md"
+            f"{path or OVERRIDES_FILE} is not valid TOML ({exc}); fix it (see "
+            "docs/duplicates.md) or remove it"
         ) from None
     unknown = sorted(set(data) - {"join", "split"})
     if unknown:

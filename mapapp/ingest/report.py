@@ -107,6 +107,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"source (kept; --prune removes them), {store.get('total', 0)} actors in all."
         )
     lines += _safety_lines(report)
+    earlier = sum(1 for m in report.get("merges") or [] if not m.get("this_import", True))
+    if earlier:
+        lines.append(
+            f"Records of earlier imports now merged into a richer record of this one: {earlier} "
+            "(see 'merges' in the report, 'mapapp duplicates')."
+        )
     lines += [str(note) for note in report.get("notes") or []]
     rep = report["repaired"]
     if rep["rows"]:
