@@ -99,6 +99,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     return embedded
 
 
+def _another(store: Any) -> Any:
+    """A second handle on the same store, as another process (another import) would open."""
+    if isinstance(store, ParquetStore):
+        return ParquetStore(store.data_dir)
+    return type(store)(store.url)
+
+
 def test_round_trip_records_tables_and_emptiness(store: Any) -> None:
     assert store.is_empty()
     actors = _records(5, "v1")
@@ -148,7 +155,7 @@ def test_second_writer_refuses_or_waits(store: Any) -> None:
     release = threading.Event()
 
     def first_import() -> None:
-        with store.writer():
+        with _another(store).writer():
             held.set()
             release.wait(30)
 
@@ -183,7 +190,7 @@ def test_readers_do_not_block_while_an_import_holds_the_lock(store: Any) -> None
     held, release = threading.Event(), threading.Event()
 
     def slow_import() -> None:
-        with store.writer():
+        with _another(store).writer():
             held.set()
             release.wait(30)
 
