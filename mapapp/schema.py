@@ -72,6 +72,7 @@ COLUMNS: dict[str, tuple[str, Any]] = {
     "telephone": ("str", ""),
     "courriel": ("str", ""),
     "site_web": ("str", ""),
+    "lien_source": ("str", ""),  # the record's page at its source (data·inclusion lien_source)
     "horaires_accueil": ("str", ""),  # OpenStreetMap opening_hours syntax
     "date_maj": ("str", ""),  # ISO date
     "capacite": ("float", np.nan),  # places (crèches), when known

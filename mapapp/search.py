@@ -4,8 +4,14 @@ Why this design (measured in PERFORMANCE.md): a ``cKDTree`` on unit vectors
 answers a k-nearest query in tens of microseconds, and the chord length it
 returns converts exactly to a great-circle distance, overseas included.  One
 tree per obstacle means an obstacle filter costs nothing; the other filters
-(actor types, publics, free of charge) are checked on candidates, fetching more
-candidates only when too many are filtered out.
+(actor types, publics, fees, reception modes, opening hours) are checked on
+candidates, fetching more candidates only when too many are filtered out.
+
+"Open now" and "open on a day" read each service's hours in its own time
+zone (:func:`mapapp.hours.time_zone`): a query at 07:30 UTC finds Réunion
+services open at 11:30 and Paris ones at 08:30.  A service whose hours are
+unknown or unreadable is not kept by these filters (nobody should travel on
+a guess); the other filters keep it.
 
 Only in-person services with coordinates are indexed; remote-only services
 have no meaningful distance and are returned apart by
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Literal
 
 import geopandas as gpd
@@ -40,6 +47,7 @@ from scipy.spatial import cKDTree
 
 from mapapp.filters import membership, reception_flags
 from mapapp.geo.sphere import chord_to_km, km_to_chord, to_unit_xyz
+from mapapp.hours import is_open, local_time, open_on, time_zone
 from mapapp.taxonomy import ActorType, Obstacle, parse_actor_type, parse_obstacle
 
 __all__ = ["FREE_FRAIS", "SearchIndex", "SearchQuery"]
@@ -68,6 +76,18 @@ class SearchQuery:
         matches when it welcomes one of them or everyone.
     free_only : bool
         Keep only services whose ``frais`` say free of charge.
+    frais : tuple of str
+        Keep services with one of these ``frais`` values (``gratuit``,
+        ``adhesion``...); empty means any.
+    modes : tuple of str
+        Keep services with one of these ``modes_accueil`` (``en-presentiel``,
+        ``a-distance``); empty means any.
+    open_at : datetime or None
+        Keep services open then: an aware datetime is an instant (each
+        service's hours read in its own time zone); a naive one a wall-clock
+        time where the service is.
+    open_day : date or None
+        Keep services open at some time on that day.
     radius_km : float or None
         Maximum great-circle distance.
     limit : int
@@ -83,6 +103,10 @@ class SearchQuery:
     free_only: bool = False
     radius_km: float | None = None
     limit: int = 10
+    frais: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    open_at: datetime | None = None
+    open_day: date | None = None
 
     def __post_init__(self) -> None:
         if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
@@ -100,8 +124,12 @@ class _Filters:
     obstacle_bits: int
     all_bits: bool
     type_mask: NDArray[np.bool_] | None
-    public_bits: int
+    public_mask: NDArray[np.bool_] | None
     free_only: bool
+    frais_mask: NDArray[np.bool_] | None = None
+    modes_mask: NDArray[np.bool_] | None = None
+    open_at: datetime | None = None
+    open_day: date | None = None
 
 
 @dataclass
@@ -138,18 +166,16 @@ class SearchIndex:
             .map(lambda t: self._type_codes.get(ActorType(t), 0))
             .to_numpy(dtype=np.int16)
         )
-        self._public_index: dict[str, int] = {}
-        pub_bits = np.zeros(n, dtype=np.int64)
-        self._open_to_all = np.zeros(n, dtype=bool)
-        for i, lst in enumerate(a["publics"]):
-            if len(lst) == 0 or _ALL_PUBLICS in lst:
-                self._open_to_all[i] = True
-                continue
-            bits = 0
-            for p in lst:
-                bits |= 1 << self._public_index.setdefault(p, len(self._public_index) % 62)
-            pub_bits[i] = bits
-        self._public_bits = pub_bits
+        # Rows of each value, for any number of distinct values (a bit per value
+        # in an int64 would run out past 64, and two values would then collide).
+        self._open_to_all = np.fromiter(
+            ((len(lst) == 0 or _ALL_PUBLICS in lst) for lst in a["publics"]), bool, count=n
+        )
+        self._public_rows = _rows_by_value(a["publics"])
+        self._frais_rows = _rows_by_value(a["frais"])
+        self._modes_rows = _rows_by_value(a["modes_accueil"])
+        self._hours = a["horaires_accueil"].fillna("").astype(str).to_numpy()
+        self._zones = _zones(a["code_insee"], a["code_postal"])
         self._free = np.fromiter(
             (bool(FREE_FRAIS.intersection(f)) for f in a["frais"]), bool, count=n
         )
@@ -159,6 +185,7 @@ class SearchIndex:
         codes, _ = pd.factorize(clusters.where(clusters != "", None))
         self._cluster = codes.astype(np.int64)
         self._has_duplicates = bool(a["duplicate"].any()) if "duplicate" in a else False
+        self.approximate = _placeholder_points(a)
         self._trees = {}
         base = np.flatnonzero(self._located)
         self._trees[None] = (cKDTree(self._xyz[base]), base)
@@ -175,19 +202,42 @@ class SearchIndex:
             type_mask = np.zeros(len(self._type_codes), dtype=bool)
             for t in q.types:
                 type_mask[self._type_codes[parse_actor_type(t)]] = True
-        bits = 0
-        for p in q.publics:
-            if p == _ALL_PUBLICS:
-                continue
-            if p in self._public_index:
-                bits |= 1 << self._public_index[p]
+        public_mask = None
+        if q.publics and _ALL_PUBLICS not in q.publics:
+            public_mask = self._open_to_all | self._mask(self._public_rows, q.publics)
         return _Filters(
             obstacle_bits=sum(self._obit[o] for o in set(obs)),
             all_bits=q.match == "all",
             type_mask=type_mask,
-            public_bits=bits if q.publics and _ALL_PUBLICS not in q.publics else -1,
+            public_mask=public_mask,
             free_only=q.free_only,
+            frais_mask=self._mask(self._frais_rows, q.frais) if q.frais else None,
+            modes_mask=self._mask(self._modes_rows, q.modes) if q.modes else None,
+            open_at=q.open_at,
+            open_day=q.open_day,
         )
+
+    def _mask(
+        self, rows_by: dict[str, NDArray[np.intp]], values: Sequence[str]
+    ) -> NDArray[np.bool_]:
+        mask = np.zeros(len(self.actors), dtype=bool)
+        for v in values:
+            if v in rows_by:
+                mask[rows_by[v]] = True
+        return mask
+
+    def _open(self, rows: NDArray[np.intp], f: _Filters) -> NDArray[np.bool_]:
+        """Which rows are known to be open as ``f`` asks, in their own time zone."""
+        out = np.zeros(len(rows), dtype=bool)
+        for k, r in enumerate(rows):
+            text, zone = str(self._hours[r]), str(self._zones[r])
+            ok = True
+            if f.open_at is not None:
+                ok = is_open(text, local_time(f.open_at, zone)) is True
+            if ok and f.open_day is not None:
+                ok = open_on(text, f.open_day) is True
+            out[k] = ok
+        return out
 
     def _keep(self, rows: NDArray[np.intp], f: _Filters) -> NDArray[np.bool_]:
         keep = np.ones(len(rows), dtype=bool)
@@ -196,10 +246,16 @@ class SearchIndex:
             keep &= (have == f.obstacle_bits) if f.all_bits else (have != 0)
         if f.type_mask is not None:
             keep &= f.type_mask[self._type_code[rows]]
-        if f.public_bits != -1:
-            keep &= self._open_to_all[rows] | ((self._public_bits[rows] & f.public_bits) != 0)
+        if f.public_mask is not None:
+            keep &= f.public_mask[rows]
         if f.free_only:
             keep &= self._free[rows]
+        if f.frais_mask is not None:
+            keep &= f.frais_mask[rows]
+        if f.modes_mask is not None:
+            keep &= f.modes_mask[rows]
+        if f.open_at is not None or f.open_day is not None:
+            keep[keep] = self._open(rows[keep], f)
         return keep
 
     def query(self, q: SearchQuery) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
@@ -288,6 +344,65 @@ class SearchIndex:
         rows = rows[self._keep(rows, self._filters(q))]
         out = pd.DataFrame(self.actors.iloc[rows].drop(columns="geometry"))
         return out.sort_values("date_maj", ascending=False).head(limit).reset_index(drop=True)
+
+
+def _rows_by_value(lists: pd.Series) -> dict[str, NDArray[np.intp]]:
+    """Row positions of each value of a list-valued column (vectorised: 140k rows)."""
+    exploded = pd.Series(list(lists), dtype=object).explode().dropna()
+    if exploded.empty:
+        return {}
+    positions = exploded.index.to_numpy(dtype=np.intp)
+    values = exploded.astype(str).to_numpy()
+    return {
+        str(v): np.unique(positions[ix])
+        for v, ix in pd.Series(values).groupby(values, sort=False).indices.items()
+    }
+
+
+#: a point shared by this many records with as many different street addresses is
+#: a placeholder (the source put a commune's point on each), not their position
+_PLACEHOLDER_MIN = 3
+
+
+def _placeholder_points(a: pd.DataFrame) -> NDArray[np.bool_]:
+    """Rows whose point is a placeholder shared with other addresses.
+
+    Why: some sources give many services the same point, their commune's
+    (13 crèches of La Réunion's monenfant records at Saint-Denis' town hall,
+    with 13 different streets): a distance from that point is not theirs.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"latitude": [1.0, 1.0, 1.0, 1.0, 2.0],
+    ...     "longitude": [3.0] * 5, "adresse": ["1 rue A", "2 rue B", "3 rue C", "3 Rue C", ""]})
+    >>> _placeholder_points(f).tolist()
+    [True, True, True, True, False]
+    """
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    street = a["adresse"].fillna("").astype(str).str.lower().str.replace(r"\W+", "", regex=True)
+    key = pd.DataFrame(
+        {
+            "lat": a["latitude"].astype(float).round(6).to_numpy(),
+            "lon": a["longitude"].astype(float).round(6).to_numpy(),
+            "street": street.to_numpy(),
+        }
+    )
+    streets = key[key["street"] != ""].groupby(["lat", "lon"])["street"].nunique()
+    shared = streets[streets >= _PLACEHOLDER_MIN]
+    if shared.empty:
+        return np.zeros(len(a), dtype=bool)
+    idx = pd.MultiIndex.from_frame(key[["lat", "lon"]])
+    return np.asarray(idx.isin(shared.index), dtype=bool)
+
+
+def _zones(codes: pd.Series, postcodes: pd.Series) -> NDArray[np.object_]:
+    """Time zone of each row, from the INSEE code or else the postcode (by prefix)."""
+    key = codes.fillna("").astype(str).str.strip()
+    key = key.where(key.str.len() >= 2, postcodes.fillna("").astype(str).str.strip())
+    prefixes = key.str[:3].to_numpy(dtype=object)
+    lookup = {p: time_zone(p) for p in set(prefixes)}
+    return np.array([lookup[p] for p in prefixes], dtype=object)
 
 
 def search(

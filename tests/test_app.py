@@ -24,6 +24,8 @@ from mapapp.schema import actors_frame
 from mapapp.store import ParquetStore
 from mapapp.ui.search_page import DEFAULT_RADIUS_KM, LIMIT_CHOICES
 
+pytestmark = pytest.mark.slow  # spawns the app or the CLI; see README, Tests
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
 TIMEOUT = 60  # the first run loads the geography and builds the index

@@ -55,6 +55,7 @@ def imported(settings: Settings, tmp_path: Path) -> dict[str, Any]:
     return {"report": report, "raw": raw, "settings": settings}
 
 
+@pytest.mark.slow
 def test_sheet_types_and_obstacles(imported: dict[str, Any]) -> None:
     raw = imported["raw"]
     assert raw.loc["abri", "actor_type"] == "hebergement"  # "Hébergement", with its accent
@@ -68,6 +69,7 @@ def test_sheet_types_and_obstacles(imported: dict[str, Any]) -> None:
         assert "logement" in set(raw.loc[sid, "obstacles"]), sid
 
 
+@pytest.mark.slow
 def test_every_confidential_record_is_listed_with_its_reasons(imported: dict[str, Any]) -> None:
     report, raw = imported["report"], imported["raw"]
     expected = {**SHELTERS, "flag": {"source-flag"}}
@@ -86,10 +88,12 @@ def test_every_confidential_record_is_listed_with_its_reasons(imported: dict[str
     assert "Confidential records" in md and "its name names a shelter" in md
 
 
+@pytest.mark.slow
 def test_unknown_codes_are_counted(imported: dict[str, Any]) -> None:
     assert imported["report"]["unknown_type_codes"] == {"Bibliothèque": 1, "Association": 2}
 
 
+@pytest.mark.slow
 def test_no_shelter_secret_reaches_the_public_view(
     imported: dict[str, Any], geo: Geography
 ) -> None:
@@ -114,6 +118,7 @@ def test_no_shelter_secret_reaches_the_public_view(
     assert shown.loc["chute", "adresse"] == sheet["chute"]["Adresse"]
 
 
+@pytest.mark.slow
 def test_a_violence_search_finds_the_cidff(imported: dict[str, Any], geo: Geography) -> None:
     shown = load_public_actors(imported["settings"], communes=geo.communes).actors
     lat, lon = geo.communes.at["38185", "lat"], geo.communes.at["38185", "lon"]
@@ -121,6 +126,7 @@ def test_a_violence_search_finds_the_cidff(imported: dict[str, Any], geo: Geogra
     assert "coord38:cidff" in found["id"].tolist()
 
 
+@pytest.mark.slow
 def test_public_view_guards_a_record_stored_without_its_flag(
     settings: Settings, geo: Geography
 ) -> None:

@@ -15,6 +15,8 @@ import pytest
 from mapapp.geo.communes import Geography
 from mapapp.geo.sphere import haversine_km
 
+pytestmark = pytest.mark.slow  # spawns the app or the CLI; see README, Tests
+
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -96,7 +98,8 @@ def test_confidential_addresses_are_not_printed(mapapp_cli: Cli, demo: gpd.GeoDa
         (["--near", "st denis"], "choose one"),
         (["--near", "Xyzzyville"], "no commune matches"),
         (["--obstacle", "mobilite"], "--near"),
-        (["--near", "93200", "--obstacle", "childcare"], "childcare"),
+        (["--near", "93200", "--obstacle", "babysitting"], "babysitting"),
+        (["--near", "93200", "--public", "zzz"], "femmes"),
         (["--near", "99999"], "no commune"),
     ],
 )

@@ -257,6 +257,7 @@ def _brute_force(
     return pd.Series(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("obstacle", ["garde-enfants", "violences", "mobilite"])
 def test_distances_match_brute_force_on_a_sample(
     geo: Geography, demo: gpd.GeoDataFrame, obstacle: str
@@ -343,6 +344,7 @@ def test_territories(geo: Geography) -> None:
         Territory.parse("canton", "1")
 
 
+@pytest.mark.slow
 def test_analysis_counts_services_and_respects_confidentiality(
     geo: Geography, demo: gpd.GeoDataFrame
 ) -> None:
@@ -367,6 +369,7 @@ def test_analysis_counts_services_and_respects_confidentiality(
 coords = st.tuples(st.floats(44.0, 46.0), st.floats(0.0, 2.0))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.lists(coords, min_size=1, max_size=25), st.lists(coords, min_size=1, max_size=10), coords)
 def test_adding_a_service_never_worsens_a_distance(

@@ -100,6 +100,7 @@ def test_accessibility_matrix_equals_one_run_per_obstacle(
         np.testing.assert_allclose(m[slug].to_numpy(), one.to_numpy(), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.slow
 def test_real_sample_matches_the_textbook_loops(geo: Geography, demo: gpd.GeoDataFrame) -> None:
     units = analysis_units(geo.communes)
     units = units[units["departement"].isin(["23", "87"])]
@@ -112,6 +113,7 @@ def test_real_sample_matches_the_textbook_loops(geo: Geography, demo: gpd.GeoDat
 coords = st.tuples(st.floats(44.0, 45.0), st.floats(0.0, 1.0))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(coords, st.integers(0, 5000)), min_size=1, max_size=20),

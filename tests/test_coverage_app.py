@@ -21,6 +21,8 @@ from mapapp.geo.communes import Geography, analysis_units
 from mapapp.i18n import format_number
 from mapapp.safety import public_view
 
+pytestmark = pytest.mark.slow  # spawns the app or the CLI; see README, Tests
+
 APP = str(Path(__file__).parent / "fixtures" / "coverage" / "app_coverage.py")
 MAX_MAP_BYTES = 3_000_000
 

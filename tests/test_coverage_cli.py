@@ -21,6 +21,8 @@ from mapapp.geo.communes import Geography, analysis_units
 from mapapp.safety import public_view
 from mapapp.settings import Settings
 
+pytestmark = pytest.mark.slow  # spawns the app or the CLI; see README, Tests
+
 
 @pytest.fixture
 def run(settings: Settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]

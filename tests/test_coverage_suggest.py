@@ -81,6 +81,7 @@ def _gain(units: pd.DataFrame, uncovered: np.ndarray, site: str, radius: float) 
     return float(units["population"].to_numpy()[uncovered & (d <= radius)].sum())
 
 
+@pytest.mark.slow
 def test_greedy_first_pick_is_the_best_single_site_and_totals_are_honest(
     geo: Geography, demo: gpd.GeoDataFrame
 ) -> None:

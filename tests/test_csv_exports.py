@@ -83,6 +83,7 @@ def test_search_page_download(geo: Geography) -> None:
         _check(sheet_csv(cards_from_frame(frame, lang=lang), lang=lang), min_defused=len(_FORMULAS))
 
 
+@pytest.mark.slow
 def test_cli_search_csv(
     store: Settings, mapapp_cli: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
@@ -91,6 +92,7 @@ def test_cli_search_csv(
     _check(out.stdout, min_defused=len(_FORMULAS))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "extra",
     [

@@ -29,6 +29,8 @@ from mapapp.settings import Settings
 from mapapp.store import open_store
 from mapapp.store.merge import read_clusters
 
+pytestmark = pytest.mark.slow  # spawns the app or the CLI; see README, Tests
+
 FIX = Path(__file__).parent / "fixtures" / "dedupe_cases"
 CITY = "ville"
 PARTNERS = "partenaires"

@@ -33,6 +33,7 @@ def test_unknown_match_is_refused() -> None:
         service_mask(actors_frame([{"id": "x:1"}]), match="some")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("obstacle", [o.value for o in Obstacle])
 def test_search_and_coverage_agree(obstacle: str, demo: gpd.GeoDataFrame, geo: Geography) -> None:
     public = demo[~demo["confidential"].astype(bool)]

@@ -104,6 +104,7 @@ def test_unreachable_geocoder_gives_up_after_retries(geocoder: AddressGeocoder) 
     assert len(Replay.urls) == 9
 
 
+@pytest.mark.slow
 def test_pipeline_geocodes_rows_without_a_point(
     settings: Settings, geocoder: AddressGeocoder, tmp_path: Path
 ) -> None:
@@ -122,6 +123,7 @@ def test_pipeline_geocodes_rows_without_a_point(
     assert report["repaired"]["by_kind"]["geocoded (BAN)"] == 1
 
 
+@pytest.mark.slow
 def test_no_geocode_never_asks(settings: Settings, tmp_path: Path) -> None:
     Replay.urls = []
     ingest(

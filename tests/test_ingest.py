@@ -16,6 +16,8 @@ from mapapp.settings import Settings
 from mapapp.store import open_store
 from mapapp.store.merge import read_clusters
 
+pytestmark = pytest.mark.slow  # whole imports of the rules file; see README, Tests
+
 FIX = Path(__file__).parent / "fixtures" / "ingest"
 
 

@@ -47,10 +47,9 @@ ERRORS: list[tuple[list[str], str]] = [
 
 #: (arguments, reason expected in the quarantine) -> exit code 0, counts add up
 QUARANTINED: list[tuple[list[str], str]] = [
-    (["no_id.csv", "--format", "datainclusion"], "no id"),
     (["no_name.csv"], "no name"),
     (["bad_lat_no_commune.csv"], "no usable location"),
-    (["abroad.csv"], "no usable location"),
+    (["abroad.csv"], "outside France"),
     (["unknown_insee.csv"], "no usable location"),
     (["name_mismatch.csv"], "designate different communes"),
     (["api_bad_item.json"], "without a 'service' object"),
@@ -100,6 +99,7 @@ def test_clear_error(
         assert first in out  # the message names the file
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("args", "reason"), QUARANTINED, ids=[a[0] for a, _ in QUARANTINED])
 def test_quarantine_reason(
     args: list[str],
@@ -123,6 +123,7 @@ def test_at_least_thirty_broken_inputs() -> None:
     assert len(ERRORS) + len(QUARANTINED) + 1 >= 30
 
 
+@pytest.mark.slow
 def test_huge_json_is_streamed_with_bounded_memory(tmp_path: Path) -> None:
     path = tmp_path / "huge.json"
     record = {"id": "x", "nom": "Structure " + "y" * 400, "thematiques": ["numerique"] * 5}

@@ -67,6 +67,7 @@ _TEXT = st.text(
 )
 
 
+@pytest.mark.slow
 @given(st.text(max_size=300))
 def test_escape_text_output_is_inert_for_any_input(text: str) -> None:
     out = escape_text(text)

@@ -109,6 +109,7 @@ def _strings_of(row: pd.Series) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_records())
 def test_no_confidential_secret_survives_public_view(records: list[dict[str, object]]) -> None:
@@ -160,6 +161,7 @@ def test_no_confidential_secret_survives_public_view(records: list[dict[str, obj
         assert row["adresse"] == row["complement_adresse"] == row["courriel"] == ""
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(_records())
 def test_public_view_is_idempotent_and_json_clean(records: list[dict[str, object]]) -> None:
@@ -357,6 +359,7 @@ _SCHEME_RE = re.compile(r"^(https?|tel|mailto):", re.IGNORECASE)
 _FORBIDDEN = set("<>\"'`{}\\") | {chr(c) for c in range(0x20)} | {" ", "\x7f"}
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, deadline=None)
 @given(
     st.one_of(

@@ -110,6 +110,7 @@ def _brute(actors: pd.DataFrame, q: SearchQuery) -> tuple[list[str], np.ndarray]
     return sub["id"].to_numpy()[order].tolist(), d[order]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("lat", "lon", "obstacles", "match", "types", "radius"),
     [
@@ -162,6 +163,7 @@ def _frame(actors: list[tuple[float, float, set[str]]]) -> gpd.GeoDataFrame:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     actors=st.lists(_actor, min_size=1, max_size=40),
@@ -199,6 +201,7 @@ def test_results_sorted_within_radius_and_matching(
     assert len(res) == len(ids)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(
     actors=st.lists(_actor, min_size=1, max_size=30),

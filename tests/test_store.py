@@ -138,6 +138,7 @@ def test_a_flat_store_of_earlier_versions_is_read_then_migrated(tmp_path: Path) 
 # -- one writer at a time ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_wait_refuses_while_another_import_holds_the_store(
     tmp_path: Path, mapapp_cli: object, settings: Settings
 ) -> None:
@@ -155,6 +156,7 @@ def test_no_wait_refuses_while_another_import_holds_the_store(
     assert store.is_empty()
 
 
+@pytest.mark.slow
 def test_a_second_import_waits_says_for_whom_and_then_runs(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = ParquetStore(data)

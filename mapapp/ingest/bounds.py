@@ -57,14 +57,16 @@ TEXT_MAX: dict[str, int] = {
     "horaires_accueil": 1000,
     "date_maj": 40,
     "referral_phone": 50,
-    "cluster_id": 300,
+    "cluster_id": 1000,
 }
 DEFAULT_MAX = 1000
 #: Most items kept in a list field, and longest item.
 LIST_MAX = 100
 ITEM_MAX = 200
 #: Longest id (``source:source_id``) accepted; longer ids are quarantined, never cut.
-ID_MAX = 300
+#: Real ids reach about 300 characters (a digital-mediation place merged from six
+#: sources names them all), so the cap is well above that.
+ID_MAX = 1000
 _MARK = "…"
 
 

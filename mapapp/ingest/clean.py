@@ -19,11 +19,15 @@ each, in this order (each is a plain function, tested alone in
 * the location, in six steps on a :class:`Placement`:
 
   1. :func:`stage_declared_commune`: the INSEE code given (checked), else the
-     one resolved from postcode and commune name;
+     one resolved from postcode and commune name; :func:`stage_postcode_only`:
+     a commune from the postcode alone, the row naming another place, is a
+     listed repair, or dropped when the point or address is clearly elsewhere;
   2. :func:`stage_repairs`: the point as given, validated against France and
      the declared commune; a known repair (swapped, lost sign, Lambert-93 as
      degrees) accepted only when the repaired point falls in the declared
-     commune; every repair is flagged;
+     commune; every repair is flagged; :func:`stage_repairs_from_point`:
+     without a declared commune, the same repairs for a point abroad, accepted
+     in a commune agreeing with the row's postcode or name;
   3. :func:`stage_point_or_commune`: a point outside its declared commune
      whose postcode agrees with where it falls keeps its point and takes that
      commune's code (the code was wrong); otherwise the point is rejected;
@@ -32,7 +36,8 @@ each, in this order (each is a plain function, tested alone in
      geocoded (BAN); never a confidential record's;
   5. :func:`stage_commune_point`: else the commune's representative point,
      with precision ``commune``;
-  6. :func:`stage_location_reasons`: nothing to place it anywhere: quarantine.
+  6. :func:`stage_location_reasons`: nothing to place it anywhere: quarantine
+     (a point in no French commune: *outside France*).
 """
 
 from __future__ import annotations
@@ -48,7 +53,12 @@ import pandas as pd
 from mapapp.geo.geocode import AddressGeocoder
 from mapapp.hours import check_hours
 from mapapp.ingest.coords import parse_coordinates, repair_candidates
-from mapapp.ingest.locate import Locator, normalize_insee, normalize_postcode
+from mapapp.ingest.locate import (
+    POSTCODE_NAME_DIFFERS,
+    Locator,
+    normalize_insee,
+    normalize_postcode,
+)
 from mapapp.ingest.reasons import Quarantine, QuarantineReason
 from mapapp.ingest.vocab import known_thematique, publics_v1, resolve_type, unknown_codes
 from mapapp.safety import Finding, confidentiality
@@ -335,6 +345,10 @@ class Placement:
         The final INSEE code.
     precision : ndarray of str
         ``address``, ``commune`` or ''.
+    raw_lat, raw_lon : ndarray of float
+        The point as parsed, before any repair or rejection (for the reasons).
+    elsewhere : list of str
+        Why a commune found from the postcode alone was refused ('' where not).
     """
 
     lat: np.ndarray
@@ -350,6 +364,15 @@ class Placement:
     precision: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     inside: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     todo: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    raw_lat: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    raw_lon: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    elsewhere: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.raw_lat) != len(self.lat):
+            self.raw_lat, self.raw_lon = self.lat.copy(), self.lon.copy()
+        if len(self.elsewhere) != len(self.lat):
+            self.elsewhere = [""] * len(self.lat)
 
     def __len__(self) -> int:
         return len(self.lat)
@@ -389,6 +412,25 @@ def stage_declared_commune(
     return Placement(lat, lon, pc_list, name_list, declared, insee_how, repairs)
 
 
+def stage_postcode_only(p: Placement, addresses: list[str], locator: Locator) -> None:
+    """Step 1b: a commune found from the postcode alone while the row names another place.
+
+    Kept with a repair note (a lieu-dit or a former commune often stands
+    where the commune's name should be), unless the point or the address
+    puts the row clearly elsewhere
+    (:meth:`~mapapp.ingest.locate.Locator.postcode_only_verdict`): then the
+    commune is dropped, and the row is placed by its point or quarantined.
+    """
+    for i in _idx(p.insee_how == POSTCODE_NAME_DIFFERS):
+        keep, note = locator.postcode_only_verdict(
+            str(p.declared[i]), p.postcode[i], p.commune[i], addresses[i], p.lat[i], p.lon[i]
+        )
+        if keep:
+            p.repairs[i].append(note)
+        else:
+            p.declared[i], p.insee_how[i], p.elsewhere[i] = "", "", note
+
+
 def stage_repairs(p: Placement, locator: Locator) -> None:
     """Step 2: a known repair of a point outside its declared commune, accepted only inside it."""
     has_point = np.isfinite(p.lat) & np.isfinite(p.lon)
@@ -410,6 +452,27 @@ def stage_repairs(p: Placement, locator: Locator) -> None:
             p.repairs[i].append(name)
         p.inside |= hit
         p.todo &= ~hit
+
+
+def stage_repairs_from_point(p: Placement, locator: Locator) -> None:
+    """Step 2b: without a declared commune, a point abroad tries the same repairs.
+
+    A swapped or sign-lost point is accepted when the repaired point falls in
+    a commune that agrees with the row's postcode or commune name
+    (:meth:`~mapapp.ingest.locate.Locator.repair_from_point`); the commune
+    then comes from the repaired point.
+    """
+    has_point = np.isfinite(p.lat) & np.isfinite(p.lon)
+    lost = _idx(has_point & (p.declared == "") & ~in_france(p.lat, p.lon))
+    if not lost:
+        return
+    rlat, rlon, _, names = locator.repair_from_point(
+        p.lat[lost], p.lon[lost], [p.postcode[i] for i in lost], [p.commune[i] for i in lost]
+    )
+    for j, i in enumerate(lost):
+        if names[j]:
+            p.lat[i], p.lon[i] = rlat[j], rlon[j]
+            p.repairs[i].append(names[j])
 
 
 def stage_point_or_commune(p: Placement, locator: Locator) -> None:
@@ -519,10 +582,25 @@ def stage_location_reasons(p: Placement, locator: Locator, reasons: Reasons) -> 
     A failed name resolution ("ambiguous commune", "postcode 97150 is in
     Saint-Martin") explains itself better than "no commune".
     """
+    has_point = np.isfinite(p.raw_lat) & np.isfinite(p.raw_lon)
     for i in _idx(~p.usable & (p.declared == "")):
         if reasons[i]:
             continue
-        if p.postcode[i] or p.commune[i]:
+        if has_point[i]:
+            # a point, and neither it nor a repair lies in a French commune
+            why = f"; {p.elsewhere[i]}" if p.elsewhere[i] else ""
+            reasons[i] = Quarantine(
+                QuarantineReason.OUTSIDE_FRANCE,
+                hint=f"point ({p.raw_lat[i]:.5f}, {p.raw_lon[i]:.5f}) lies in no French "
+                f"commune{why}; fix the coordinates, or remove the row",
+            )
+        elif p.elsewhere[i]:
+            reasons[i] = Quarantine(
+                QuarantineReason.NO_LOCATION,
+                "elsewhere than its postcode's commune",
+                f"{p.elsewhere[i]}; fix code_postal and commune",
+            )
+        elif p.postcode[i] or p.commune[i]:
             _, how = locator.resolve_name(p.postcode[i], p.commune[i])
             reasons[i] = Quarantine(
                 QuarantineReason.NO_LOCATION, how, "fix code_insee, code_postal or commune"
@@ -592,7 +670,9 @@ def clean_chunk(
 
     postcode = out["code_postal"].map(normalize_postcode)
     place = stage_declared_commune(rows, postcode, out["commune"], out["code_insee"], locator)
+    stage_postcode_only(place, out["adresse"].tolist(), locator)
     stage_repairs(place, locator)
+    stage_repairs_from_point(place, locator)
     stage_point_or_commune(place, locator)
     stage_geocode(place, out["adresse"].tolist(), conf, geocoder, locator)
     stage_commune_point(place, locator)

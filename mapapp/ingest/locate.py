@@ -14,6 +14,19 @@ Examples
 ('01001', '2A004', '97411')
 >>> arrondissement_code("PARIS 11EME"), arrondissement_code("Marseille 1er"), arrondissement_code("Lyon")
 ('75111', '13201', None)
+
+Two checks guard against a commune taken on weak evidence:
+
+- a commune found from the postcode alone while the row names another
+  place (:data:`POSTCODE_NAME_DIFFERS`) is kept with a repair note, unless the
+  point or the address puts the row clearly elsewhere
+  (:meth:`Locator.postcode_only_verdict`): "1500 Valencia Street, San
+  Francisco 94110" is not in Arcueil (94110);
+- a point that lies in no commune, for a row without a declared commune, is
+  tried with the known repairs (swapped latitude and longitude, lost minus
+  sign...), accepted only when the repaired point falls in a commune that
+  agrees with the row's postcode or commune name
+  (:meth:`Locator.repair_from_point`); otherwise the row is *outside France*.
 """
 
 from __future__ import annotations
@@ -28,13 +41,33 @@ from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
 
 from mapapp.geo.communes import PLM_CITY_CODES, Geography
+from mapapp.geo.places import _ARR_BASE, arrondissement_code
+from mapapp.geo.sphere import haversine_km
 from mapapp.geo.text import normalize_place
+from mapapp.ingest.coords import repair_candidates
 
-__all__ = ["Locator", "arrondissement_code", "normalize_insee", "normalize_postcode"]
+__all__ = [
+    "OUTSIDE_FRANCE",
+    "POSTCODE_NAME_DIFFERS",
+    "Locator",
+    "arrondissement_code",
+    "normalize_insee",
+    "normalize_postcode",
+]
 
-_ARR = re.compile(r"^(paris|lyon|marseille)\s+(\d{1,2})\s*(?:e|er|eme|ere|ieme|em)?(?:\s+arr\w*)?$")
-_ARR_BASE = {"paris": 75100, "lyon": 69380, "marseille": 13200}
-_ARR_MAX = {"paris": 20, "lyon": 9, "marseille": 16}
+#: ``how`` of :meth:`Locator.resolve_name` when the postcode alone gave the commune
+#: and the row's commune name is another (a lieu-dit, an old commune... or abroad).
+POSTCODE_NAME_DIFFERS = "postcode (name differs)"
+#: Start of the quarantine reason of a row whose point lies in no French commune.
+OUTSIDE_FRANCE = "outside France"
+#: Words that only a foreign address carries (an English street, a country).
+_FOREIGN = re.compile(
+    r"\b(street|road|usa|united states|united kingdom|england|belgique|belgie|belgium|suisse|"
+    r"schweiz|switzerland|deutschland|germany|espana|spain|italia|italy|portugal|"
+    r"nederland|netherlands|luxembourg|canada)\b"
+)
+#: A point this far (km) from the postcode's commune is not an address in it.
+_FAR_KM = 30.0
 #: tolerance (degrees, ~500 m) for "inside the declared commune": polygons are
 #: simplified (~50 m) and addresses on a boundary street fall either side
 _TOLERANCE_DEG = 0.005
@@ -71,17 +104,6 @@ def normalize_postcode(value: Any) -> str:
     if re.fullmatch(r"\d{4}", text):
         text = "0" + text
     return text if re.fullmatch(r"\d{5}", text) else ""
-
-
-def arrondissement_code(name: str) -> str | None:
-    """INSEE code of "Paris 11", "Lyon 3e", "Marseille 13ème arrondissement"."""
-    m = _ARR.match(normalize_place(name))
-    if not m:
-        return None
-    city, n = m.group(1), int(m.group(2))
-    if not 1 <= n <= _ARR_MAX[city]:
-        return None
-    return str(_ARR_BASE[city] + n)
 
 
 def _departement_of_postcode(pc: str) -> list[str]:
@@ -249,7 +271,7 @@ class Locator:
                     return "", (
                         f"postcode {pc} and commune name {name!r} designate different communes"
                     )
-                return candidates[0], "postcode (name differs)"
+                return candidates[0], POSTCODE_NAME_DIFFERS
         if not name:
             return "", "postcode serves several communes and no commune name is given"
         deps = _departement_of_postcode(pc) if pc else []
@@ -273,3 +295,107 @@ class Locator:
         if len(national) > 1:
             return "", f"commune name {name!r} is ambiguous without a valid postcode"
         return "", f"no commune matches postcode {pc or '-'} and name {name!r}"
+
+    # -- checks on weak evidence ----------------------------------------------------
+
+    def _name_matches(self, code: str, name: str) -> bool:
+        """Whether ``name`` (normalised) is the name of commune ``code``, typos aside."""
+        if not name or code not in self.communes.index:
+            return False
+        row = self.communes.loc[code]
+        names = {str(row["name_key"]), str(row.get("name_key_bare", row["name_key"]))}
+        if name in names or arrondissement_code(name) == code:
+            return True
+        return any(fuzz.ratio(name, n) >= 88 for n in names)
+
+    def postcode_only_verdict(
+        self, code: str, postcode: str, name: str, address: str, lat: float, lon: float
+    ) -> tuple[bool, str]:
+        """Keep a commune found from the postcode alone, or not; and the note saying why.
+
+        The row names another place than the postcode's commune.  Kept (with
+        a repair note) when nothing contradicts the postcode: a lieu-dit or a
+        former commune often stands where the commune's name should be.
+        Refused when the row is clearly elsewhere: its point (or a known
+        repair of it) lies far from that commune, or its address reads as a
+        foreign one.
+
+        Returns
+        -------
+        (keep, message)
+            ``message`` is the repair note when kept, the reason when refused.
+        """
+        label = str(self.communes.at[code, "nom"]) if code in self.communes.index else code
+        given = f"commune name {name!r} is not {label} ({code}), the commune of postcode {postcode}"
+        if np.isfinite(lat) and np.isfinite(lon):
+            if self._point_in(code, lat, lon):
+                return True, f"{given}; kept: the point lies in {label}"
+            clat, clon = self.communes.at[code, "lat"], self.communes.at[code, "lon"]
+            km = float(haversine_km(lat, lon, clat, clon))
+            if km > _FAR_KM:
+                return False, (
+                    f"{given}, and the point ({lat:.5f}, {lon:.5f}) lies {km:,.0f} km away: "
+                    "the row is elsewhere"
+                )
+        text = normalize_place(f"{address} {name}")
+        foreign = _FOREIGN.search(text)
+        if foreign:
+            return False, f"{given}, and the address reads as a foreign one ({foreign.group(1)!r})"
+        return True, f"{given}; placed in {label} on the postcode alone"
+
+    def _point_in(self, code: str, lat: float, lon: float) -> bool:
+        """The point, or one of its known repairs, lies in commune ``code``."""
+        la, lo = np.array([lat]), np.array([lon])
+        codes = np.array([code], dtype=object)
+        if self.in_communes(codes, la, lo)[0]:
+            return True
+        for _, (clat, clon) in repair_candidates(la, lo):
+            if np.isfinite(clat[0]) and self.in_communes(codes, clat, clon)[0]:
+                return True
+        return False
+
+    def repair_from_point(
+        self,
+        lat: NDArray[np.float64],
+        lon: NDArray[np.float64],
+        postcodes: list[str],
+        names: list[str],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.object_], list[str]]:
+        """Known repairs of points that lie in no commune, for rows without a declared one.
+
+        A repaired point is accepted when it falls in a commune that agrees
+        with the row: the postcode serves it, or the commune name is its
+        name.  A row that gives neither accepts the first repair that lands
+        in a commune (a swapped French point lands in the sea or on another
+        continent, never in another French commune).
+
+        Returns
+        -------
+        lat, lon, code, repair
+            Repaired points, their commune (``""`` where no repair applies)
+            and the repair's name.
+        """
+        n = len(lat)
+        out_lat, out_lon = np.full(n, np.nan), np.full(n, np.nan)
+        out_code = np.full(n, "", dtype=object)
+        out_name = [""] * n
+        todo = np.isfinite(lat) & np.isfinite(lon)
+        keys = [normalize_place(x or "") for x in names]
+        for repair, (clat, clon) in repair_candidates(lat, lon):
+            cand = todo & np.isfinite(clat) & np.isfinite(clon)
+            cand &= (np.abs(clat) <= 90) & (np.abs(clon) <= 180)
+            if not cand.any():
+                continue
+            idx = np.flatnonzero(cand)
+            found = self.commune_of_points(clat[idx], clon[idx])
+            for j, code in zip(idx, found, strict=True):
+                if not code:
+                    continue
+                pc, key = postcodes[j], keys[j]
+                agrees = (not pc and not key) or (pc and code in self.postcode_communes(pc))
+                agrees = agrees or self._name_matches(str(code), key)
+                if agrees:
+                    out_lat[j], out_lon[j], out_code[j] = clat[j], clon[j], code
+                    out_name[j] = repair
+                    todo[j] = False
+        return out_lat, out_lon, out_code, out_name

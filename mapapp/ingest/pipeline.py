@@ -296,6 +296,7 @@ def _read_inputs(
                     progress(len(chunk), STAGE_READ)
             warnings = getattr(group.adapter, "warnings", None) or []
             r["warnings"] = list(dict.fromkeys([*r["warnings"], *warnings]))
+            r.setdefault("notes", []).extend(group.notes)  # e.g. ids derived from content
     finally:
         if geocoder is not None:
             r["geocoding"] = vars(geocoder.stats) | {}

@@ -80,6 +80,8 @@ def _kind(repair: str) -> str:
         return "point rejected (outside declared commune or France)"
     if repair.startswith("declared commune"):
         return "INSEE code taken from the point (declared code disagreed)"
+    if repair.startswith("commune name"):
+        return "commune from the postcode alone (the row names another place)"
     if repair.startswith("unknown INSEE code"):
         return "unknown INSEE code ignored"
     return repair
@@ -105,6 +107,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"source (kept; --prune removes them), {store.get('total', 0)} actors in all."
         )
     lines += _safety_lines(report)
+    lines += [str(note) for note in report.get("notes") or []]
     rep = report["repaired"]
     if rep["rows"]:
         kinds = ", ".join(f"{k}: {v}" for k, v in Counter(rep["by_kind"]).most_common(4))

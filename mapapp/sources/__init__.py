@@ -4,8 +4,13 @@ Why detection from the content: coordinators pass files as the field
 publishes them, often renamed; the first records tell more than the file
 name.  Each adapter has a ``detect(probe)`` test; shipped mapping files carry
 a ``[detect]`` signature and are tried first (they are the most specific),
-then the quarantine format, the data·inclusion API response, the
-digital-inclusion places standard, and the data·inclusion flat export.
+then the quarantine format, the data·inclusion API (search responses and
+list pages), the digital-inclusion places standard, and the data·inclusion
+flat export.
+
+Rows without an id (a source whose ``id`` is null everywhere) get one
+derived from their content (:func:`content_id`), the same on every import of
+the same row, and the group counts them so the report can say so.
 
 Examples
 --------
@@ -15,8 +20,10 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +44,7 @@ __all__ = [
     "InputGroup",
     "RawChunk",
     "builtin_adapters",
+    "content_id",
     "format_names",
     "read",
     "resolve_inputs",
@@ -58,17 +66,90 @@ def format_names() -> list[str]:
     return [a.name for a in builtin_adapters()]
 
 
+#: Staging fields left out of a derived id: they change without the place changing.
+_VOLATILE = frozenset({"source_id", "date_maj"})
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return isinstance(value, str) and not value.strip()
+
+
+def content_id(row: Mapping[str, Any]) -> str:
+    """An id for a row that has none, derived from what the row says.
+
+    Why from the content: the id must be the same when the same file (or a
+    newer version where this row did not change) is imported again, so the
+    record is updated rather than duplicated, and it must differ between
+    distinct rows.  The update date is left out (a re-publication bumps it).
+    Two rows saying exactly the same thing get the same id: the second is
+    then reported as "same id read again".
+
+    Examples
+    --------
+    >>> a = content_id({"nom": "EPN", "commune": "Nouméa", "date_maj": "2024-01-01"})
+    >>> a == content_id({"commune": "Nouméa", "nom": "EPN", "date_maj": "2025-06-30"})
+    True
+    >>> a == content_id({"nom": "EPN", "commune": "Dumbéa"}), a[:1], len(a)
+    (False, 'h', 17)
+    """
+    fields = {str(k): v for k, v in row.items() if k not in _VOLATILE and not k.startswith("_")}
+    fields = {k: v for k, v in fields.items() if not _blank(v)}
+    payload = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
+    return "h" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
+
+
 @dataclass
 class InputGroup:
-    """Files read together by one adapter (a structures and a services file...)."""
+    """Files read together by one adapter (a structures and a services file...).
+
+    Attributes
+    ----------
+    derived_ids : int
+        Rows read so far that had no id and were given :func:`content_id`.
+    """
 
     adapter: Adapter
     paths: list[Path]
     dataset: str
+    derived_ids: int = field(default=0, compare=False)
 
     def chunks(self) -> Iterator[RawChunk]:
-        """Staging rows, chunk by chunk."""
-        return self.adapter.chunks(self.paths)
+        """Staging rows, chunk by chunk (rows without an id get one from their content)."""
+        for chunk in self.adapter.chunks(self.paths):
+            yield self._with_ids(chunk)
+
+    def _with_ids(self, chunk: RawChunk) -> RawChunk:
+        rows = chunk.rows
+        if len(rows) == 0:
+            return chunk
+        if "source_id" not in rows:
+            rows["source_id"] = None
+        ids = rows["source_id"].tolist()
+        missing = [i for i, value in enumerate(ids) if _blank(value)]
+        if missing:
+            records = rows.iloc[missing].to_dict(orient="records")
+            for i, record in zip(missing, records, strict=True):
+                ids[i] = content_id({str(k): v for k, v in record.items()})
+            rows["source_id"] = pd.Series(ids, index=rows.index, dtype=object)
+            self.derived_ids += len(missing)
+        return chunk
+
+    @property
+    def notes(self) -> list[str]:
+        """What the import report should say about this group (French, then English)."""
+        if not self.derived_ids:
+            return []
+        n = self.derived_ids
+        return [
+            f"{self.dataset or self.adapter.name} : {n} ligne(s) sans identifiant ; chacune a "
+            "reçu un identifiant calculé à partir de son contenu (stable tant que la ligne ne "
+            f"change pas). / {n} row(s) had no id; each was given one derived from its content "
+            "(stable while the row is unchanged)."
+        ]
 
 
 def _expand(source: str, download_dir: Path) -> list[Path]:

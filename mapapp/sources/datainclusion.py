@@ -54,6 +54,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "telephone": ("telephone",),
     "courriel": ("courriel",),
     "site_web": ("site_web",),
+    "lien_source": ("lien_source", "lien", "url_source"),
     "horaires_accueil": ("horaires_accueil", "horaires_ouverture"),
     "date_maj": ("date_maj",),
     "siret": ("siret",),
@@ -74,6 +75,7 @@ _INHERITED = (
     "site_web",
     "horaires_accueil",
     "siret",
+    "lien_source",  # the structure's page when the service has none of its own
 )
 
 

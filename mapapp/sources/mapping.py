@@ -15,11 +15,19 @@ Examples
 >>> row = m.stage({"ref": 7, "raison": "Mission locale", "kind": "ML"})
 >>> row["source_id"], row["nom"], row["actor_type"], row["modes_accueil"]
 ('7', 'Mission locale', 'mission-locale', ['en-presentiel'])
+
+A dotted name reaches into a column that holds a JSON object as text (DORA
+diff exports keep each record so):
+
+>>> m = Mapping.from_dict({"name": "dora", "columns": {"nom": "data.nom",
+...     "commune": "data.adresse.commune"}})
+>>> row = m.stage({"data": '{"nom": "Atelier", "adresse": {"commune": "Lyon"}}'})
+>>> row["nom"], row["commune"]
+('Atelier', 'Lyon')
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
 from collections.abc import Iterator
@@ -31,10 +39,17 @@ from typing import Any
 
 from mapapp.errors import InputFormatError
 from mapapp.sources._base import STAGING_COLUMNS, Adapter, RawChunk, chunk_records
-from mapapp.sources._io import Probe, iter_flat_records, parse_list, probe
+from mapapp.sources._io import Probe, flatten, iter_flat_records, parse_list, probe
 from mapapp.taxonomy import ActorType, Obstacle
 
-__all__ = ["MappedAdapter", "Mapping", "load_mapping", "shipped_mappings"]
+__all__ = [
+    "MappedAdapter",
+    "Mapping",
+    "column_present",
+    "load_mapping",
+    "lookup",
+    "shipped_mappings",
+]
 
 _TOP_KEYS = {
     "name",
@@ -57,6 +72,58 @@ def _blank(value: Any) -> bool:
     return (
         value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
     )
+
+
+def _json_object(value: Any) -> MappingABC[str, Any] | None:
+    """The object a cell holds as JSON text (``'{"nom": ...}'``), flattened; else None."""
+    if isinstance(value, MappingABC):
+        return flatten(value)
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        return None
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return None
+    return flatten(decoded) if isinstance(decoded, MappingABC) else None
+
+
+def lookup(rec: MappingABC[str, Any], name: str) -> Any:
+    """The value of column ``name``, following a dotted path into JSON text.
+
+    ``"data.nom"`` is the column ``data.nom`` when there is one, else the key
+    ``nom`` of the JSON object held as text in column ``data`` (at any depth:
+    ``"data.adresse.commune"``, or JSON text inside JSON text).
+
+    Examples
+    --------
+    >>> lookup({"data": '{"a": {"b": 1}}', "x.y": 2}, "data.a.b"), lookup({"x.y": 2}, "x.y")
+    (1, 2)
+    >>> lookup({"data": "not json"}, "data.a") is None
+    True
+    """
+    if name in rec:
+        return rec[name]
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:cut])
+        if head in rec:
+            inner = _json_object(rec[head])
+            return None if inner is None else lookup(inner, ".".join(parts[cut:]))
+    return None
+
+
+def column_present(columns: set[str] | frozenset[str], name: str) -> bool:
+    """Whether ``name`` is a column, or a dotted path into one (JSON text).
+
+    Examples
+    --------
+    >>> column_present({"id", "data"}, "data.nom"), column_present({"id"}, "nom")
+    (True, False)
+    """
+    if name in columns:
+        return True
+    parts = name.split(".")
+    return any(".".join(parts[:cut]) in columns for cut in range(len(parts) - 1, 0, -1))
 
 
 @dataclass(frozen=True)
@@ -170,7 +237,9 @@ class Mapping:
         for target in ("source_id", "nom"):
             if target in self.columns:
                 needed.append(self.columns[target])
-        missing = [n[0] for n in dict.fromkeys(needed) if not any(c in p.columns for c in n)]
+        missing = [
+            n[0] for n in dict.fromkeys(needed) if not any(column_present(p.columns, c) for c in n)
+        ]
         if missing:
             raise InputFormatError(
                 f"{p.path}: required column(s) {missing} missing for mapping {self.name!r}; "
@@ -181,12 +250,12 @@ class Mapping:
             f"{p.path.name}: colonne {names[0]!r} absente{where}, {target!r} restera vide / "
             f"column {names[0]!r} not found, {target!r} left empty (mapping {self.name!r})"
             for target, names in self.columns.items()
-            if not any(c in p.columns for c in names)
+            if not any(column_present(p.columns, c) for c in names)
         ]
 
     def _get(self, rec: MappingABC[str, Any], names: tuple[str, ...]) -> Any:
         for name in names:
-            value = rec.get(name)
+            value = lookup(rec, name)
             if not _blank(value):
                 return value
         return None
@@ -208,11 +277,9 @@ class Mapping:
             out["coords"] = rec["_geometry"]
         out["source"] = self.source
         sid = out.get("source_id")
-        if _blank(sid):
-            payload = json.dumps(rec, sort_keys=True, default=str, ensure_ascii=False)
-            out["source_id"] = "h" + hashlib.sha1(payload.encode()).hexdigest()[:16]
-        else:
-            out["source_id"] = str(sid).strip()
+        # a row without an id gets one from its content when its group is read
+        # (mapapp.sources.content_id), counted in the import report
+        out["source_id"] = "" if _blank(sid) else str(sid).strip()
         if self.type_from is not None:
             code = self._get(rec, (self.type_from,))
             mapped = self.type_map.get(str(code).strip()) if code is not None else None

@@ -14,7 +14,7 @@ to remember entries (``autocomplete="off"``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -28,9 +28,10 @@ from mapapp.render.search_map import MapPoint, results_map
 from mapapp.render.text import escape_markdown
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
-from mapapp.ui import resources
+from mapapp.ui import plan_view, resources
 from mapapp.ui.assets import leaflet_base
 from mapapp.ui.chrome import current_lang
+from mapapp.vocabulary import DEFAULT_RADIUS_KM
 
 if TYPE_CHECKING:
     from mapapp.geo.communes import Geography
@@ -47,7 +48,6 @@ LIMIT_CHOICES = (10, 20, 50)
 #: Radius choices in km; 0 means no limit.  The default keeps an overseas
 #: search from listing services on another continent.
 RADIUS_CHOICES = (2, 5, 10, 20, 50, 100, 200, 0)
-DEFAULT_RADIUS_KM = 100
 _QUERY = "search_query"
 _CHOICE = "place_choice"
 _MAP_HEIGHT = 440
@@ -63,6 +63,7 @@ class _Submitted:
     free_only: bool
     radius_km: int
     limit: int
+    extra: dict[str, object] = field(default_factory=dict)  # plan_view.filter_values()
 
 
 def _form(lang: str) -> None:
@@ -105,6 +106,7 @@ def _form(lang: str) -> None:
                 key="f_publics",
             )
             st.checkbox(t("free_only", lang), key="f_free")
+            plan_view.filter_widgets(lang)
             st.select_slider(
                 t("radius_label", lang),
                 options=list(RADIUS_CHOICES),
@@ -123,6 +125,7 @@ def _form(lang: str) -> None:
                 free_only=bool(st.session_state.get("f_free")),
                 radius_km=int(st.session_state.get("f_radius", DEFAULT_RADIUS_KM)),
                 limit=int(st.session_state.get("f_limit") or LIMIT_CHOICES[0]),
+                extra=plan_view.filter_values(),
             )
             st.session_state.pop(_CHOICE, None)
 
@@ -176,6 +179,7 @@ def _query(sub: _Submitted, place: Place) -> SearchQuery:
         free_only=sub.free_only,
         radius_km=float(sub.radius_km) if sub.radius_km > 0 else None,
         limit=sub.limit,
+        **sub.extra,  # type: ignore[arg-type]
     )
 
 
@@ -285,6 +289,10 @@ def _sheets(
 def render(s: Settings) -> None:
     """Draw the search view (``s``: the settings the app read for this run)."""
     lang = current_lang()
+    shared = plan_view.shared_ids()
+    if shared is not None:  # opened from a share link: that list only
+        plan_view.render_shared(shared, resources.catalog(s).actors, lang=lang)
+        return
     st.header(t("search_header", lang))
     _form(lang)
     sub: _Submitted | None = st.session_state.get(_QUERY)
@@ -301,6 +309,16 @@ def render(s: Settings) -> None:
     cards = cards_from_frame(cat.index.nearest(query), lang=lang)
     remote = cards_from_frame(cat.index.remote(query, limit=20), lang=lang, ranked=False)
     st.subheader(t("results_header", lang, place=escape_markdown(place.label)))
+    if len(sub.obstacles) >= 2:  # several needs: the plan, grouped by need, on top
+        nothing = sub.match == "all" and not cards
+        plan_view.show(
+            cat.index,
+            query,
+            lang=lang,
+            place_label=place.label,
+            demo=cat.is_demo,
+            nothing_at_once=nothing,
+        )
     if cards:
         count = (
             t("results_count_one", lang)

@@ -1,4 +1,4 @@
-"""HTTP front ends: the REST API (and the light phone page), on FastAPI.
+"""HTTP front ends: the REST API and the light phone page, on FastAPI.
 
 FastAPI code lives only here; the core never imports it.  Build the app with
 :func:`mapapp.web.app.create_app`.

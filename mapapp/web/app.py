@@ -17,7 +17,6 @@ string nor a client address.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -135,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     >>> sorted(p for p in app.openapi()["paths"])
     ['/api/v1/coverage', '/api/v1/obstacles', '/api/v1/services', '/api/v1/services/{service_id}', '/api/v1/types']
     """
+    from mapapp.web import light
     from mapapp.web.api import router
 
     settings = settings or Settings.from_env()
@@ -157,12 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     app.openapi = _problem_openapi(app)  # type: ignore[method-assign]
 
-    # --- light phone page (issue 15): mounted at /m when mapapp/web/light.py exists.
-    # The lead wires it at merge; it must not depend on this API's internals.
-    if importlib.util.find_spec("mapapp.web.light") is not None:
-        light = importlib.import_module("mapapp.web.light")
-        app.include_router(light.router, prefix="/m")
-    # --- end of the light page's spot.
+    # The light phone page (/m): its own router, headers and templates.
+    light.mount(app, settings)
 
     # Middleware: the last added runs first.  The rate limit answers inside the
     # headers middleware so its 429 gets the same headers.

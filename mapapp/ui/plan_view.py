@@ -1,0 +1,352 @@
+"""The plan on the search page: its summary on top, services grouped by need, the sheet, a share link.
+
+Thin by design: the plan is :func:`mapapp.plan.build_plan` (the same as
+``mapapp plan`` and the API), its cards :mod:`mapapp.servicecard`, its PDF
+:mod:`mapapp.render.sheet`.  This module only lays them out.
+
+Privacy: the share link carries service ids only
+(:func:`mapapp.plan.share_query`), never the place, the needs or the
+filters; opening it shows that list, without distances (the link knows no
+start point).  Printing (Ctrl+P) prints the plan, not the interface
+(:data:`PRINT_CSS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from mapapp.render.text import escape_markdown
+from mapapp.taxonomy import Obstacle
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mapapp.plan import Plan
+    from mapapp.search import SearchIndex, SearchQuery
+    from mapapp.servicecard import ServiceCard
+
+__all__ = [
+    "PRINT_CSS",
+    "PRINT_KEY",
+    "filter_values",
+    "filter_widgets",
+    "filters_text",
+    "render_plan",
+    "render_shared",
+    "shared_ids",
+    "show",
+]
+
+#: Streamlit key of the container that printing keeps (class ``st-key-plan_print``).
+PRINT_KEY = "plan_print"
+#: Print only the plan: everything else is hidden, the plan flows over pages.
+PRINT_CSS = f"""<style>
+@media print {{
+  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"],
+  [data-testid="stForm"], [data-testid="stDecoration"], iframe, #mapapp-quick-exit {{
+    display: none !important;
+  }}
+  html, body, [data-testid="stApp"], [data-testid="stAppViewContainer"],
+  [data-testid="stMain"], [data-testid="stMainBlockContainer"] {{
+    overflow: visible !important; height: auto !important;
+  }}
+  body * {{ visibility: hidden; }}
+  .st-key-{PRINT_KEY}, .st-key-{PRINT_KEY} * {{ visibility: visible; color: #000 !important; }}
+  .st-key-{PRINT_KEY} {{ position: absolute; left: 0; top: 0; width: 100%; }}
+  .st-key-{PRINT_KEY} button {{ display: none !important; }}
+  .st-key-{PRINT_KEY} [data-testid="stVerticalBlockBorderWrapper"] {{ break-inside: avoid; }}
+}}
+</style>"""
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "title": ("Votre plan", "Your plan"),
+    "places": ("Lieux où aller", "Places to go"),
+    "source": ("Source", "Source"),
+    "source_page": ("fiche d'origine", "original record"),
+    "contact_unknown": ("contact inconnu", "contact unknown"),
+    "hours_unknown": ("horaires non renseignés", "hours not given"),
+    "pdf": ("Télécharger la fiche (PDF)", "Download the sheet (PDF)"),
+    "share": ("Lien à partager", "Link to share"),
+    "share_help": (
+        "Ce lien ne contient que les identifiants des services : ni le lieu, ni les besoins, "
+        "ni les filtres.",
+        "This link holds only the services' ids: not the place, the needs or the filters.",
+    ),
+    "print_note": (
+        "Pour imprimer : Ctrl+P imprime le plan seul, sans l'interface.",
+        "To print: Ctrl+P prints the plan alone, without the interface.",
+    ),
+    "shared_title": ("Liste partagée", "Shared list"),
+    "shared_count": (
+        "{n} service(s) ; distances non connues (le lien ne dit pas d'où).",
+        "{n} service(s); distances unknown (the link does not say from where).",
+    ),
+    "shared_none": (
+        "Aucun service de ce lien n'est connu ici.",
+        "None of this link's services is known here.",
+    ),
+    "shared_close": ("Revenir à la recherche", "Back to the search"),
+    "offer": (
+        "Aucun lieu ne couvre tous ces besoins à la fois : le plan ci-dessous les couvre "
+        "avec plusieurs lieux proches.",
+        "No place covers all these needs at once: the plan below covers them with several "
+        "near places.",
+    ),
+}
+
+
+def _t(key: str, lang: str, **kw: object) -> str:
+    fr, en = _TEXT[key]
+    return (en if lang == "en" else fr).format(**kw)
+
+
+def _link(label: str, href: str | None) -> str:
+    # ``href`` comes from mapapp.safety (checked scheme, no spaces, quotes or
+    # angle brackets); the <...> form keeps parentheses inside it harmless.
+    text = escape_markdown(label)
+    return f"[{text}](<{href}>)" if href else text
+
+
+def _card(rank: int | None, c: ServiceCard, lang: str) -> None:
+    sep = ": " if lang == "en" else " : "
+    with st.container(border=True):
+        head = f"{rank}. " if rank is not None else ""
+        st.markdown(f"**{escape_markdown(head + c.name)}**")
+        meta = [m for m in (c.organisation, c.type_label) if m]
+        if c.source_name:
+            meta.append(f"{_t('source', lang)}{sep}{c.source_name}")
+        st.caption(escape_markdown(" · ".join(meta)))
+        where = escape_markdown(c.where)
+        if c.distance:
+            where = f"**{escape_markdown(c.distance)}** · {where}"
+        lines = [f":material/location_on: {where}"]
+        if c.phone:
+            lines.append(f":material/call: {_link(c.phone, c.phone_href)}")
+        if c.email_href:
+            lines.append(f":material/mail: {_link(c.email, c.email_href)}")
+        if c.website_href:
+            lines.append(f":material/language: {_link(c.website_href, c.website_href)}")
+        if c.source_href:
+            lines.append(f":material/open_in_new: {_link(_t('source_page', lang), c.source_href)}")
+        if c.contact_unknown:
+            lines.append(f":material/help: {_t('contact_unknown', lang)}")
+        hours = escape_markdown(c.hours) if c.hours else _t("hours_unknown", lang)
+        if c.today:
+            hours += f" — **{escape_markdown(c.today)}**"
+        lines.append(f":material/schedule: {hours}")
+        if c.conditions:
+            lines.append(f":material/info: {escape_markdown(c.conditions)}")
+        st.markdown("  \n".join(lines))
+        if c.confidential:
+            st.caption(escape_markdown(c.confidential_note))
+
+
+def _share_url(ids: list[str]) -> str:
+    from mapapp.plan import share_query
+
+    base = ""
+    try:
+        base = str(st.context.url or "").split("?", 1)[0].split("#", 1)[0]
+    except Exception:  # outside a browser session (tests): a relative link
+        base = ""
+    return f"{base}?{share_query(ids)}"
+
+
+def render_plan(
+    plan: Plan, *, lang: str, place_label: str = "", demo: bool = False, filters: str = ""
+) -> None:
+    """Draw the plan: summary and places on top, then each need's services; PDF and share link."""
+    from mapapp.render.sheet import SheetOptions, sheet_pdf
+
+    now = datetime.now(UTC)
+    cards = plan.cards(lang=lang, when=now)
+    st.html(PRINT_CSS)
+    with st.container(key=PRINT_KEY):
+        st.subheader(_t("title", lang))
+        st.markdown(f"**{escape_markdown(plan.explanation(lang))}**")
+        if plan.stops:
+            lines = []
+            for k, stop in enumerate(plan.stops, 1):
+                names = " + ".join(cards[i].name for i in stop.service_ids)
+                first = cards[stop.service_ids[0]]
+                needs = ", ".join(Obstacle(o).label(lang) for o in stop.covers)
+                where = first.distance or first.where
+                sep = ": " if lang == "en" else " : "
+                lines.append(f"{k}. {escape_markdown(f'{names} ({where}){sep}{needs}')}")
+            st.markdown(f"**{_t('places', lang)}**  \n" + "  \n".join(lines))
+        for need in plan.needs:
+            st.markdown(f"#### {escape_markdown(Obstacle(need.need).label(lang))}")
+            note = need.note(lang, plan.radius_km)
+            if note:
+                st.warning(escape_markdown(note))
+                if need.beyond is not None:
+                    _card(None, cards[need.beyond.id], lang)
+            for k, p in enumerate(need.services, 1):
+                _card(k, cards[p.id], lang)
+    pdf = sheet_pdf(
+        plan,
+        SheetOptions(lang=lang, when=now, place=place_label, filters=filters, demo=demo),
+    )
+    col_pdf, col_share = st.columns([2, 3])
+    col_pdf.download_button(
+        _t("pdf", lang),
+        data=pdf,
+        file_name="fiche-plan.pdf" if lang != "en" else "plan-sheet.pdf",
+        mime="application/pdf",
+        on_click="ignore",
+        icon=":material/picture_as_pdf:",
+        key="plan_pdf",
+    )
+    with col_share:
+        st.markdown(f"**{_t('share', lang)}**")
+        st.code(_share_url(plan.service_ids()), language=None, wrap_lines=True)
+        st.caption(_t("share_help", lang) + " " + _t("print_note", lang))
+
+
+def shared_ids() -> list[str] | None:
+    """The ids of a share link this page was opened with (None when not opened from one)."""
+    from mapapp.plan import SHARE_PARAM
+
+    value = st.query_params.get(SHARE_PARAM)
+    return None if value is None else [v for v in str(value).split(",") if v]
+
+
+def render_shared(ids: list[str], actors: pd.DataFrame, *, lang: str) -> None:
+    """The list a share link names (known ids only), without distances."""
+    from mapapp.plan import parse_share
+    from mapapp.servicecard import service_cards
+
+    known = parse_share(ids, actors["id"].tolist())
+    rows = actors.set_index("id", drop=False).loc[known].drop(columns="geometry")
+    st.html(PRINT_CSS)
+    with st.container(key=PRINT_KEY):
+        st.subheader(_t("shared_title", lang))
+        if not known:
+            st.info(_t("shared_none", lang))
+        else:
+            st.caption(_t("shared_count", lang, n=len(known)))
+        cards = service_cards(rows, lang=lang, when=datetime.now(UTC))
+        for k, c in enumerate(cards, 1):
+            _card(k, c, lang)
+    if st.button(_t("shared_close", lang), key="shared_close"):
+        st.query_params.clear()
+        st.rerun()
+
+
+_FILTER_TEXT: dict[str, tuple[str, str]] = {
+    "open_now": ("Ouvert maintenant (heure locale du lieu)", "Open now (the place's local time)"),
+    "open_day": ("Ouvert le", "Open on"),
+    "any_day": ("n'importe quel jour", "any day"),
+    "frais": ("Frais", "Fees"),
+    "modes": ("Accueil", "Reception"),
+    "hours_note": (
+        "Les lieux sans horaires connus ne sont pas gardés par ces deux filtres.",
+        "Places whose hours are unknown are left out by these two filters.",
+    ),
+}
+_WEEKDAYS = {
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def _ft(key: str, lang: str) -> str:
+    fr, en = _FILTER_TEXT[key]
+    return en if lang == "en" else fr
+
+
+def filter_widgets(lang: str) -> None:
+    """The extra filters (open now / on a day, fees, reception), drawn inside the search form."""
+    from mapapp.i18n import VOCABULARIES, vocab_label
+
+    days = _WEEKDAYS["en" if lang == "en" else "fr"]
+    st.checkbox(_ft("open_now", lang), key="f_open_now")
+    st.selectbox(
+        _ft("open_day", lang),
+        options=[-1, 0, 1, 2, 3, 4, 5, 6],
+        format_func=lambda d: _ft("any_day", lang) if d < 0 else days[d],
+        key="f_open_day",
+        help=_ft("hours_note", lang),
+    )
+    st.multiselect(
+        _ft("frais", lang),
+        options=list(VOCABULARIES["frais"]),
+        format_func=lambda v: vocab_label("frais", v, lang),
+        key="f_frais",
+    )
+    st.multiselect(
+        _ft("modes", lang),
+        options=list(VOCABULARIES["modes_accueil"]),
+        format_func=lambda v: vocab_label("modes_accueil", v, lang),
+        key="f_modes",
+    )
+
+
+def filter_values() -> dict[str, object]:
+    """The extra filters as :class:`~mapapp.search.SearchQuery` keywords (read at submit)."""
+    from datetime import date, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    day = int(st.session_state.get("f_open_day", -1) or -1)
+    open_day: date | None = None
+    if day >= 0:
+        today = now.astimezone(ZoneInfo("Europe/Paris")).date()
+        open_day = today + timedelta(days=(day - today.weekday()) % 7)
+    return {
+        "open_at": now if st.session_state.get("f_open_now") else None,
+        "open_day": open_day,
+        "frais": tuple(st.session_state.get("f_frais") or ()),
+        "modes": tuple(st.session_state.get("f_modes") or ()),
+    }
+
+
+def filters_text(values: Mapping[str, object], lang: str) -> str:
+    """The extra filters in words, for the sheet."""
+    from mapapp.i18n import vocab_label
+
+    parts = []
+    if values.get("open_at") is not None:
+        parts.append(_ft("open_now", lang))
+    day = values.get("open_day")
+    if day is not None:
+        parts.append(f"{_ft('open_day', lang)} {day}")
+    for key, vocab in (("frais", "frais"), ("modes", "modes_accueil")):
+        chosen = values.get(key)
+        if isinstance(chosen, tuple | list) and chosen:
+            labels = ", ".join(vocab_label(vocab, str(v), lang) for v in chosen)
+            parts.append(f"{_ft(key, lang)} : {labels}")
+    return "; ".join(parts)
+
+
+def show(
+    index: SearchIndex,
+    query: SearchQuery,
+    *,
+    lang: str,
+    place_label: str,
+    demo: bool,
+    nothing_at_once: bool = False,
+) -> None:
+    """The plan for the search page's query (several needs), offered when "all at once" found nothing."""
+    from mapapp.plan import plan_for_query
+
+    if nothing_at_once:
+        st.info(_t("offer", lang))
+    extra = {
+        "open_at": query.open_at,
+        "open_day": query.open_day,
+        "frais": query.frais,
+        "modes": query.modes,
+    }
+    render_plan(
+        plan_for_query(index, query),
+        lang=lang,
+        place_label=place_label,
+        demo=demo,
+        filters=filters_text(extra, lang),
+    )
