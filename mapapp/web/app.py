@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     >>> import tempfile
     >>> app = create_app(Settings.from_env({"MAPAPP_DATA_DIR": tempfile.mkdtemp()}))
     >>> sorted(p for p in app.openapi()["paths"])
-    ['/api/v1/coverage', '/api/v1/obstacles', '/api/v1/services', '/api/v1/services/{service_id}', '/api/v1/types']
+    ['/api/v1/coverage', '/api/v1/obstacles', '/api/v1/plan', '/api/v1/services', '/api/v1/services/{service_id}', '/api/v1/types']
     """
     from mapapp.web import light
     from mapapp.web.api import router
