@@ -53,6 +53,7 @@ N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
 PORT = int(os.environ.get("BENCH_PORT", "8610"))
 CLIENTS = tuple(int(c) for c in os.environ.get("BENCH_CLIENTS", "50,200").split(","))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+STORES = os.environ.get("BENCH_STORES", "embedded,postgis").split(",")
 
 
 def _queries(n: int) -> list[dict[str, Any]]:
@@ -206,7 +207,10 @@ def main() -> int:
         ParquetStore(tmp).write_actors(actors)
         env = {**base_env, "MAPAPP_DATA_DIR": tmp}
         env.pop("MAPAPP_STORE_URL", None)
-        _run_store("embedded", env, queries)
+        if "embedded" in STORES:
+            _run_store("embedded", env, queries)
+        if "postgis" not in STORES:
+            return 0
         admin = os.environ.get("MAPAPP_TEST_PG_URL")
         if not admin:
             print("load_postgis: skipped (set MAPAPP_TEST_PG_URL; bash tools/pg.sh start)")

@@ -303,3 +303,21 @@ def test_access_log_keeps_no_query_and_no_address(caplog):
     text = caplog.text
     assert "/api/v1/services" in text
     assert "Vienne" not in text and "violences" not in text and "203.0.113.9" not in text
+
+
+def test_plan_covers_every_need_without_the_start_point(tmp_path, settings):
+    s = _settings(tmp_path, settings)
+    write_store(s, _records())
+    c = TestClient(create_app(s))
+    r = c.get(
+        "/api/v1/plan",
+        params={"lat": 45.1801, "lon": 5.7301, "obstacles": ["garde-enfants", "mobilite"]},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [n["need"] for n in body["needs"]] == ["garde-enfants", "mobilite"]
+    assert all(n["covered"] for n in body["needs"])
+    # two places, one per need: the crèche and the garage
+    assert sorted(i for stop in body["stops"] for i in stop["service_ids"]) == ["t:far", "t:near"]
+    assert "45.1801" not in r.text and "5.7301" not in r.text
+    assert c.get("/api/v1/plan", params={"lat": 45.18, "lon": 5.73}).status_code == 422

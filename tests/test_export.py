@@ -106,7 +106,7 @@ def test_export_cli_datainclusion_confidential_at_commune(settings, mapapp_cli, 
     assert "Secret" not in out.stdout and "04 76 12" not in out.stdout
     grenoble = geo.communes.loc["38185"]
     assert records[0]["latitude"] == pytest.approx(float(grenoble["lat"]))
-    assert records[0]["telephone"] == "3919"
+    assert records[0]["telephone"] == "115"  # a shelter's referral line
 
 
 def test_export_cli_csv_defuses_formulas_and_hides_address(settings, mapapp_cli):

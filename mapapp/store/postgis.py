@@ -124,10 +124,17 @@ class PostgisStore:
 
     @contextmanager
     def _read(self) -> Iterator[Any]:
+        import psycopg
+
         self._ready()
         conn = _connect(self.url, autocommit=True)
         try:
             yield conn
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot read the PostGIS store ({type(exc).__name__}); "
+                "check that the server is running and the schema migrated"
+            ) from None
         finally:
             conn.close()
 

@@ -39,6 +39,7 @@ from mapapp.web.models import (
     CoverageRow,
     CoverageSummary,
     PlaceOut,
+    PlanOut,
     Problem,
     SearchPage,
     ServiceOut,
@@ -416,6 +417,51 @@ def _rows(
             )
         )
     return out
+
+
+@router.get(
+    "/plan",
+    response_model=PlanOut,
+    responses=_PROBLEMS,
+    summary="A plan covering every need / Un plan qui couvre chaque besoin",
+)
+def plan(
+    request: Request,
+    obstacles: Annotated[list[Obstacle], Query(min_length=1, max_length=12)],
+    code_commune: Annotated[str | None, Query(pattern=_CODE_COMMUNE)] = None,
+    code_postal: Annotated[str | None, Query(pattern=r"^\d{5}$")] = None,
+    commune: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    types: Annotated[list[ActorType] | None, Query(max_length=12)] = None,
+    publics: Annotated[list[Public] | None, Query(max_length=14)] = None,
+    frais: Annotated[list[Literal["gratuit", "payant"]] | None, Query(max_length=2)] = None,
+    per_need: Annotated[int, Query(ge=1, le=10)] = 3,
+    radius_km: Annotated[float | None, Query(gt=0, le=1000)] = None,
+    lang: Annotated[Literal["fr", "en"] | None, Query()] = None,
+) -> PlanOut:
+    """For each need (obstacle), its nearest services, and the fewest near places covering all.
+
+    The same plan as ``mapapp plan`` and the app's; the answer never contains the start point.
+    """
+    from mapapp.plan import DEFAULT_RADIUS_KM, build_plan
+
+    state = _state(request)
+    around = _place(state, code_commune, code_postal, commune, lat, lon)
+    snap = state.snapshot()
+    wanted = sorted(set(frais or []))
+    result = build_plan(
+        snap.index,
+        lat=around.lat,
+        lon=around.lon,
+        obstacles=list(obstacles),
+        per_need=per_need,
+        radius_km=radius_km if radius_km is not None else DEFAULT_RADIUS_KM,
+        types=tuple(types or ()),
+        publics=tuple(p.value for p in publics or ()),
+        free_only=wanted == ["gratuit"],
+    )
+    return PlanOut(**result.to_dict("en" if lang == "en" else "fr"))
 
 
 @router.get("/obstacles", response_model=list[VocabularyItem], summary="Obstacles / Freins")

@@ -18,10 +18,12 @@ string nor a client address.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -113,6 +115,15 @@ def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the index before the worker accepts requests (none waits for a first build)."""
+    # When the store is unreadable now, requests answer 503 until it is readable.
+    with suppress(ApiProblem):
+        await run_in_threadpool(app.state.mapapp.snapshot)
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application on ``settings`` (default: from the environment).
 
@@ -121,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     >>> import tempfile
     >>> app = create_app(Settings.from_env({"MAPAPP_DATA_DIR": tempfile.mkdtemp()}))
     >>> sorted(p for p in app.openapi()["paths"])
-    ['/api/v1/coverage', '/api/v1/obstacles', '/api/v1/services', '/api/v1/services/{service_id}', '/api/v1/types']
+    ['/api/v1/coverage', '/api/v1/obstacles', '/api/v1/plan', '/api/v1/services', '/api/v1/services/{service_id}', '/api/v1/types']
     """
     from mapapp.web import light
     from mapapp.web.api import router
@@ -139,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.mapapp = ApiState(settings)
     _install_error_handlers(app)

@@ -8,6 +8,8 @@ in data·inclusion's search API.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 __all__ = [
@@ -16,6 +18,7 @@ __all__ = [
     "CoverageSummary",
     "MapappFields",
     "PlaceOut",
+    "PlanOut",
     "Problem",
     "SearchPage",
     "ServiceOut",
@@ -142,6 +145,18 @@ class CoverageOut(BaseModel):
     summary: list[CoverageSummary]
     rows: list[CoverageRow]
     demo: bool
+
+
+class PlanOut(BaseModel):
+    """The per-need plan (:meth:`mapapp.plan.Plan.to_dict`): no start point in it."""
+
+    lang: str
+    radius_km: float | None
+    per_need: int
+    explanation: str
+    stops: list[dict[str, Any]]
+    needs: list[dict[str, Any]]
+    services: dict[str, dict[str, Any]]
 
 
 class Problem(BaseModel):
