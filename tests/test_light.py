@@ -267,7 +267,7 @@ def test_a_confidential_record_shows_its_commune_and_referral_line(
     assert block is not None, "the shelter is not listed"
     body = block.group(1)
     assert 'href="tel:3919"' in body
-    assert "38000 Grenoble" in body
+    assert "dans la commune de Grenoble" in body  # its commune, honestly worded
     assert "km" not in body
     assert "commune" in body
     # Its street and own phone are not in its card (the demo data reuses street
