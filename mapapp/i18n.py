@@ -67,6 +67,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     ),
     "nav_search": ("Rechercher", "Search"),
     "nav_safety": ("Naviguer en sécurité", "Browse safely"),
+    "safety_link": (
+        "Naviguer en sécurité : ce que le site efface",
+        "Browse safely: what this site erases",
+    ),
     "nav_coverage": ("Couverture du territoire", "Coverage"),
     "error_generic": (
         "Une erreur est survenue. Réessayez ; si elle persiste, signalez-la.",
@@ -96,6 +100,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "radius_none": ("sans limite", "no limit"),
     "limit_label": ("Nombre de résultats", "Number of results"),
     "search_button": ("Rechercher", "Search"),
+    "edit_search": ("Modifier", "Change"),
+    "needs_any": ("tous besoins", "any need"),
     # -- place resolution
     "place_missing": (
         "Indiquez une commune ou un code postal.",
@@ -163,12 +169,13 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "hours_unknown": ("horaires non renseignés", "hours not given"),
     "no_phone": ("non renseigné", "not given"),
     # -- map
+    "map_show": ("Voir la carte", "Show the map"),
     "map_background": ("Fond de carte", "Map background"),
     "map_background_help": (
-        "Le fond de carte est chargé depuis {host}, qui voit la zone affichée. Désactivez-le "
-        "pour ne rien charger d'extérieur.",
-        "The map background is loaded from {host}, which sees the area shown. Turn it off to "
-        "load nothing from outside.",
+        "Activez-le pour voir les rues : il est alors chargé depuis {host}, qui voit la zone "
+        "affichée. Éteint, rien n'est chargé d'un autre site. Ce choix dure le temps de la visite.",
+        "Turn it on to see the streets: it is then loaded from {host}, which sees the area "
+        "shown. Off, nothing is loaded from another site. The choice lasts for this visit.",
     ),
     "map_caption": (
         "Les numéros sur la carte renvoient à la liste.",
@@ -223,8 +230,9 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "(y compris le 3919) : effacez-les après l'appel si nécessaire. Le 3919 n'apparaît "
         "pas sur les factures détaillées.\n"
         "- **Les fiches téléchargées** restent dans le dossier Téléchargements.\n"
-        "- **Le fond de carte** est chargé depuis un serveur de cartes qui voit la zone "
-        "affichée ; vous pouvez le désactiver sous la carte.\n"
+        "- **Le fond de carte** n'est chargé que si vous l'activez (interrupteur « Fond de "
+        "carte », au-dessus de la carte) : le serveur de cartes voit alors la zone affichée. "
+        "Ce choix est oublié à la fin de la visite.\n"
         "- Un logiciel espion installé sur l'appareil peut tout voir : en cas de doute, "
         "utilisez un autre téléphone ou un ordinateur public.",
         "- **The browser history** keeps the visit to this site: delete it, or use a private "
@@ -232,8 +240,9 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "- **The call and text log** of your phone keeps the numbers dialled (3919 included): "
         "delete them after the call if needed. 3919 does not appear on itemised bills.\n"
         "- **Downloaded sheets** stay in the Downloads folder.\n"
-        "- **The map background** is loaded from a map server that sees the area shown; you "
-        "can turn it off under the map.\n"
+        "- **The map background** is loaded only if you turn it on (the 'Map background' "
+        "switch, above the map): the map server then sees the area shown. This choice is "
+        "forgotten when the visit ends.\n"
         "- Spyware installed on the device can see everything: if in doubt, use another "
         "phone or a public computer.",
     ),
