@@ -202,6 +202,7 @@ def _form(s: Settings, lang: str) -> None:
             ["distance", "access"],
             horizontal=True,
             format_func=lambda v: t("cov_m_" + v, lang),
+            help=t("cov_measure_help", lang),
         )
         catchment = right.slider(
             t("cov_catchment", lang), 1, 50, 10, help=t("cov_catchment_help", lang)
@@ -221,6 +222,14 @@ def _form(s: Settings, lang: str) -> None:
             )
 
 
+def _title(obstacles: tuple[str, ...], types: tuple[str, ...], match: str, lang: str) -> str:
+    """What was counted, in words (labels, never slugs)."""
+    word = t("cov_and" if match == "all" else "cov_or", lang)
+    parts = [f" {word} ".join(Obstacle(o).label(lang) for o in obstacles)] if obstacles else []
+    parts += [", ".join(ActorType(a).label(lang) for a in types)] if types else []
+    return " ; ".join(parts) or t("cov_all_services", lang)
+
+
 def _selection_label(key: str, lang: str) -> str:
     if not key:
         return t("cov_none", lang)
@@ -232,7 +241,11 @@ def _metrics(res: CoverageAnalysis, lang: str) -> None:
     s = res.summary
     r = res.radius_km
     cols = [*st.columns(3), *st.columns(3)]
-    cols[0].metric(t("cov_m_population", lang), format_number(s["population"], lang=lang))
+    cols[0].metric(
+        t("cov_m_population", lang),
+        format_number(s["population"], lang=lang),
+        help=t("cov_population_note", lang),
+    )
     pop = s["population"]
     share = 1 - s["population_beyond_radius"] / pop if pop else float("nan")
     cols[1].metric(
@@ -428,6 +441,14 @@ def _suggestions(s: Settings, res: CoverageAnalysis, n: int, lang: str) -> None:
         width="stretch",
         column_config=_column_config(lang),
     )
+    st.download_button(
+        t("cov_dl_sites", lang),
+        data=table_to_csv(sites.set_index("code_insee")),
+        file_name=f"sites-proposes-{res.territory.kind}-{res.territory.code or 'france'}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_sites",
+    )
 
 
 def render(s: Settings, lang: str | None = None) -> None:
@@ -443,7 +464,7 @@ def render(s: Settings, lang: str | None = None) -> None:
         st.warning(t("cov_pick_something", lang))
         return
     res = analysis(s, params)
-    st.subheader(f"{res.label} — {res.selection}")
+    st.subheader(f"{res.label} — {_title(params.obstacles, params.types, params.match, lang)}")
     _metrics(res, lang)
     if params.compare:
         other = analysis(s, params, compare=True)
@@ -459,10 +480,10 @@ def render(s: Settings, lang: str | None = None) -> None:
         )
         left, right = st.columns(2)
         with left:
-            st.caption(res.selection)
+            st.caption(_title(params.obstacles, params.types, params.match, lang))
             _map_panel(s, res, params.measure, lang, "coverage_map_a")
         with right:
-            st.caption(other.selection)
+            st.caption(_selection_label(params.compare, lang))
             _map_panel(s, other, params.measure, lang, "coverage_map_b")
     else:
         _map_panel(s, res, params.measure, lang, "coverage_map")
