@@ -129,6 +129,8 @@ _QUICK_EXIT_JS = """<script>
       "padding:.3rem 1rem;background:#fff7ed;border-bottom:1px solid #fdba74;" +
       "font:600 15px/1.4 system-ui,sans-serif;color:#7c2d12}" +
       "#mapapp-sos a{color:#9a3412;text-decoration:underline}" +
+      // Streamlit's grey captions (#828180) fall short of WCAG AA contrast (3.9:1).
+      "[data-testid=stCaptionContainer],[data-testid=stCaptionContainer] *{color:#4d4d4d;opacity:1}" +
       "#mapapp-sos a:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}" +
       "[data-testid=stMainBlockContainer]{padding-top:6.5rem}" +
       "@media (max-width:640px){.st-key-emergency_full{display:none}" +

@@ -68,6 +68,8 @@ def _axe(page: Any, state: str) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     drv.wait_idle(page, settle=0.8)
+    # Elements Streamlit dims while a run is in flight are not what she reads.
+    page.wait_for_function("() => !document.querySelector('[data-stale=true]')", timeout=30_000)
     results = Axe().run(page, options=_AXE_OPTIONS).response
     return [
         f"{state}: {v['id']} ({v['impact']}) x{len(v['nodes'])}: "
