@@ -88,6 +88,15 @@ def _territories(_s: Settings, cache_dir: str) -> dict[str, tuple[str, str, str]
     return out
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _unknown_population(_s: Settings, cache_dir: str) -> frozenset[str]:
+    """Communes without a population in the reference data (Mayotte's 17)."""
+    communes = resources.geography(_s).communes
+    if "population_known" not in communes:
+        return frozenset()
+    return frozenset(communes.index[~communes["population_known"].astype(bool)])
+
+
 def _territory(key: str) -> Territory:
     kind, _, code = key.partition(":")
     return Territory.parse(kind, code or None)
@@ -289,6 +298,7 @@ def _map_panel(s: Settings, res: CoverageAnalysis, measure: str, lang: str, key:
     """The choropleth and, after a click, the figures of the clicked area."""
     level = res.territory.map_level
     rows, shapes = _map_data(s, res)
+    unknown = _unknown_population(s, str(s.cache_dir))
     col = _value_column(level, measure)
     values = rows[col]
     if measure == "access":
@@ -309,7 +319,10 @@ def _map_panel(s: Settings, res: CoverageAnalysis, measure: str, lang: str, key:
         classes,
         values=shown,
         names=list(rows["nom"]),
-        population=list(rows["population"]),
+        population=[
+            None if code in unknown else float(pop)
+            for code, pop in zip(rows.index, rows["population"], strict=True)
+        ],
         value_label=value_label,
         tiles=s.tiles,
         attribution=s.tiles_attribution,
@@ -410,14 +423,16 @@ def _column_config(lang: str) -> dict[str, Any]:
     }
 
 
-def _worst(res: CoverageAnalysis, lang: str) -> None:
+def _worst(s: Settings, res: CoverageAnalysis, lang: str) -> None:
     st.subheader(t("cov_worst", lang))
     cols = ["nom", "population", "distance_km", "nearest_nom", "nearest_commune"]
     if "accessibility_per_10k" in res.table:
         cols.append("accessibility_per_10k")
-    st.dataframe(
-        worst_covered(res.table, 50)[cols], width="stretch", column_config=_column_config(lang)
-    )
+    worst = worst_covered(res.table, 50)[cols]
+    st.dataframe(worst, width="stretch", column_config=_column_config(lang))
+    unknown = _unknown_population(s, str(s.cache_dir)) & set(res.table.index)
+    if unknown:
+        st.caption(t("cov_unknown_note", lang, n=len(unknown)))
     with st.expander(t("cov_all_figures", lang)):
         st.dataframe(
             summary_frame(res.summary, lang=lang, radius_km=res.radius_km),
@@ -466,6 +481,9 @@ def render(s: Settings, lang: str | None = None) -> None:
     res = analysis(s, params)
     st.subheader(f"{res.label} — {_title(params.obstacles, params.types, params.match, lang)}")
     _metrics(res, lang)
+    unknown = _unknown_population(s, str(s.cache_dir)) & set(res.table.index)
+    if unknown:
+        st.info(t("cov_unknown_note", lang, n=len(unknown)))
     if params.compare:
         other = analysis(s, params, compare=True)
         st.subheader(t("cov_compare_header", lang))
@@ -488,6 +506,6 @@ def render(s: Settings, lang: str | None = None) -> None:
     else:
         _map_panel(s, res, params.measure, lang, "coverage_map")
     _downloads(s, res, lang)
-    _worst(res, lang)
+    _worst(s, res, lang)
     if params.suggest_n > 0:
         _suggestions(s, res, params.suggest_n, lang)
