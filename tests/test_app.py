@@ -197,8 +197,9 @@ def test_remote_services_are_listed_apart_without_distance(
     refs = _listed_refs(at)
     assert refs[10:] == remote["id"].tolist(), "remote services come after the 10 nearest"
     md = [m.value for m in at.markdown]
-    name = _unescape_md(md[next(i for i, v in enumerate(md) if "Écoute violences" in v)])
-    at_card = next(i for i, v in enumerate(md) if "Écoute violences" in v)
+    # The card's title (bold), not the emergency line that names a Belgian helpline.
+    at_card = next(i for i, v in enumerate(md) if v.startswith("**") and "Écoute violences" in v)
+    name = _unescape_md(md[at_card])
     meta = md[at_card + 1]  # the card's type line: a distance would follow the type
     assert "km" not in meta and "vol d'oiseau" not in meta, name
 
