@@ -243,19 +243,28 @@ def _tiles_host(tiles: str) -> str:
     return host.replace("{s}.", "")
 
 
+def _background_switch(s: Settings, lang: str) -> bool:
+    """The map-background switch, above the map.
+
+    Off until she asks: the tile server learns nothing before a tap, and the
+    choice lasts for this session only (server memory, no cookie).  Outside
+    the map's fragment: switching it redraws the map from scratch.
+    """
+    if not s.tiles:
+        return False
+    return st.toggle(
+        t("map_background", lang),
+        value=False,
+        key="map_tiles",
+        help=t("map_background_help", lang, host=_tiles_host(s.tiles)),
+    )
+
+
 @st.fragment
-def _map_panel(cards: list[Card], place: Place | None, s: Settings, lang: str) -> None:
+def _map_panel(
+    cards: list[Card], place: Place | None, s: Settings, lang: str, show_tiles: bool
+) -> None:
     """The map (reruns alone: panning never reruns the page, a click shows details)."""
-    show_tiles = False
-    if s.tiles:
-        # Off until she asks: the tile server learns nothing before a tap, and
-        # the choice lasts for this session only (server memory, no cookie).
-        show_tiles = st.toggle(
-            t("map_background", lang),
-            value=False,
-            key="map_tiles",
-            help=t("map_background_help", lang, host=_tiles_host(s.tiles)),
-        )
     points = [
         MapPoint(c.lat, c.lon, f"{c.rank}. {c.name}", c.rank)
         for c in cards
@@ -372,7 +381,7 @@ def render(s: Settings) -> None:
     if show_map:
         col_map, col_list = st.columns([4, 5], gap="medium")
         with col_map:
-            _map_panel(cards, place, s, lang)
+            _map_panel(cards, place, s, lang, _background_switch(s, lang))
     else:
         col_list = st.container()
     with col_list:

@@ -83,8 +83,10 @@ def set_limit(page: Any, limit: int) -> None:
 def submit_place(page: Any, text: str, *, settle: float = 0.3) -> None:
     """Type ``text`` in the place box and press "Rechercher" (unfolding the form if needed)."""
     box = place_box(page)
+    edit = page.get_by_role("button", name=EDIT_BUTTON, exact=True)
+    box.or_(edit).first.wait_for()
     if not box.count():
-        page.get_by_role("button", name=EDIT_BUTTON, exact=True).click()
+        edit.click()
         wait_idle(page)
         box.wait_for()
     box.fill(text)
