@@ -54,14 +54,6 @@ def test_no_tile_request_until_she_asks(tiles_server: AppServer, session: Record
     assert TILE_HOST not in set(session.hosts), "tiles were fetched before she asked"
 
 
-_SWITCH_DEFECT = pytest.mark.xfail(
-    strict=True,
-    reason="known defect (issue 13 follow-up): switching the background on sends the tile "
-    "layer to the map (tests/test_app.py checks it) but the browser's map does not fetch it",
-)
-
-
-@_SWITCH_DEFECT
 def test_the_switch_loads_the_background(tiles_server: AppServer, session: Recorder) -> None:
     page = session.page
     drv.open_app(page, tiles_server.url)
@@ -73,7 +65,6 @@ def test_the_switch_loads_the_background(tiles_server: AppServer, session: Recor
     assert TILE_HOST in set(session.hosts), "the switch did not load the background"
 
 
-@_SWITCH_DEFECT
 def test_with_default_tiles_only_the_tile_server_is_added(
     tiles_server: AppServer, desktop_session: Recorder
 ) -> None:
