@@ -67,6 +67,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     ),
     "nav_search": ("Rechercher", "Search"),
     "nav_safety": ("Naviguer en sécurité", "Browse safely"),
+    "safety_link": (
+        "Naviguer en sécurité : ce que le site efface",
+        "Browse safely: what this site erases",
+    ),
     "nav_coverage": ("Couverture du territoire", "Coverage"),
     "error_generic": (
         "Une erreur est survenue. Réessayez ; si elle persiste, signalez-la.",
@@ -96,6 +100,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "radius_none": ("sans limite", "no limit"),
     "limit_label": ("Nombre de résultats", "Number of results"),
     "search_button": ("Rechercher", "Search"),
+    "edit_search": ("Modifier", "Change"),
+    "needs_any": ("tous besoins", "any need"),
     # -- place resolution
     "place_missing": (
         "Indiquez une commune ou un code postal.",
@@ -163,12 +169,13 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "hours_unknown": ("horaires non renseignés", "hours not given"),
     "no_phone": ("non renseigné", "not given"),
     # -- map
+    "map_show": ("Voir la carte", "Show the map"),
     "map_background": ("Fond de carte", "Map background"),
     "map_background_help": (
-        "Le fond de carte est chargé depuis {host}, qui voit la zone affichée. Désactivez-le "
-        "pour ne rien charger d'extérieur.",
-        "The map background is loaded from {host}, which sees the area shown. Turn it off to "
-        "load nothing from outside.",
+        "Activez-le pour voir les rues : il est alors chargé depuis {host}, qui voit la zone "
+        "affichée. Éteint, rien n'est chargé d'un autre site. Ce choix dure le temps de la visite.",
+        "Turn it on to see the streets: it is then loaded from {host}, which sees the area "
+        "shown. Off, nothing is loaded from another site. The choice lasts for this visit.",
     ),
     "map_caption": (
         "Les numéros sur la carte renvoient à la liste.",
@@ -223,8 +230,9 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "(y compris le 3919) : effacez-les après l'appel si nécessaire. Le 3919 n'apparaît "
         "pas sur les factures détaillées.\n"
         "- **Les fiches téléchargées** restent dans le dossier Téléchargements.\n"
-        "- **Le fond de carte** est chargé depuis un serveur de cartes qui voit la zone "
-        "affichée ; vous pouvez le désactiver sous la carte.\n"
+        "- **Le fond de carte** n'est chargé que si vous l'activez (interrupteur « Fond de "
+        "carte », au-dessus de la carte) : le serveur de cartes voit alors la zone affichée. "
+        "Ce choix est oublié à la fin de la visite.\n"
         "- Un logiciel espion installé sur l'appareil peut tout voir : en cas de doute, "
         "utilisez un autre téléphone ou un ordinateur public.",
         "- **The browser history** keeps the visit to this site: delete it, or use a private "
@@ -232,8 +240,9 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "- **The call and text log** of your phone keeps the numbers dialled (3919 included): "
         "delete them after the call if needed. 3919 does not appear on itemised bills.\n"
         "- **Downloaded sheets** stay in the Downloads folder.\n"
-        "- **The map background** is loaded from a map server that sees the area shown; you "
-        "can turn it off under the map.\n"
+        "- **The map background** is loaded only if you turn it on (the 'Map background' "
+        "switch, above the map): the map server then sees the area shown. This choice is "
+        "forgotten when the visit ends.\n"
         "- Spyware installed on the device can see everything: if in doubt, use another "
         "phone or a public computer.",
     ),
@@ -281,14 +290,25 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "cov_radius": ("Rayon « à portée » (km)", "Within reach (km)"),
     "cov_measure": ("Carte", "Map"),
     "cov_m_distance": ("distance au service le plus proche", "distance to the nearest service"),
-    "cov_m_access": ("accessibilité (2SFCA)", "accessibility (2SFCA)"),
-    "cov_catchment": ("Zone de chalandise 2SFCA (km)", "2SFCA catchment (km)"),
+    "cov_m_access": ("places par habitant", "places per inhabitant"),
+    "cov_measure_help": (
+        "« Places par habitant » est une mesure appelée 2SFCA (méthode à deux étapes) : "
+        "chaque service partage ses places entre les habitants qui vivent assez près, puis "
+        "chaque commune additionne les parts des services proches.",
+        "'Places per inhabitant' is a measure called 2SFCA (two-step floating catchment "
+        "area): each service shares its places among the people living close enough, then "
+        "each commune adds up its shares of the services nearby.",
+    ),
+    "cov_catchment": (
+        "Distance jusqu'où un service partage ses places (km)",
+        "Distance within which a service shares its places (km)",
+    ),
     "cov_catchment_help": (
-        "2SFCA partage la capacité de chaque service (places de crèche quand on les "
-        "connaît, sinon 1) entre les habitants à moins de cette distance, puis additionne "
-        "pour chaque commune la part des services à sa portée.",
-        "2SFCA shares each service's capacity (crèche places when known, else 1) among the "
-        "people within this distance, then sums for each commune the shares within its reach.",
+        "Pour « places par habitant » (méthode 2SFCA) : les places de chaque service (places "
+        "de crèche quand on les connaît, sinon 1) sont partagées entre les habitants à moins "
+        "de cette distance.",
+        "For 'places per inhabitant' (the 2SFCA method): each service's places (crèche "
+        "places when known, else 1) are shared among the people within this distance.",
     ),
     "cov_compare": ("Comparer avec (facultatif)", "Compare with (optional)"),
     "cov_none": ("—", "—"),
@@ -306,7 +326,23 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Choisissez au moins un frein ou un type.",
         "Pick an obstacle or a type.",
     ),
-    "cov_m_population": ("Population", "Population"),
+    "cov_m_population": ("Population totale", "Total population"),
+    "cov_population_note": (
+        "Population totale des communes (recensement), pas seulement les personnes "
+        "concernées par ce besoin, que les données de référence ne donnent pas.",
+        "Total population of the communes (census), not only the people with this need, "
+        "which the reference data do not give.",
+    ),
+    "cov_population_unknown": ("population inconnue", "population unknown"),
+    "cov_unknown_note": (
+        "{n} communes sans population dans les données de référence (Mayotte) : population "
+        "inconnue, elles ne comptent pas dans les totaux et ne peuvent pas être proposées.",
+        "{n} communes have no population in the reference data (Mayotte): population "
+        "unknown, they are left out of the totals and cannot be proposed.",
+    ),
+    "cov_all_services": ("tous les services", "all services"),
+    "cov_and": ("et", "and"),
+    "cov_or": ("ou", "or"),
     "cov_m_within": ("À portée ({r} km)", "Within {r} km"),
     "cov_m_mean": ("Distance moyenne", "Mean distance"),
     "cov_m_p90": ("90 % à moins de", "90% within"),
@@ -322,6 +358,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "cov_worst": ("Communes les moins bien couvertes", "Worst-covered communes"),
     "cov_all_figures": ("Tous les chiffres du territoire", "All figures for the territory"),
     "cov_download": ("Télécharger", "Download"),
+    "cov_dl_sites": ("Communes proposées (CSV)", "Proposed communes (CSV)"),
     "cov_dl_csv": ("Tableau (CSV)", "Table (CSV)"),
     "cov_dl_geojson": ("Couche (GeoJSON)", "Layer (GeoJSON)"),
     "cov_dl_gpkg": ("Couche (GeoPackage)", "Layer (GeoPackage)"),
@@ -332,11 +369,15 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "cov_suggest_intro": (
         "Aujourd'hui, {n} personnes vivent à plus de {r} km d'un service. Chaque ligne "
         "indique combien de personnes un nouveau service dans cette commune mettrait à "
-        "portée, en plus des lignes précédentes (choix glouton : le premier est le meilleur "
-        "site unique).",
+        "portée, en plus des lignes précédentes. Les communes sont choisies une à une : la "
+        "première est le meilleur emplacement possible ; pour 3 à 5 sites, un choix "
+        "d'ensemble peut toucher un peu plus de monde (jusqu'à 8,5 % de plus mesuré en "
+        "Lozère à 10 km).",
         "Today {n} people live more than {r} km from a service. Each row says how many "
         "people a new service in that commune would bring within reach, on top of the rows "
-        "above (greedy choice: the first is the best single site).",
+        "above. Communes are chosen one at a time: the first is the best single site; for 3 "
+        "to 5 sites, choosing them together can reach slightly more people (up to 8.5% more "
+        "measured in Lozère at 10 km).",
     ),
     "cov_suggest_none": ("Personne n'est hors de portée.", "Nobody is out of reach."),
     "cov_compare_header": ("Comparaison", "Comparison"),
@@ -351,7 +392,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "cov_col_beyond_after": ("Restent hors de portée", "Still out of reach"),
     # -- coverage figures (page, command line, notebook)
     "fig_communes": ("Communes", "Communes"),
-    "fig_population": ("Population", "Population"),
+    "fig_population": ("Population totale", "Total population"),
     "fig_population_within": ("Population à moins de {t} km", "Population within {t} km"),
     "fig_share_within": (
         "Part de la population à moins de {t} km",
@@ -394,8 +435,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Services with no known place (not counted)",
     ),
     "fig_accessibility_per_10k": (
-        "Accessibilité 2SFCA : capacité pour 10 000 habitants",
-        "2SFCA accessibility: capacity per 10,000 inhabitants",
+        "Places pour 10 000 habitants (méthode 2SFCA)",
+        "Places per 10,000 inhabitants (2SFCA method)",
     ),
 }
 

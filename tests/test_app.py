@@ -91,6 +91,10 @@ def _all_text(at: AppTest) -> str:
 
 
 def _map_args(at: AppTest) -> str:
+    """The map's arguments, once "Voir la carte" is switched on (the map is drawn on demand)."""
+    if not at.toggle(key="show_map").value:
+        at.toggle(key="show_map").set_value(True)
+        _run(at)
     maps = [
         e
         for e in at.get("component_instance")
@@ -195,8 +199,9 @@ def test_remote_services_are_listed_apart_without_distance(
     refs = _listed_refs(at)
     assert refs[10:] == remote["id"].tolist(), "remote services come after the 10 nearest"
     md = [m.value for m in at.markdown]
-    name = _unescape_md(md[next(i for i, v in enumerate(md) if "Écoute violences" in v)])
-    at_card = next(i for i, v in enumerate(md) if "Écoute violences" in v)
+    # The card's title (bold), not the emergency line that names a Belgian helpline.
+    at_card = next(i for i, v in enumerate(md) if v.startswith("**") and "Écoute violences" in v)
+    name = _unescape_md(md[at_card])
     meta = md[at_card + 1]  # the card's type line: a distance would follow the type
     assert "km" not in meta and "vol d'oiseau" not in meta, name
 
@@ -327,16 +332,27 @@ def test_serve_passes_the_same_hardened_options_as_the_config_file() -> None:
         assert cmd[i + 1] == value
 
 
-def test_map_background_can_be_turned_off(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_map_background_is_off_until_asked(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAPAPP_TILES", "https://tiles.example.org/{z}/{x}/{y}.png")
     at = _search("93200", ["numerique"])
+    assert "tiles.example.org" not in _map_args(at), "the background is off until she asks"
     toggle = at.toggle(key="map_tiles")
-    assert toggle.value is True and "tiles.example.org" in toggle.help
-    assert "tiles.example.org" in _map_args(at)
-    toggle.set_value(False)
+    assert toggle.value is False and "tiles.example.org" in toggle.help
+    toggle.set_value(True)
     _run(at)
-    assert "tiles.example.org" not in _map_args(at)
-    assert len(_listed_refs(at)) >= 10, "turning the background off keeps the results"
+    assert "tiles.example.org" in _map_args(at)
+    assert len(_listed_refs(at)) >= 10, "turning the background on keeps the results"
+
+
+def test_form_folds_after_a_search_and_unfolds_filled(app_env: Path) -> None:
+    at = _search("93200", ["numerique"])
+    assert not at.text_input, "after a search the form folds: the results come first"
+    summary = "\n".join(m.value for m in at.markdown)
+    assert "Saint\\-Denis" in summary or "Saint-Denis" in summary
+    at.button(key="edit_search").click()
+    _run(at)
+    assert at.text_input(key="f_place").value == "93200"
+    assert at.button_group(key="f_obstacles").value == ["numerique"]
 
 
 def test_mapapp_serve_starts_the_app_from_any_folder(app_env: Path, tmp_path: Path) -> None:

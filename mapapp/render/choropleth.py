@@ -25,7 +25,7 @@ import numpy as np
 from shapely.geometry import mapping
 
 from mapapp.coverage.classes import Classes
-from mapapp.i18n import format_number
+from mapapp.i18n import format_number, t
 from mapapp.render.text import escape_text
 
 __all__ = ["coverage_map"]
@@ -48,7 +48,7 @@ def coverage_map(
     *,
     values: Sequence[str],
     names: Sequence[str] | None = None,
-    population: Sequence[int] | None = None,
+    population: Sequence[float | None] | None = None,
     value_label: str = "distance",
     tiles: str | None = None,
     attribution: str = "",
@@ -67,7 +67,8 @@ def coverage_map(
     values : sequence of str
         The figure shown on hover, already formatted ("12.3 km").
     names, population : sequences, optional
-        Shown on hover too; names are escaped here.
+        Shown on hover too; names are escaped here; a population of None or
+        NaN reads "population inconnue" (never 0).
     bounds : (min_lon, min_lat, max_lon, max_lat), optional
         What the map fits; default the shapes' extent.
 
@@ -90,7 +91,10 @@ def coverage_map(
         fields.insert(0, "nom")
         aliases.insert(0, "")
     if population is not None:
-        props["pop"] = [format_number(p, lang=lang) for p in population]
+        unknown = t("cov_population_unknown", lang)
+        props["pop"] = [
+            unknown if p is None or p != p else format_number(p, lang=lang) for p in population
+        ]
         fields.append("pop")
         aliases.append("population")
     colors = [classes.colors[int(c)] for c in classes.codes]

@@ -91,11 +91,14 @@ def main() -> None:
     lang = current_lang()
     quick_exit(lang)
     s = resources.settings()  # read once per run, passed down
-    page = st.navigation(_pages(lang, s), position="top")
-    head, switch = st.columns([4, 1], vertical_alignment="center")
+    pages = _pages(lang, s)
+    page = st.navigation(pages, position="top")
+    head, safety, switch = st.columns([4, 2, 2], vertical_alignment="center")
     with switch:
         lang = language_switch()
     head.markdown(f"### {t('app_title', lang)}")
+    # A visible, labelled link: on a phone the navigation folds behind an icon.
+    safety.page_link(pages[-1], label=t("safety_link", lang))
     emergency_bar(lang)
     # The banner's place is kept at the top, filled once the page is drawn:
     # knowing whether the data is the demo means reading the store, which the

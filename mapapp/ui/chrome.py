@@ -45,7 +45,63 @@ _LANG_NAMES = {"fr": "Français", "en": "English"}
 _QUICK_EXIT_JS = """<script>
 (function () {
   var LABEL = __LABEL__, HELP = __HELP__, URL = __URL__, ID = "mapapp-quick-exit";
+  var LANG = __LANG__, SOS = __SOS__, SOS_LABEL = __SOS_LABEL__, WORDS = __WORDS__;
   var d = document;
+  // The page's language, for screen readers and translation tools (Streamlit
+  // declares English on the root element whatever the page says).
+  d.documentElement.lang = LANG;
+  window.__mapappWords = WORDS;
+  function translate(root) {
+    var words = window.__mapappWords || {};
+    if (!root || !root.querySelectorAll) { return; }
+    var els = [root].concat(Array.prototype.slice.call(root.querySelectorAll("*")));
+    els.forEach(function (el) {
+      ["aria-label", "title", "placeholder"].forEach(function (attr) {
+        var v = el.getAttribute && el.getAttribute(attr);
+        if (v && Object.prototype.hasOwnProperty.call(words, v)) { el.setAttribute(attr, words[v]); }
+        if (v && v.indexOf("Help for ") === 0 && words["Help for "]) {
+          el.setAttribute(attr, words["Help for "] + v.slice(9));
+        }
+      });
+      if (el.childNodes.length === 1 && el.firstChild.nodeType === 3 &&
+          !(el.closest && el.closest("[data-testid=stMarkdownContainer]"))) {
+        var text = el.firstChild.nodeValue;
+        if (Object.prototype.hasOwnProperty.call(words, text)) { el.firstChild.nodeValue = words[text]; }
+      }
+    });
+  }
+  translate(d.body);
+  if (!window.__mapappObserver) {
+    window.__mapappObserver = new MutationObserver(function (records) {
+      records.forEach(function (r) {
+        if (r.type === "attributes") { translate(r.target); }
+        r.addedNodes && r.addedNodes.forEach(function (n) { if (n.nodeType === 1) { translate(n); } });
+      });
+    });
+    window.__mapappObserver.observe(d.body, {
+      subtree: true, childList: true, attributes: true,
+      attributeFilter: ["aria-label", "title", "placeholder"]
+    });
+  }
+  var bar = d.getElementById("mapapp-sos");
+  if (!bar) {
+    bar = d.createElement("nav");
+    bar.id = "mapapp-sos";
+    d.body.insertBefore(bar, d.body.firstChild);
+  }
+  bar.setAttribute("aria-label", SOS_LABEL);
+  bar.textContent = "";
+  var head = d.createElement("span");
+  head.textContent = SOS_LABEL + " :";
+  bar.appendChild(head);
+  SOS.forEach(function (n) {
+    var link = d.createElement("a");
+    link.href = n[1];
+    link.textContent = n[0];
+    link.title = n[2];
+    link.setAttribute("aria-label", n[0] + " : " + n[2]);
+    bar.appendChild(link);
+  });
   function leave(ev) {
     if (ev) { ev.preventDefault(); }
     try { window.localStorage.clear(); } catch (e) {}
@@ -68,7 +124,17 @@ _QUICK_EXIT_JS = """<script>
       "box-shadow:0 1px 4px rgba(0,0,0,.35)}" +
       "#" + ID + ":hover{background:#991b1b}" +
       "#" + ID + ":focus-visible{outline:3px solid #facc15;outline-offset:2px}" +
-      "[data-testid=stMainBlockContainer]{padding-top:3.5rem}";
+      "#mapapp-sos{position:fixed;top:3.75rem;left:0;right:0;z-index:1000010;" +
+      "display:flex;flex-wrap:wrap;align-items:center;gap:.15rem .8rem;" +
+      "padding:.3rem 1rem;background:#fff7ed;border-bottom:1px solid #fdba74;" +
+      "font:600 15px/1.4 system-ui,sans-serif;color:#7c2d12}" +
+      "#mapapp-sos a{color:#9a3412;text-decoration:underline}" +
+      // Streamlit's grey captions (#828180) fall short of WCAG AA contrast (3.9:1).
+      "[data-testid=stCaptionContainer],[data-testid=stCaptionContainer] *{color:#4d4d4d;opacity:1}" +
+      "#mapapp-sos a:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}" +
+      "[data-testid=stMainBlockContainer]{padding-top:6.5rem}" +
+      "@media (max-width:640px){.st-key-emergency_full{display:none}" +
+      "[data-testid=stMainBlockContainer]{padding-top:7rem}}";
     d.head.appendChild(s);
   }
   var a = d.getElementById(ID);
@@ -113,6 +179,38 @@ def _js_string(text: str) -> str:
     )
 
 
+def _js_value(value: object) -> str:
+    """A JSON value safe inside a <script> element (same escaping as :func:`_js_string`)."""
+    return (
+        json.dumps(value, ensure_ascii=True)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+
+
+#: Streamlit's own English labels, in French (those no API lets the app set).
+STREAMLIT_FR: dict[str, str] = {
+    "Skip to main content": "Aller au contenu principal",
+    "Choose an option": "Choisir",
+    "Choose options": "Choisir",
+    "Open": "Ouvrir",
+    "Close": "Fermer",
+    "Clear all": "Tout effacer",
+    "Clear value": "Effacer",
+    "Main menu": "Menu principal",
+    "Open sidebar": "Ouvrir le menu",
+    "Close sidebar": "Fermer le menu",
+    "Expand sidebar": "Ouvrir le menu",
+    "Collapse sidebar": "Fermer le menu",
+    "Running...": "Calcul en cours…",
+    "Help for ": "Aide : ",
+    "No results": "Aucun résultat",
+    "Press Enter to apply": "Appuyez sur Entrée pour valider",
+    "Press Enter to submit form": "Appuyez sur Entrée pour envoyer",
+}
+
+
 def quick_exit_html(lang: str) -> str:
     """The quick-exit script for ``lang`` (constant strings only).
 
@@ -123,15 +221,25 @@ def quick_exit_html(lang: str) -> str:
     (True, True)
     """
     help_text = t("quick_exit_help", lang) + " (Shift ×3)"
+    sos = [
+        [n.number + (" (SMS)" if n.kind == "sms" else ""), n.href, n.label(lang)]
+        for country in load_emergency()[:1]
+        for n in country.numbers
+    ]
+    words = STREAMLIT_FR if lang == "fr" else {}
     return (
         _QUICK_EXIT_JS.replace("__LABEL__", _js_string(t("quick_exit", lang)))
         .replace("__HELP__", _js_string(help_text))
         .replace("__URL__", _js_string(QUICK_EXIT_URL))
+        .replace("__LANG__", _js_string(lang))
+        .replace("__SOS_LABEL__", _js_string(t("emergency_title", lang)))
+        .replace("__SOS__", _js_value(sos))
+        .replace("__WORDS__", _js_value(words))
     )
 
 
 def quick_exit(lang: str) -> None:
-    """Draw the quick-exit control (first element of the page, every view)."""
+    """Draw the quick exit, the pinned emergency bar and the page's ``lang`` (every view)."""
     st.html(quick_exit_html(lang), unsafe_allow_javascript=True)
 
 
@@ -172,8 +280,9 @@ def emergency_markdown(countries: tuple[Country, ...], lang: str) -> str:
 
 
 def emergency_bar(lang: str) -> None:
-    """Emergency numbers, on every view."""
-    st.markdown(emergency_markdown(load_emergency(), lang))
+    """Emergency numbers with what each is for, on every view (phones: the pinned bar only)."""
+    with st.container(key="emergency_full"):
+        st.markdown(emergency_markdown(load_emergency(), lang))
 
 
 def demo_banner(lang: str) -> None:

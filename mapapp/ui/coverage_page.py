@@ -88,6 +88,15 @@ def _territories(_s: Settings, cache_dir: str) -> dict[str, tuple[str, str, str]
     return out
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _unknown_population(_s: Settings, cache_dir: str) -> frozenset[str]:
+    """Communes without a population in the reference data (Mayotte's 17)."""
+    communes = resources.geography(_s).communes
+    if "population_known" not in communes:
+        return frozenset()
+    return frozenset(communes.index[~communes["population_known"].astype(bool)])
+
+
 def _territory(key: str) -> Territory:
     kind, _, code = key.partition(":")
     return Territory.parse(kind, code or None)
@@ -202,6 +211,7 @@ def _form(s: Settings, lang: str) -> None:
             ["distance", "access"],
             horizontal=True,
             format_func=lambda v: t("cov_m_" + v, lang),
+            help=t("cov_measure_help", lang),
         )
         catchment = right.slider(
             t("cov_catchment", lang), 1, 50, 10, help=t("cov_catchment_help", lang)
@@ -221,6 +231,14 @@ def _form(s: Settings, lang: str) -> None:
             )
 
 
+def _title(obstacles: tuple[str, ...], types: tuple[str, ...], match: str, lang: str) -> str:
+    """What was counted, in words (labels, never slugs)."""
+    word = t("cov_and" if match == "all" else "cov_or", lang)
+    parts = [f" {word} ".join(Obstacle(o).label(lang) for o in obstacles)] if obstacles else []
+    parts += [", ".join(ActorType(a).label(lang) for a in types)] if types else []
+    return " ; ".join(parts) or t("cov_all_services", lang)
+
+
 def _selection_label(key: str, lang: str) -> str:
     if not key:
         return t("cov_none", lang)
@@ -232,7 +250,11 @@ def _metrics(res: CoverageAnalysis, lang: str) -> None:
     s = res.summary
     r = res.radius_km
     cols = [*st.columns(3), *st.columns(3)]
-    cols[0].metric(t("cov_m_population", lang), format_number(s["population"], lang=lang))
+    cols[0].metric(
+        t("cov_m_population", lang),
+        format_number(s["population"], lang=lang),
+        help=t("cov_population_note", lang),
+    )
     pop = s["population"]
     share = 1 - s["population_beyond_radius"] / pop if pop else float("nan")
     cols[1].metric(
@@ -276,6 +298,7 @@ def _map_panel(s: Settings, res: CoverageAnalysis, measure: str, lang: str, key:
     """The choropleth and, after a click, the figures of the clicked area."""
     level = res.territory.map_level
     rows, shapes = _map_data(s, res)
+    unknown = _unknown_population(s, str(s.cache_dir))
     col = _value_column(level, measure)
     values = rows[col]
     if measure == "access":
@@ -296,7 +319,10 @@ def _map_panel(s: Settings, res: CoverageAnalysis, measure: str, lang: str, key:
         classes,
         values=shown,
         names=list(rows["nom"]),
-        population=list(rows["population"]),
+        population=[
+            None if code in unknown else float(pop)
+            for code, pop in zip(rows.index, rows["population"], strict=True)
+        ],
         value_label=value_label,
         tiles=s.tiles,
         attribution=s.tiles_attribution,
@@ -397,14 +423,16 @@ def _column_config(lang: str) -> dict[str, Any]:
     }
 
 
-def _worst(res: CoverageAnalysis, lang: str) -> None:
+def _worst(s: Settings, res: CoverageAnalysis, lang: str) -> None:
     st.subheader(t("cov_worst", lang))
     cols = ["nom", "population", "distance_km", "nearest_nom", "nearest_commune"]
     if "accessibility_per_10k" in res.table:
         cols.append("accessibility_per_10k")
-    st.dataframe(
-        worst_covered(res.table, 50)[cols], width="stretch", column_config=_column_config(lang)
-    )
+    worst = worst_covered(res.table, 50)[cols]
+    st.dataframe(worst, width="stretch", column_config=_column_config(lang))
+    unknown = _unknown_population(s, str(s.cache_dir)) & set(res.table.index)
+    if unknown:
+        st.caption(t("cov_unknown_note", lang, n=len(unknown)))
     with st.expander(t("cov_all_figures", lang)):
         st.dataframe(
             summary_frame(res.summary, lang=lang, radius_km=res.radius_km),
@@ -428,6 +456,14 @@ def _suggestions(s: Settings, res: CoverageAnalysis, n: int, lang: str) -> None:
         width="stretch",
         column_config=_column_config(lang),
     )
+    st.download_button(
+        t("cov_dl_sites", lang),
+        data=table_to_csv(sites.set_index("code_insee")),
+        file_name=f"sites-proposes-{res.territory.kind}-{res.territory.code or 'france'}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_sites",
+    )
 
 
 def render(s: Settings, lang: str | None = None) -> None:
@@ -443,8 +479,11 @@ def render(s: Settings, lang: str | None = None) -> None:
         st.warning(t("cov_pick_something", lang))
         return
     res = analysis(s, params)
-    st.subheader(f"{res.label} — {res.selection}")
+    st.subheader(f"{res.label} — {_title(params.obstacles, params.types, params.match, lang)}")
     _metrics(res, lang)
+    unknown = _unknown_population(s, str(s.cache_dir)) & set(res.table.index)
+    if unknown:
+        st.info(t("cov_unknown_note", lang, n=len(unknown)))
     if params.compare:
         other = analysis(s, params, compare=True)
         st.subheader(t("cov_compare_header", lang))
@@ -459,14 +498,14 @@ def render(s: Settings, lang: str | None = None) -> None:
         )
         left, right = st.columns(2)
         with left:
-            st.caption(res.selection)
+            st.caption(_title(params.obstacles, params.types, params.match, lang))
             _map_panel(s, res, params.measure, lang, "coverage_map_a")
         with right:
-            st.caption(other.selection)
+            st.caption(_selection_label(params.compare, lang))
             _map_panel(s, other, params.measure, lang, "coverage_map_b")
     else:
         _map_panel(s, res, params.measure, lang, "coverage_map")
     _downloads(s, res, lang)
-    _worst(res, lang)
+    _worst(s, res, lang)
     if params.suggest_n > 0:
         _suggestions(s, res, params.suggest_n, lang)

@@ -49,6 +49,7 @@ LIMIT_CHOICES = (10, 20, 50)
 #: search from listing services on another continent.
 RADIUS_CHOICES = (2, 5, 10, 20, 50, 100, 200, 0)
 _QUERY = "search_query"
+_EDIT = "search_editing"
 _CHOICE = "place_choice"
 _MAP_HEIGHT = 440
 
@@ -66,7 +67,66 @@ class _Submitted:
     extra: dict[str, object] = field(default_factory=dict)  # plan_view.filter_values()
 
 
+_FIELDS = (
+    "f_place",
+    "f_obstacles",
+    "f_match",
+    "f_types",
+    "f_publics",
+    "f_free",
+    "f_radius",
+    "f_limit",
+)
+
+
+def _submit() -> None:
+    """Form callback (runs before the page): the search to show in this run."""
+    st.session_state[_QUERY] = _Submitted(
+        place_text=str(st.session_state.get("f_place") or "").strip(),
+        obstacles=tuple(st.session_state.get("f_obstacles") or ()),
+        match=str(st.session_state.get("f_match") or "any"),
+        types=tuple(st.session_state.get("f_types") or ()),
+        publics=tuple(st.session_state.get("f_publics") or ()),
+        free_only=bool(st.session_state.get("f_free")),
+        radius_km=int(st.session_state.get("f_radius", DEFAULT_RADIUS_KM)),
+        limit=int(st.session_state.get("f_limit") or LIMIT_CHOICES[0]),
+        extra=plan_view.filter_values(),
+    )
+    st.session_state[_EDIT] = False
+    st.session_state.pop(_CHOICE, None)
+
+
+def _edit() -> None:
+    """ "Modifier": unfold the form, filled with the search shown."""
+    sub: _Submitted | None = st.session_state.get(_QUERY)
+    st.session_state[_EDIT] = True
+    if sub is not None:
+        values = (
+            sub.place_text,
+            list(sub.obstacles),
+            sub.match,
+            list(sub.types),
+            list(sub.publics),
+            sub.free_only,
+            sub.radius_km,
+            sub.limit,
+        )
+        for key, value in zip(_FIELDS, values, strict=True):
+            st.session_state[key] = value
+
+
+def _summary(sub: _Submitted, place: Place, lang: str) -> None:
+    """The folded form: one line saying what was searched, and "modifier"."""
+    needs = ", ".join(Obstacle(o).label(lang) for o in sub.obstacles) or t("needs_any", lang)
+    radius = t("radius_none", lang) if sub.radius_km == 0 else f"{sub.radius_km} km"
+    with st.container(border=True, key="search_summary"):
+        text, button = st.columns([4, 1], vertical_alignment="center")
+        text.markdown(f"**{escape_markdown(place.label)}** · {escape_markdown(needs)} · {radius}")
+        button.button(t("edit_search", lang), on_click=_edit, key="edit_search")
+
+
 def _form(lang: str) -> None:
+    st.session_state.setdefault("f_radius", DEFAULT_RADIUS_KM)
     with st.form("search", border=True, enter_to_submit=True):
         st.text_input(
             t("place_label", lang),
@@ -110,24 +170,11 @@ def _form(lang: str) -> None:
             st.select_slider(
                 t("radius_label", lang),
                 options=list(RADIUS_CHOICES),
-                value=DEFAULT_RADIUS_KM,
                 format_func=lambda r: t("radius_none", lang) if r == 0 else f"{r} km",
                 key="f_radius",
             )
             st.selectbox(t("limit_label", lang), options=list(LIMIT_CHOICES), key="f_limit")
-        if st.form_submit_button(t("search_button", lang), type="primary"):
-            st.session_state[_QUERY] = _Submitted(
-                place_text=str(st.session_state.get("f_place") or "").strip(),
-                obstacles=tuple(st.session_state.get("f_obstacles") or ()),
-                match=str(st.session_state.get("f_match") or "any"),
-                types=tuple(st.session_state.get("f_types") or ()),
-                publics=tuple(st.session_state.get("f_publics") or ()),
-                free_only=bool(st.session_state.get("f_free")),
-                radius_km=int(st.session_state.get("f_radius", DEFAULT_RADIUS_KM)),
-                limit=int(st.session_state.get("f_limit") or LIMIT_CHOICES[0]),
-                extra=plan_view.filter_values(),
-            )
-            st.session_state.pop(_CHOICE, None)
+        st.form_submit_button(t("search_button", lang), type="primary", on_click=_submit)
 
 
 def _choose(geo: Geography, choices: list[tuple[str, str]], title: str, lang: str) -> Place | None:
@@ -200,17 +247,28 @@ def _tiles_host(tiles: str) -> str:
     return host.replace("{s}.", "")
 
 
+def _background_switch(s: Settings, lang: str) -> bool:
+    """The map-background switch, above the map.
+
+    Off until she asks: the tile server learns nothing before a tap, and the
+    choice lasts for this session only (server memory, no cookie).  Outside
+    the map's fragment: switching it redraws the map from scratch.
+    """
+    if not s.tiles:
+        return False
+    return st.toggle(
+        t("map_background", lang),
+        value=False,
+        key="map_tiles",
+        help=t("map_background_help", lang, host=_tiles_host(s.tiles)),
+    )
+
+
 @st.fragment
-def _map_panel(cards: list[Card], place: Place | None, s: Settings, lang: str) -> None:
+def _map_panel(
+    cards: list[Card], place: Place | None, s: Settings, lang: str, show_tiles: bool
+) -> None:
     """The map (reruns alone: panning never reruns the page, a click shows details)."""
-    show_tiles = False
-    if s.tiles:
-        show_tiles = st.toggle(
-            t("map_background", lang),
-            value=True,
-            key="map_tiles",
-            help=t("map_background_help", lang, host=_tiles_host(s.tiles)),
-        )
     points = [
         MapPoint(c.lat, c.lon, f"{c.rank}. {c.name}", c.rank)
         for c in cards
@@ -287,22 +345,31 @@ def _sheets(
 
 
 def render(s: Settings) -> None:
-    """Draw the search view (``s``: the settings the app read for this run)."""
+    """Draw the search view (``s``: the settings the app read for this run).
+
+    Before a search: the form.  After one: the form folds to a one-line
+    summary with "modifier", so on a phone the results come first; the map
+    is drawn only when asked for ("Voir la carte").
+    """
     lang = current_lang()
     shared = plan_view.shared_ids()
     if shared is not None:  # opened from a share link: that list only
         plan_view.render_shared(shared, resources.catalog(s).actors, lang=lang)
         return
     st.header(t("search_header", lang))
-    _form(lang)
+    top = st.container()
     sub: _Submitted | None = st.session_state.get(_QUERY)
     place: Place | None = None
     if sub is not None:
         place = _resolve(resources.geography(s), sub.place_text, lang)
+    with top:
+        if sub is not None and place is not None and not st.session_state.get(_EDIT):
+            _summary(sub, place, lang)
+        else:
+            _form(lang)
     if sub is None or place is None:
         if sub is None:
             st.caption(t("results_hint", lang))
-        _map_panel([], None, s, lang)
         return
     cat = resources.catalog(s)
     query = _query(sub, place)
@@ -328,12 +395,16 @@ def render(s: Settings) -> None:
         st.caption(count + " · " + t("distance_note", lang))
     else:
         st.info(t("results_none", lang))
-    col_list, col_map = st.columns([5, 4], gap="medium")
+    show_map = bool(cards) and st.toggle(t("map_show", lang), key="show_map")
+    if show_map:
+        col_map, col_list = st.columns([4, 5], gap="medium")
+        with col_map:
+            _map_panel(cards, place, s, lang, _background_switch(s, lang))
+    else:
+        col_list = st.container()
     with col_list:
         for card in cards:
             _card(card, lang)
-    with col_map:
-        _map_panel(cards, place, s, lang)
     if remote:
         st.subheader(t("remote_header", lang))
         st.caption(t("remote_note", lang))

@@ -451,7 +451,7 @@ def _text(value: Any) -> str:
 
 
 def _hours_line(osm: str, now: datetime, lang: Lang) -> tuple[str, bool]:
-    from mapapp.present import format_hours
+    from mapapp.render.cards import format_hours
 
     today = today_hours(osm, now)
     if today is None:
@@ -467,7 +467,7 @@ def _hours_line(osm: str, now: datetime, lang: Lang) -> tuple[str, bool]:
 
 
 def _services(frame: pd.DataFrame, now: datetime, lang: Lang) -> list[_Service]:
-    from mapapp.present import cards_from_frame
+    from mapapp.render.cards import cards_from_frame
 
     out: list[_Service] = []
     cards = cards_from_frame(frame, lang=lang)

@@ -17,12 +17,23 @@ PLACE_BOX = "Commune ou code postal"
 SEARCH_BUTTON = "Rechercher"
 MORE_FILTERS = "Plus de filtres"
 LIMIT_BOX = "Nombre de résultats"
+EDIT_BUTTON = "Modifier"
+SHOW_MAP = "Voir la carte"
+MAP_BACKGROUND = "Fond de carte"
 QUICK_EXIT_ID = "mapapp-quick-exit"
 QUICK_EXIT_NAME = "Quitter vite"
 #: Where the quick exit sends the person (mapapp/ui/chrome.py QUICK_EXIT_URL).
 NEUTRAL_PREFIX = "https://www.google.com/"
 NEUTRAL_BODY = "<!doctype html><meta charset=utf-8><title>Météo</title><p>Prévisions météo</p>"
-EMERGENCY_HREFS = ("tel:17", "tel:112", "sms:114", "tel:3919", "tel:080030030")
+EMERGENCY_HREFS = (
+    "tel:17",
+    "tel:15",
+    "tel:115",
+    "tel:112",
+    "sms:114",
+    "tel:3919",
+    "tel:080030030",
+)
 
 _TEMPLATE_RE = re.compile(
     "|".join(rf"(?<![\d.]){re.escape(r)}(?![\d])" for r in hostile.TEMPLATE_RESULTS)
@@ -70,8 +81,14 @@ def set_limit(page: Any, limit: int) -> None:
 
 
 def submit_place(page: Any, text: str, *, settle: float = 0.3) -> None:
-    """Type ``text`` in the place box and press "Rechercher"."""
+    """Type ``text`` in the place box and press "Rechercher" (unfolding the form if needed)."""
     box = place_box(page)
+    edit = page.get_by_role("button", name=EDIT_BUTTON, exact=True)
+    box.or_(edit).first.wait_for()
+    if not box.count():
+        edit.click()
+        wait_idle(page)
+        box.wait_for()
     box.fill(text)
     page.get_by_role("button", name=SEARCH_BUTTON, exact=True).click()
     wait_idle(page, settle=settle)
@@ -88,7 +105,13 @@ def search(page: Any, place: str, *, limit: int | None = None, expect: int | Non
 
 
 def map_frame(page: Any, *, markers: int | None = None, timeout: float = 20.0) -> Any:
-    """The results map's frame, once Leaflet has drawn ``markers`` markers."""
+    """The results map's frame, once Leaflet has drawn ``markers`` markers.
+
+    The map is drawn on demand: "Voir la carte" is switched on when it is not yet.
+    """
+    if not page.locator("iframe[src*=st_folium]").count():
+        page.get_by_text(SHOW_MAP, exact=True).click()
+        wait_idle(page)
     page.wait_for_selector("iframe[src*=st_folium]")
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -103,6 +126,12 @@ def map_frame(page: Any, *, markers: int | None = None, timeout: float = 20.0) -
                 return frame
         time.sleep(0.2)
     raise AssertionError(f"the map did not draw {markers} markers within {timeout} s")
+
+
+def map_background_on(page: Any) -> None:
+    """Switch the map background on (off until she asks, issue 13)."""
+    page.get_by_text(MAP_BACKGROUND, exact=True).click()
+    wait_idle(page)
 
 
 def open_all_tooltips(frame: Any) -> list[str]:

@@ -9,6 +9,7 @@ same, which is what matters here.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,11 +24,14 @@ pytestmark = pytest.mark.browser
 TILE_HOST = urlsplit(DEFAULT_TILES.replace("{s}.", "")).hostname or ""
 
 
-def _tour(page: object, server: AppServer) -> None:
-    """Every view, a search with results and the map drawn."""
+def _tour(page: Any, server: AppServer, *, background: bool = False) -> None:
+    """Every view, a search with results and the map drawn (its background if asked)."""
     drv.open_app(page, server.url)
     drv.search(page, "Grenoble", expect=10)
     drv.map_frame(page, markers=11)
+    if background:
+        drv.map_background_on(page)
+        drv.map_frame(page, markers=11)
     page.wait_for_timeout(1_000)  # let the map ask for its tiles
     drv.open_app(page, server.url, "securite")
     drv.open_app(page, server.url, "couverture")
@@ -44,11 +48,28 @@ def test_without_tiles_only_the_app_is_contacted(
     )
 
 
+def test_no_tile_request_until_she_asks(tiles_server: AppServer, session: Recorder) -> None:
+    """Every view, a search, the map opened: still nothing to the tile server."""
+    _tour(session.page, tiles_server)
+    assert TILE_HOST not in set(session.hosts), "tiles were fetched before she asked"
+
+
+def test_the_switch_loads_the_background(tiles_server: AppServer, session: Recorder) -> None:
+    page = session.page
+    drv.open_app(page, tiles_server.url)
+    drv.search(page, "Grenoble", expect=10)
+    drv.map_frame(page, markers=11)
+    drv.map_background_on(page)
+    drv.map_frame(page, markers=11)
+    page.wait_for_timeout(1_000)
+    assert TILE_HOST in set(session.hosts), "the switch did not load the background"
+
+
 def test_with_default_tiles_only_the_tile_server_is_added(
     tiles_server: AppServer, desktop_session: Recorder
 ) -> None:
     desktop_session.allowed_hosts.add(TILE_HOST)
-    _tour(desktop_session.page, tiles_server)
+    _tour(desktop_session.page, tiles_server, background=True)
     hosts = set(desktop_session.hosts)
     assert TILE_HOST in hosts, "the map asked for no tile: the tiles setting is not applied"
     off_list = hosts - ALLOWED_HOSTS_NO_TILES - {TILE_HOST}
