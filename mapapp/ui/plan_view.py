@@ -286,13 +286,38 @@ def filter_widgets(lang: str) -> None:
     )
 
 
+def _day_choice(value: object) -> int:
+    """The day index a ``f_open_day`` value stands for (-1: any day).
+
+    Why: after a language switch Streamlit may hand back the option's label in
+    the other language (« n'importe quel jour », « lundi ») instead of the
+    option itself; both languages' labels are read back, anything else is
+    "any day".
+
+    Examples
+    --------
+    >>> _day_choice(3), _day_choice("lundi"), _day_choice("Sunday")
+    (3, 0, 6)
+    >>> _day_choice("n'importe quel jour"), _day_choice("any day"), _day_choice("zzz")
+    (-1, -1, -1)
+    """
+    if isinstance(value, int) and -1 <= value <= 6:
+        return value
+    for lang, days in _WEEKDAYS.items():
+        if value == _ft("any_day", lang):
+            return -1
+        if value in days:
+            return days.index(str(value))
+    return -1
+
+
 def filter_values() -> dict[str, object]:
     """The extra filters as :class:`~mapapp.search.SearchQuery` keywords (read at submit)."""
     from datetime import date, timedelta
     from zoneinfo import ZoneInfo
 
     now = datetime.now(UTC)
-    day = int(st.session_state.get("f_open_day", -1) or -1)
+    day = _day_choice(st.session_state.get("f_open_day", -1))
     open_day: date | None = None
     if day >= 0:
         today = now.astimezone(ZoneInfo("Europe/Paris")).date()
