@@ -211,6 +211,30 @@ STREAMLIT_FR: dict[str, str] = {
 }
 
 
+def _bar_numbers(lang: str) -> list[list[str]]:
+    """``[text, href, what it is for]`` for the pinned bar: every number, once.
+
+    Every country's numbers stay visible (safety rule 4), the first country's
+    bare and the others' after their country code ("BE 0800 30 030"); a number
+    two countries share (112) is shown once.
+
+    Examples
+    --------
+    >>> [text for text, _, _ in _bar_numbers("fr")][-1]
+    'BE 0800 30 030'
+    """
+    seen: set[str] = set()
+    out: list[list[str]] = []
+    for i, country in enumerate(load_emergency()):
+        for n in country.numbers:
+            if n.href in seen:
+                continue
+            seen.add(n.href)
+            text = n.number + (" (SMS)" if n.kind == "sms" else "")
+            out.append([text if i == 0 else f"{country.code} {text}", n.href, n.label(lang)])
+    return out
+
+
 def quick_exit_html(lang: str) -> str:
     """The quick-exit script for ``lang`` (constant strings only).
 
@@ -221,11 +245,7 @@ def quick_exit_html(lang: str) -> str:
     (True, True)
     """
     help_text = t("quick_exit_help", lang) + " (Shift ×3)"
-    sos = [
-        [n.number + (" (SMS)" if n.kind == "sms" else ""), n.href, n.label(lang)]
-        for country in load_emergency()[:1]
-        for n in country.numbers
-    ]
+    sos = _bar_numbers(lang)
     words = STREAMLIT_FR if lang == "fr" else {}
     return (
         _QUICK_EXIT_JS.replace("__LABEL__", _js_string(t("quick_exit", lang)))
