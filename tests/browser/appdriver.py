@@ -112,7 +112,8 @@ def map_frame(page: Any, *, markers: int | None = None, timeout: float = 20.0) -
     if not page.locator("iframe[src*=st_folium]").count():
         page.get_by_text(SHOW_MAP, exact=True).click()
         wait_idle(page)
-    page.wait_for_selector("iframe[src*=st_folium]")
+    # The component's frame loads its scripts after the page: slow on a busy machine.
+    page.wait_for_selector("iframe[src*=st_folium]", timeout=90_000)
     deadline = time.time() + timeout
     while time.time() < deadline:
         frames = [f for f in page.frames if "st_folium" in f.url]

@@ -191,7 +191,10 @@ def test_hostile_inputs_are_shown_as_text(app_server: AppServer, desktop_session
     drv.wait_idle(page)
     FIGURES.inputs_tried += typed
     FIGURES.payloads_tried += len(hostile.PAYLOADS)
-    _check_map(page, 0)
+    # None of these places exists, so there is no result and no map to offer (the
+    # map is drawn on demand, over results): nothing from her typing reaches Leaflet.
+    assert page.get_by_text(drv.SHOW_MAP, exact=True).count() == 0
+    assert page.locator("iframe[src*=st_folium]").count() == 0
     found = _check_page(desktop_session, "typed inputs")
     assert found == {
         "dialogs": 0,
