@@ -19,7 +19,7 @@ import pytest
 
 from .appdriver import open_app, wait_idle
 from .conftest import _require_chromium
-from .harness import CHROMIUM, CHROMIUM_ARGS, AppServer, start_app
+from .harness import AppServer, start_app
 
 pytestmark = pytest.mark.browser
 
@@ -62,14 +62,9 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def chromium(browser: Any) -> Any:
+    """The run's one Chromium: a second sync Playwright in one process is refused."""
+    return browser
 
 
 def _page(chromium: Any, width: int) -> Any:
