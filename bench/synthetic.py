@@ -67,8 +67,8 @@ def synthetic_actors(communes: pd.DataFrame, n: int, *, seed: int = 0) -> gpd.Ge
     types = np.array([t.value for t in ActorType])
     k = rng.integers(1, 4, n)
     obstacles = [list(rng.choice(slugs, size=int(m), replace=False)) for m in k]
-    code_col = "code_insee" if "code_insee" in communes else "code"
-    codes = communes[code_col].astype(str).to_numpy()[rows]
+    codes = communes["code"] if "code" in communes else communes.index.to_series()
+    codes = codes.astype(str).to_numpy()[rows]
     names = communes["nom"].astype(str).to_numpy()[rows]
     ids = np.arange(n).astype(str)
     frame = pd.DataFrame(
