@@ -61,7 +61,10 @@ def rsettings(request: pytest.FixtureRequest, tmp_path: Path, settings: Settings
 
 def test_history_records_every_change_with_who_old_and_new(rsettings: Settings) -> None:
     apply_change(
-        rsettings, "c:1", {"partner": "Société A", "places_reserved": "3", "places_free": "0"}, by="amina"
+        rsettings,
+        "c:1",
+        {"partner": "Société A", "places_reserved": "3", "places_free": "0"},
+        by="amina",
     )
     apply_change(rsettings, "c:1", {"places_free": "2", "ages": "0-3 ans"}, by="louise")
     confirm(rsettings, "c:1", by="amina")

@@ -116,9 +116,7 @@ def _settings(request: Request) -> Settings:
 
 def _lang(request: Request, form: Any = None) -> Lang:
     chosen = form.get("lang") if form is not None else request.query_params.get("lang")
-    return negotiate_lang(
-        str(chosen) if chosen else None, request.headers.get("accept-language")
-    )
+    return negotiate_lang(str(chosen) if chosen else None, request.headers.get("accept-language"))
 
 
 def _render(name: str, lang: Lang, status: int = 200, **context: Any) -> Response:
@@ -189,11 +187,11 @@ def _rows(settings: Settings, user: User, dep: str) -> list[dict[str, Any]]:
     frame = _creches(settings)
     entries = {e.actor_id: e for e in read_entries(settings)}
     if user.role is accounts.Role.ADMIN:
-        mask = frame.index.isin(list(entries)) | (frame["departement"] == dep)
+        mask = frame.index.isin(list(entries)) | (frame["departement"] == dep).to_numpy()
     else:
         deps = {s[4:] for s in user.scopes if s.startswith("dep:")}
         ids = {s[7:] for s in user.scopes if s.startswith("creche:")}
-        mask = frame["departement"].isin(deps) | frame.index.isin(list(ids))
+        mask = frame["departement"].isin(deps).to_numpy() | frame.index.isin(list(ids))
     out = []
     for actor_id, row in frame[mask].iterrows():
         entry = entries.get(str(actor_id))
@@ -212,7 +210,9 @@ def _rows(settings: Settings, user: User, dep: str) -> list[dict[str, Any]]:
 
 
 # -- sign in / out ---------------------------------------------------------------------
-def _login_page(request: Request, settings: Settings, lang: Lang, status: int, error: bool) -> Response:
+def _login_page(
+    request: Request, settings: Settings, lang: Lang, status: int, error: bool
+) -> Response:
     import secrets
 
     pre = secrets.token_urlsafe(24)
