@@ -192,3 +192,30 @@ def test_concurrent_writers_lose_no_change(rsettings: Settings) -> None:
     assert register_stamp(rsettings) == f"reserved-{1 + 3 * 6 * 2}"
     assert len([h for h in history(rsettings, "c:5") if h["field"] == "confirmed_at"]) == 19
     assert len(free_places(rsettings)) == 1 + 3 * 6
+
+
+def test_done_means_on_each_store_a_coordinator_marks_a_place_free_and_it_shows(
+    rsettings: Settings, tmp_path: Path, settings: Settings
+) -> None:
+    """Issue 17's end to end on both stores: sign in, mark a place free, the public view has it."""
+    from mapapp.web.app import create_app
+    from tests.test_reserved_web import (
+        C93,
+        C95,
+        TestClient,
+        form_token,
+        make_settings,
+        post_change,
+        sign_in,
+    )
+
+    s = make_settings(tmp_path / "e2e", settings, rsettings.store_url)
+    client = TestClient(create_app(s))
+    assert sign_in(client).status_code == 303
+    before = register_stamp(s)
+    assert post_change(client, C93, form_token(client, C93), places_free="2").status_code == 303
+    assert post_change(client, C95, form_token(client, C93)).status_code == 403
+    shown = free_places(s).set_index("actor_id")
+    assert shown.loc[C93, "places_free"] == 2 and C95 not in shown.index
+    assert register_stamp(s) != before
+    assert {h["changed_by"] for h in history(s, C93)} == {"amina"}
