@@ -248,6 +248,13 @@ def test_a_post_from_another_site_is_refused(client: TestClient, rs: Settings) -
         follow_redirects=False,
     )
     assert answer.status_code == 403
+    cross_site = client.post(
+        f"/registre/creche/{C93}",
+        data={"token": token, "places_reserved": "1", "places_free": "1"},
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "null"},
+        follow_redirects=False,
+    )
+    assert cross_site.status_code == 403
     assert read_entry(rs, C93) is None
 
 

@@ -155,10 +155,19 @@ def _current(request: Request, settings: Settings) -> tuple[User, str] | None:
 
 
 def _foreign_origin(request: Request) -> bool:
-    """True when the browser says the form was posted from another site."""
+    """True when the browser says the form was posted from another site.
+
+    ``Sec-Fetch-Site`` first (browsers send it even under ``Referrer-Policy:
+    no-referrer``, which turns a POST's ``Origin`` into ``null``); else
+    ``Origin`` when it names a site.  A request with neither (a script, an
+    old browser) still needs its one-time token.
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site:
+        return fetch_site not in ("same-origin", "none")
     origin = request.headers.get("origin")
     if not origin or origin == "null":
-        return origin == "null"
+        return False
     own = f"{request.url.scheme}://{request.url.netloc}"
     return origin.rstrip("/") != own
 
