@@ -18,7 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from mapapp.errors import DataValidationError, StoreError
+from mapapp.errors import DataValidationError
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType
 
@@ -75,7 +75,7 @@ def add_creche(
     from mapapp.geo.places import resolve_place
     from mapapp.reserved.creches import _geography
     from mapapp.schema import actors_frame, in_france
-    from mapapp.store import open_store
+    from mapapp.store.append import append_records
 
     name = " ".join(name.split())
     if not name or len(name) > 200:
@@ -112,20 +112,5 @@ def add_creche(
         "telephone": " ".join(phone.split()),
         "date_maj": pd.Timestamp.now(tz="UTC").date().isoformat(),
     }
-    store = open_store(settings)
-    with store.writer():
-        if store.is_empty():
-            raise StoreError(
-                "le store ne contient encore aucun import : importez d'abord l'annuaire "
-                "(mapapp fetch / mapapp ingest) / the store holds no import yet: import the "
-                "directory first (mapapp fetch / mapapp ingest)"
-            )
-        actors = store.read_actors()
-        if (actors["id"] == actor_id).any():
-            raise DataValidationError(
-                f"{actor_id} existe déjà / already exists (mapapp reserved import to change it)"
-            )
-        new = actors_frame([record])
-        combined = pd.concat([actors, new], ignore_index=True)
-        store.commit(actors_frame(combined), {})
+    append_records(settings, actors_frame([record]))
     return ManualCreche(actor_id, place.nom, place.code_insee, precision)
