@@ -19,8 +19,9 @@ Honesty rules:
   confidential shelter, or a record without an address) has no distance of
   its own: it says "adresse précise non connue, dans la commune de …" and,
   when that commune's centre is 1 km away or more, how far that centre is;
-* a confidential record never shows a link to its source page (which may
-  show its street) and gives its referral phone;
+* a confidential record gives its referral phone; its street and its
+  source page (which may show the street) never arrive here: the one
+  privacy rule is :func:`mapapp.safety.public_view`;
 * a service whose organisation is missing from the source shows its own
   name and where the record comes from, never a generic "other structure";
 * no phone, e-mail, website or source page: "contact inconnu".
@@ -353,8 +354,8 @@ def _card(
     phone_href = tel_url(phone)
     email_href = safe_url(f"mailto:{email}") if email else None
     website_href = safe_url(_str(row.get("site_web")))
-    # A source page may show a confidential record's street: never link it.
-    source_href = None if confidential else safe_url(_str(row.get("lien_source")))
+    # public_view (mapapp.safety) already blanked a confidential record's source page
+    source_href = safe_url(_str(row.get("lien_source")))
     codes = tuple(_seq(row.get("obstacles")))
     publics, frais = _vocab(row, "publics", lang), _vocab(row, "frais", lang)
     modes = _vocab(row, "modes_accueil", lang)

@@ -17,10 +17,12 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 
+from mapapp.geo.communes import Geography
 from mapapp.plan import build_plan
 from mapapp.render.cards import card_markdown, card_text, cards_from_frame, sheet_text
 from mapapp.render.sheet import SheetOptions, write_sheet
 from mapapp.render.text import escape_markdown
+from mapapp.safety import public_view
 from mapapp.schema import actors_frame
 from mapapp.servicecard import LINE_KINDS, card_lines, card_title, service_cards
 
@@ -32,10 +34,16 @@ SUNDAY_NIGHT = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)
 STREET = "12 impasse des Secrets"
 
 
-def _actors() -> gpd.GeoDataFrame:
-    """Four services 0.5-2 km north of (48, 2): ordinary, hostile, confidential, no contact."""
-    base = {"longitude": 2.0, "commune": "Saint-Denis", "code_postal": "93200"}
-    return actors_frame(
+def _actors(geo: Geography) -> gpd.GeoDataFrame:
+    """Four services 0.5-2 km north of (48, 2) in their public view: ordinary, hostile,
+    confidential (a shelter), no contact."""
+    base = {
+        "longitude": 2.0,
+        "commune": "Saint-Denis",
+        "code_postal": "93200",
+        "code_insee": "93066",
+    }
+    raw = actors_frame(
         [
             {
                 **base,
@@ -65,15 +73,14 @@ def _actors() -> gpd.GeoDataFrame:
                 "horaires_accueil": "Sa 09:00-12:00",
             },
             {
-                # as the public view leaves a shelter: at its commune, referral phone
                 **base,
                 "id": "t:abri",
                 "nom": "Accueil de jour femmes",
                 "obstacles": ["violences"],
                 "latitude": 48.0135,
-                "precision": "commune",
+                "adresse": STREET,
                 "confidential": True,
-                "telephone": "3919",
+                "telephone": "06 00 00 00 99",
                 "lien_source": "https://soliguide.example.org/abri",
             },
             {
@@ -86,12 +93,17 @@ def _actors() -> gpd.GeoDataFrame:
             },
         ]
     )
+    shown = public_view(raw, geo.communes)
+    # the public view places the shelter at its commune's centre: keep it in this test's range
+    shown.loc[shown["id"] == "t:abri", ["latitude", "longitude"]] = [48.0135, 2.0]
+    return shown
 
 
-def _frame() -> gpd.GeoDataFrame:
-    frame = _actors()
-    frame["distance_km"] = [0.5, 1.0, 1.5, 2.0]
-    return frame
+@pytest.fixture
+def frame(geo: Geography) -> gpd.GeoDataFrame:
+    out = _actors(geo).drop(columns="geometry")
+    out["distance_km"] = [0.5, 1.0, 1.5, 2.0]
+    return out
 
 
 def _markdown_plain(md: str) -> str:
@@ -106,15 +118,15 @@ def _markdown_plain(md: str) -> str:
 # -- item 3: today's hours on every search card, in the service's own time zone ---------
 
 
-def test_a_search_card_shows_todays_hours() -> None:
-    cards = {c.id: c for c in cards_from_frame(_frame(), lang="fr", when=MONDAY)}
+def test_a_search_card_shows_todays_hours(frame: gpd.GeoDataFrame) -> None:
+    cards = {c.id: c for c in cards_from_frame(frame, lang="fr", when=MONDAY)}
     assert cards["t:garage"].today == "aujourd'hui : 09:00-12:00"
     assert cards["t:inject"].today == "fermé aujourd'hui"  # open on Saturdays only
     assert cards["t:nocontact"].today == ""  # no hours: nothing invented
     summary = card_markdown(cards["t:garage"], "fr").summary
     today = cards["t:garage"].today
     assert f"**{escape_markdown(today)}**" in summary, "today's hours stand out on the card"
-    en = cards_from_frame(_frame(), lang="en", when=MONDAY)[0]
+    en = cards_from_frame(frame, lang="en", when=MONDAY)[0]
     assert en.today == "today: 09:00-12:00"
 
 
@@ -142,13 +154,12 @@ def test_todays_hours_are_read_in_the_services_time_zone() -> None:
 # -- item 2: one model, three renderings ------------------------------------------
 
 
-def test_the_search_and_the_plan_build_the_same_cards() -> None:
-    frame = _frame()
+def test_the_search_and_the_plan_build_the_same_cards(frame: gpd.GeoDataFrame) -> None:
     assert cards_from_frame(frame, when=MONDAY, ranked=False) == service_cards(frame, when=MONDAY)
 
 
-def test_what_a_card_says() -> None:
-    cards = {c.id: c for c in cards_from_frame(_frame(), lang="fr", when=MONDAY)}
+def test_what_a_card_says(frame: gpd.GeoDataFrame) -> None:
+    cards = {c.id: c for c in cards_from_frame(frame, lang="fr", when=MONDAY)}
     kinds = {i: [line.kind for line in card_lines(c, "fr")] for i, c in cards.items()}
     for found in kinds.values():
         assert found == sorted(found, key=LINE_KINDS.index), "lines in the one order"
@@ -175,8 +186,10 @@ def test_what_a_card_says() -> None:
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
-def test_page_and_text_sheet_show_every_line_of_the_model(lang: str) -> None:
-    cards = cards_from_frame(_frame(), lang=lang, when=MONDAY)
+def test_page_and_text_sheet_show_every_line_of_the_model(
+    frame: gpd.GeoDataFrame, lang: str
+) -> None:
+    cards = cards_from_frame(frame, lang=lang, when=MONDAY)
     text = sheet_text(cards, lang=lang)
     for card in cards:
         md = card_markdown(card, lang)
@@ -190,12 +203,12 @@ def test_page_and_text_sheet_show_every_line_of_the_model(lang: str) -> None:
         # the links a page offers are the model's, no other
         hrefs = set(re.findall(r"\]\(<([^>]*)>\)", md.summary))
         assert hrefs == {x.href for x in card_lines(card, lang) if x.href}
-    assert STREET not in text and "soliguide" not in text
+    assert STREET not in text and "soliguide" not in text and "06 00 00 00 99" not in text
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils reads the PDF back")
-def test_the_pdf_shows_every_line_of_the_model(tmp_path: Path) -> None:
-    actors = _actors()
+def test_the_pdf_shows_every_line_of_the_model(geo: Geography, tmp_path: Path) -> None:
+    actors = _actors(geo)
     plan = build_plan(
         actors,
         lat=48.0,
@@ -213,7 +226,7 @@ def test_the_pdf_shows_every_line_of_the_model(tmp_path: Path) -> None:
         for line in card_lines(card, "fr"):
             assert " ".join(line.text.split()) in flat, (card.id, line.kind)
     assert "aujourd'hui : 09:00-12:00" in flat and "contact inconnu" in flat
-    assert "soliguide" not in flat
+    assert "soliguide" not in flat and STREET not in flat and "06 00 00 00 99" not in flat
 
 
 # -- item 1: one home for strings ---------------------------------------------------
