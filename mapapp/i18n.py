@@ -266,6 +266,41 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "No place covers all these needs at once: the plan below covers them with several "
         "near places.",
     ),
+    # the plan itself (mapapp.plan: page, command, API, sheet)
+    "plan_cover": (
+        "{places} couvrent vos {needs} besoins : le moins de lieux possible, et parmi eux "
+        "les plus proches (un lieu de plus seulement s'il évite plus de {cost}).",
+        "{places} cover your {needs} needs: the fewest places, and among them the nearest "
+        "(one more place only when it saves more than {cost}).",
+    ),
+    "plan_cover_one_need": (
+        "Le lieu le plus proche pour ce besoin.",
+        "The nearest place for this need.",
+    ),
+    "plan_partial": (
+        "{places} couvrent {covered} de vos {needs} besoins ; rien dans un rayon de {radius} "
+        "pour : {missing}.",
+        "{places} cover {covered} of your {needs} needs; nothing within {radius} for: {missing}.",
+    ),
+    "plan_none": (
+        "Aucun lieu dans un rayon de {radius} pour ces besoins.",
+        "No place within {radius} for these needs.",
+    ),
+    "plan_no_needs": ("Choisissez au moins un besoin.", "Choose at least one need."),
+    "plan_places_1": ("1 lieu", "1 place"),
+    "plan_places_n": ("{n} lieux", "{n} places"),
+    "plan_nothing_within": (
+        "Rien dans un rayon de {radius}.",
+        "Nothing within {radius}.",
+    ),
+    "plan_nearest_beyond": (
+        "Le plus proche : {name}, à {km}.",
+        "The nearest: {name}, {km} away.",
+    ),
+    "plan_nothing_at_all": (
+        "Aucun service connu pour ce besoin.",
+        "No known service for this need.",
+    ),
     "filter_open_now": (
         "Ouvert maintenant (heure locale du lieu)",
         "Open now (the place's local time)",
