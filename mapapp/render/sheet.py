@@ -240,6 +240,8 @@ def sheet_pdf(plan: Plan, opts: SheetOptions | None = None) -> bytes:
     for row in stop_lines(plan, cards, lang):
         w.line(row, size=10)
     for need in plan.needs:
+        if pdf.will_page_break(55):  # a need's heading stays with its first card
+            pdf.add_page()
         w.rule()
         w.line(Obstacle(need.need).label(lang), size=13, bold=True, h=7)
         note = need.note(lang, plan.radius_km)
