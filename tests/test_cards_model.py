@@ -35,68 +35,56 @@ STREET = "12 impasse des Secrets"
 
 
 def _actors(geo: Geography) -> gpd.GeoDataFrame:
-    """Four services 0.5-2 km north of (48, 2) in their public view: ordinary, hostile,
-    confidential (a shelter), no contact."""
-    base = {
-        "longitude": 2.0,
-        "commune": "Saint-Denis",
-        "code_postal": "93200",
-        "code_insee": "93066",
-    }
+    """Four services north of Saint-Denis (93)'s centre, in their public view: ordinary,
+    hostile, confidential (a shelter, which the public view puts at its commune), no contact."""
+    centre = geo.communes.loc["93066"]
+    lat, lon = float(centre["lat"]), float(centre["lon"])
+
+    def rec(key: str, nom: str, need: str, north_km: float, **more: object) -> dict[str, object]:
+        place = {"commune": "Saint-Denis", "code_postal": "93200", "code_insee": "93066"}
+        where = {"latitude": lat + north_km / 111.2, "longitude": lon}
+        return {"id": f"t:{key}", "nom": nom, "obstacles": [need], **place, **where, **more}
+
     raw = actors_frame(
         [
-            {
-                **base,
-                "id": "t:garage",
-                "nom": "Garage solidaire",
-                "structure_nom": "Association Roule",
-                "source": "dora",
-                "obstacles": ["mobilite"],
-                "latitude": 48.0045,
-                "adresse": "3 rue A",
-                "code_insee": "93066",
-                "telephone": "01 99 00 00 01",
-                "courriel": "garage@example.org",
-                "lien_source": "https://dora.example.org/services/garage",
-                "horaires_accueil": "Mo-Fr 09:00-12:00",
-                "frais": ["gratuit"],
-                "publics": ["femmes"],
-            },
-            {
-                **base,
-                "id": "t:inject",
-                "nom": "<script>alert(1)</script> **gras** [x](javascript:y) =SUM(A1)",
-                "obstacles": ["numerique"],
-                "latitude": 48.009,
-                "adresse": "5 rue *B*",
-                "site_web": "https://epn.example.org/",
-                "horaires_accueil": "Sa 09:00-12:00",
-            },
-            {
-                **base,
-                "id": "t:abri",
-                "nom": "Accueil de jour femmes",
-                "obstacles": ["violences"],
-                "latitude": 48.0135,
-                "adresse": STREET,
-                "confidential": True,
-                "telephone": "06 00 00 00 99",
-                "lien_source": "https://soliguide.example.org/abri",
-            },
-            {
-                **base,
-                "id": "t:nocontact",
-                "nom": "Crèche sans contact",
-                "obstacles": ["garde-enfants"],
-                "latitude": 48.018,
-                "adresse": "7 rue C",
-            },
+            rec(
+                "garage",
+                "Garage solidaire",
+                "mobilite",
+                0.5,
+                structure_nom="Association Roule",
+                source="dora",
+                adresse="3 rue A",
+                telephone="01 99 00 00 01",
+                courriel="garage@example.org",
+                lien_source="https://dora.example.org/services/garage",
+                horaires_accueil="Mo-Fr 09:00-12:00",
+                frais=["gratuit"],
+                publics=["femmes"],
+            ),
+            rec(
+                "inject",
+                "<script>alert(1)</script> **gras** [x](javascript:y) =SUM(A1)",
+                "numerique",
+                1.0,
+                adresse="5 rue *B*",
+                site_web="https://epn.example.org/",
+                horaires_accueil="Sa 09:00-12:00",
+            ),
+            rec(
+                "abri",
+                "Accueil de jour femmes",
+                "violences",
+                1.5,
+                adresse=STREET,
+                confidential=True,
+                telephone="06 00 00 00 99",
+                lien_source="https://soliguide.example.org/abri",
+            ),
+            rec("nocontact", "Crèche sans contact", "garde-enfants", 2.0, adresse="7 rue C"),
         ]
     )
-    shown = public_view(raw, geo.communes)
-    # the public view places the shelter at its commune's centre: keep it in this test's range
-    shown.loc[shown["id"] == "t:abri", ["latitude", "longitude"]] = [48.0135, 2.0]
-    return shown
+    return public_view(raw, geo.communes)
 
 
 @pytest.fixture
@@ -209,10 +197,11 @@ def test_page_and_text_sheet_show_every_line_of_the_model(
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils reads the PDF back")
 def test_the_pdf_shows_every_line_of_the_model(geo: Geography, tmp_path: Path) -> None:
     actors = _actors(geo)
+    centre = geo.communes.loc["93066"]
     plan = build_plan(
         actors,
-        lat=48.0,
-        lon=2.0,
+        lat=float(centre["lat"]),
+        lon=float(centre["lon"]),
         obstacles=["mobilite", "numerique", "violences", "garde-enfants"],
     )
     path = write_sheet(plan, tmp_path / "s.pdf", SheetOptions(lang="fr", when=MONDAY))
