@@ -146,6 +146,12 @@ def test_the_search_and_the_plan_build_the_same_cards(frame: gpd.GeoDataFrame) -
     assert cards_from_frame(frame, when=MONDAY, ranked=False) == service_cards(frame, when=MONDAY)
 
 
+def test_every_kind_of_line_has_its_icon_on_the_page() -> None:
+    from mapapp.render.cards import _ICONS
+
+    assert set(_ICONS) == set(LINE_KINDS)
+
+
 def test_what_a_card_says(frame: gpd.GeoDataFrame) -> None:
     cards = {c.id: c for c in cards_from_frame(frame, lang="fr", when=MONDAY)}
     kinds = {i: [line.kind for line in card_lines(c, "fr")] for i, c in cards.items()}

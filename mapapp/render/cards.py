@@ -173,7 +173,7 @@ def _line_markdown(card: ServiceCard, line: CardLine) -> str:
         text = f"**{escape_markdown(card.distance)}** {rest}"
     elif line.kind == "today":
         text = f"**{text}**"
-    return f":material/{_ICONS[line.kind]}: {text}"
+    return f":material/{_ICONS.get(line.kind, 'info')}: {text}"
 
 
 def _details_markdown(card: ServiceCard, lang: str) -> str:
