@@ -333,7 +333,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "sheet_filters": ("Filtres : {filters}", "Filters: {filters}"),
     "sheet_no_filters": ("Filtres : aucun", "Filters: none"),
     "sheet_plan": ("Le plan", "The plan"),
-    "sheet_stop": ("{k}. {name} : {needs}", "{k}. {name}: {needs}"),
+    "sheet_stop": ("{name} : {needs}", "{name}: {needs}"),
     "sheet_qr_source": ("QR : fiche d'origine", "QR: original record"),
     "sheet_qr_site": ("QR : site web", "QR: website"),
     "sheet_footer": (

@@ -226,7 +226,7 @@ def _table(plan: Plan, lang: str, now: datetime) -> str:
     lines = [plan.explanation(lang), ""]
     if plan.stops:
         lines.append(t("plan_places", lang) + t("colon", lang).rstrip())
-        lines.extend(f"  {row}" for row in stop_lines(plan, cards, lang))
+        lines.extend(f"  {k}. {row}" for k, row in enumerate(stop_lines(plan, cards, lang), 1))
         lines.append("")
     for need in plan.needs:
         lines.append(f"{Obstacle(need.need).label(lang)}")

@@ -201,14 +201,17 @@ class _Writer:
 
 
 def stop_lines(plan: Plan, cards: Mapping[str, ServiceCard], lang: str) -> list[str]:
-    """The plan's places to go, one line each ("1. Garage (1,2 km) : Mobilité"), plain text."""
+    """The plan's places to go, one line each ("Garage (1,2 km) : Mobilité"), plain text.
+
+    Unnumbered: each medium numbers them its own way (a list on the page).
+    """
     out = []
-    for k, stop in enumerate(plan.stops, 1):
+    for stop in plan.stops:
         names = " + ".join(cards[i].name for i in stop.service_ids)
         labels = ", ".join(Obstacle(o).label(lang) for o in stop.covers)
         first = cards[stop.service_ids[0]]
         where = first.distance or first.where
-        out.append(t("sheet_stop", lang, k=k, name=f"{names} ({where})", needs=labels))
+        out.append(t("sheet_stop", lang, name=f"{names} ({where})", needs=labels))
     return out
 
 
@@ -237,8 +240,8 @@ def sheet_pdf(plan: Plan, opts: SheetOptions | None = None) -> bytes:
     w.rule()
     w.line(t("sheet_plan", lang), size=13, bold=True, h=7)
     w.line(plan.explanation(lang))
-    for row in stop_lines(plan, cards, lang):
-        w.line(row, size=10)
+    for k, row in enumerate(stop_lines(plan, cards, lang), 1):
+        w.line(f"{k}. {row}", size=10)
     for need in plan.needs:
         if pdf.will_page_break(55):  # a need's heading stays with its first card
             pdf.add_page()

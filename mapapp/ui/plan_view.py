@@ -109,7 +109,9 @@ def render_plan(
         st.subheader(t("plan_title", lang))
         st.markdown(f"**{escape_markdown(plan.explanation(lang))}**")
         if plan.stops:
-            lines = [escape_markdown(row) for row in stop_lines(plan, cards, lang)]
+            # "1. " unescaped: an ordered list (read as one by screen readers)
+            rows = stop_lines(plan, cards, lang)
+            lines = [f"{k}. {escape_markdown(row)}" for k, row in enumerate(rows, 1)]
             st.markdown(f"**{t('plan_places', lang)}**  \n" + "  \n".join(lines))
         for need in plan.needs:
             st.markdown(f"#### {escape_markdown(Obstacle(need.need).label(lang))}")
