@@ -68,6 +68,8 @@ class Load:
     bytes: int
     other_hosts: int
     hosts: tuple[str, ...]
+    #: ``(bytes, path)`` of every answered request, largest first (what to cut next).
+    largest: tuple[tuple[int, str], ...] = ()
 
 
 def measure(browser: Any, url: str, width: int) -> Load:
@@ -94,16 +96,19 @@ def measure(browser: Any, url: str, width: int) -> Load:
     time.sleep(2.0)
     page.wait_for_load_state("networkidle", timeout=60_000)
     own = urlsplit(url).hostname
-    total, hosts = 0, []
+    total, hosts, each = 0, [], []
     for request in finished:
         sizes = request.sizes()
-        total += int(sizes.get("responseBodySize", 0)) + int(sizes.get("responseHeadersSize", 0))
+        size = int(sizes.get("responseBodySize", 0)) + int(sizes.get("responseHeadersSize", 0))
+        total += size
+        each.append((size, urlsplit(request.url).path))
     for asked_url in asked:
         host = urlsplit(asked_url).hostname or ""
         if host and host != own:
             hosts.append(host)
     context.close()
-    return Load(len(asked), total, len(hosts), tuple(sorted(set(hosts))))
+    largest = tuple(sorted(each, reverse=True))
+    return Load(len(asked), total, len(hosts), tuple(sorted(set(hosts))), largest)
 
 
 def start(port: int, tiles: str, data_dir: Path) -> subprocess.Popen[bytes]:
@@ -135,6 +140,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8501)
     parser.add_argument("--tiles", default=DEFAULT_TILES)
+    parser.add_argument("--list", type=int, default=0, help="also print the N largest requests")
     args = parser.parse_args(argv)
     over = False
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,6 +155,8 @@ def main(argv: list[str]) -> int:
                     print(f"first_load_requests_{width}: {load.requests}")
                     print(f"first_load_bytes_{width}: {load.bytes}")
                     print(f"first_load_other_hosts_{width}: {load.other_hosts} {list(load.hosts)}")
+                    for size, path in load.largest[: args.list]:
+                        print(f"# {size:>9} {path}")
                     over |= load.requests > BUDGET.requests or load.bytes > BUDGET.bytes
                     over |= load.other_hosts > BUDGET.other_hosts
                 browser.close()
