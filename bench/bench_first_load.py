@@ -21,6 +21,7 @@ here (exit code 1 when over) and by ``tests/browser/test_first_load.py``.
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import subprocess
 import sys
@@ -70,6 +71,28 @@ class Load:
     hosts: tuple[str, ...]
     #: ``(bytes, path)`` of every answered request, largest first (what to cut next).
     largest: tuple[tuple[int, str], ...] = ()
+    #: The same visit behind a proxy that gzips text (``gzip on`` in docs/deployment.md).
+    bytes_gzip: int = 0
+
+
+#: What a compressing proxy compresses (nginx ``gzip_types`` in docs/deployment.md).
+TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
+
+
+def gzip_size(body: bytes, content_type: str, encoding: str) -> int:
+    """Bytes of ``body`` once a proxy gzips it (level 6, as nginx is told to), else as is.
+
+    Streamlit sends its scripts uncompressed on purpose (it leaves compression
+    to the proxy in front of it); fonts and images are compressed already.
+
+    >>> gzip_size(b"a" * 10_000, "application/javascript; charset=utf-8", "") < 100
+    True
+    >>> gzip_size(b"a" * 10_000, "font/woff2", "")
+    10000
+    """
+    if encoding or not content_type.startswith(TEXT_TYPES):
+        return len(body)
+    return len(gzip.compress(body, compresslevel=6, mtime=0))
 
 
 def measure(browser: Any, url: str, width: int) -> Load:
@@ -96,19 +119,31 @@ def measure(browser: Any, url: str, width: int) -> Load:
     time.sleep(2.0)
     page.wait_for_load_state("networkidle", timeout=60_000)
     own = urlsplit(url).hostname
-    total, hosts, each = 0, [], []
+    total, zipped, hosts, each = 0, 0, [], []
     for request in finished:
         sizes = request.sizes()
-        size = int(sizes.get("responseBodySize", 0)) + int(sizes.get("responseHeadersSize", 0))
+        head = int(sizes.get("responseHeadersSize", 0))
+        size = int(sizes.get("responseBodySize", 0)) + head
         total += size
         each.append((size, urlsplit(request.url).path))
+        response = request.response()
+        if response is None:
+            continue
+        try:
+            body = response.body()
+        except Exception:  # a redirect or a body Chromium did not keep: count it as sent
+            zipped += size
+            continue
+        headers = response.headers
+        kind, encoding = headers.get("content-type", ""), headers.get("content-encoding", "")
+        zipped += head + gzip_size(body, kind, encoding)
     for asked_url in asked:
         host = urlsplit(asked_url).hostname or ""
         if host and host != own:
             hosts.append(host)
     context.close()
     largest = tuple(sorted(each, reverse=True))
-    return Load(len(asked), total, len(hosts), tuple(sorted(set(hosts))), largest)
+    return Load(len(asked), total, len(hosts), tuple(sorted(set(hosts))), largest, zipped)
 
 
 def start(port: int, tiles: str, data_dir: Path) -> subprocess.Popen[bytes]:
@@ -154,6 +189,7 @@ def main(argv: list[str]) -> int:
                     load = measure(browser, url, width)
                     print(f"first_load_requests_{width}: {load.requests}")
                     print(f"first_load_bytes_{width}: {load.bytes}")
+                    print(f"first_load_bytes_gzip_proxy_{width}: {load.bytes_gzip}")
                     print(f"first_load_other_hosts_{width}: {load.other_hosts} {list(load.hosts)}")
                     for size, path in load.largest[: args.list]:
                         print(f"# {size:>9} {path}")
