@@ -306,8 +306,8 @@ class Session:
         while True:
             msg = ForwardMsg()
             msg.ParseFromString(await self.ws.recv())
-            kind = msg.WhichOneof("type")
-            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            what = msg.WhichOneof("type")
+            if what == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 element = msg.delta.new_element
                 sub = getattr(element, element.WhichOneof("type") or "empty")
                 wid = str(getattr(sub, "id", ""))
@@ -316,7 +316,7 @@ class Session:
                         sub
                     )
                 clean = clean and element.WhichOneof("type") != "exception"
-            elif kind == "script_finished":
+            elif what == "script_finished":
                 return time.perf_counter() - t, clean and msg.script_finished == 0
 
 
@@ -331,10 +331,13 @@ class AppRun:
 async def app_session(port: int, places: list[str], need: int, run: AppRun) -> None:
     """Open the page, search, press "modifier", search again."""
     import websockets
+    from websockets.typing import Subprotocol
 
     try:
         url = f"ws://127.0.0.1:{port}/_stcore/stream"
-        async with websockets.connect(url, subprotocols=["streamlit"], max_size=None) as ws:
+        async with websockets.connect(
+            url, subprotocols=[Subprotocol("streamlit")], max_size=None
+        ) as ws:
             s = Session(ws)
             took, _ = await asyncio.wait_for(s.rerun(), 180)
             run.page.append(took)
@@ -486,10 +489,15 @@ def main(argv: list[str]) -> int:
             }
         del actors
         for store, env in envs.items():
-            if args.only in (None, "api"):
-                bench_api(store, env, targets)
-            if args.only in (None, "app"):
-                bench_app(store, env, places)
+            for part in ("api", "app"):
+                if args.only not in (None, part):
+                    continue
+                if over_budget():
+                    emit(f"load_{part}_{store}", "skipped (time budget spent)")
+                elif part == "api":
+                    bench_api(store, env, targets)
+                else:
+                    bench_app(store, env, places)
     emit("load_total_s", time.monotonic() - T0)
     return 0
 
