@@ -99,7 +99,6 @@ def _actors(geo: Geography):  # type: ignore[no-untyped-def]
     return public_view(raw, geo.communes)
 
 
-@pytest.mark.slow
 def test_sheet_says_what_it_must_and_nothing_it_must_not(geo: Geography, tmp_path: Path) -> None:
     actors = _actors(geo)
     plan = build_plan(
