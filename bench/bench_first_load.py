@@ -51,13 +51,19 @@ class Budget:
     requests: int
     bytes: int
     other_hosts: int = 0
+    #: behind a proxy compressing text (docs/deployment.md), what a phone really downloads
+    bytes_gzip: int = 1_300_000
 
 
 #: Before issue 13 (at 375 px / 1366 px): 127 / 139 requests, 3.18 MB, 10 / 22 of
 #: them to the tile server.  After: 110 requests, 3.07 MB, none elsewhere (the map
 #: and its background wait for her).  What remains is Streamlit's own bundle
 #: (2.4 MB of scripts served uncompressed, its icon and text fonts): the budget
-#: holds that line so that nothing grows back unnoticed.
+#: holds that line so that nothing grows back unnoticed.  Streamlit leaves the
+#: compression of its scripts to the proxy: behind the documented nginx (gzip on
+#: /static/) the same visit is 1.22 MB, of which the two fonts are 545 KB.  Neither
+#: font can be dropped by configuration: ``theme.font`` set to the phone's own fonts
+#: still downloads Source Sans (the first paint, before the theme arrives, uses it).
 BUDGET = Budget(requests=120, bytes=3_200_000)
 
 
@@ -194,12 +200,16 @@ def main(argv: list[str]) -> int:
                     for size, path in load.largest[: args.list]:
                         print(f"# {size:>9} {path}")
                     over |= load.requests > BUDGET.requests or load.bytes > BUDGET.bytes
+                    over |= load.bytes_gzip > BUDGET.bytes_gzip
                     over |= load.other_hosts > BUDGET.other_hosts
                 browser.close()
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-    print(f"first_load_budget: requests<={BUDGET.requests} bytes<={BUDGET.bytes} other_hosts=0")
+    print(
+        f"first_load_budget: requests<={BUDGET.requests} bytes<={BUDGET.bytes}"
+        f" bytes_gzip_proxy<={BUDGET.bytes_gzip} other_hosts=0"
+    )
     return 1 if over else 0
 
 
