@@ -36,7 +36,7 @@ requests and searches, every wait has a timeout, a store's API or app stage
 starts only with 150 s of ``BENCH_BUDGET_S`` (default 480 s) left, and a
 concurrency level only within it.  On the shared machine both stores do not fit
 in 8 minutes: run ``--stores embedded`` and ``--stores postgis`` one after the
-other (each about 8 minutes, figures in docs/deployment.md).
+other (each within 8 minutes; figures in docs/deployment.md).
 """
 
 from __future__ import annotations
