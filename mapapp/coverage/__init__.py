@@ -53,6 +53,7 @@ from mapapp.coverage.distance import (
     worst_covered,
 )
 from mapapp.coverage.export import coverage_layer, layer_to_geojson, layer_to_gpkg, table_to_csv
+from mapapp.coverage.index import CoverageIndex
 from mapapp.coverage.labels import format_value, summary_frame, summary_label
 from mapapp.coverage.services import (
     ZONES,
@@ -77,6 +78,7 @@ __all__ = [
     "TERRITORY_KINDS",
     "ZONES",
     "CoverageAnalysis",
+    "CoverageIndex",
     "ServicePoints",
     "Territory",
     "accessibility_matrix",
