@@ -122,3 +122,27 @@ def test_an_empty_layer_gives_inf_distances_and_zero_accessibility() -> None:
     index = CoverageIndex.build(actors_frame([]), communes)
     assert np.isinf(index.distances().to_numpy()).all()
     assert (index.accessibility(catchment_km=10).to_numpy() == 0).all()
+
+
+def test_keep_false_computes_the_same_catchment_and_keeps_nothing() -> None:
+    communes = pd.DataFrame(
+        {
+            "nom": ["A", "B"],
+            "departement": ["24", "24"],
+            "population": [100, 300],
+            "plm_city": False,
+            "lat": [45.0, 45.0],
+            "lon": [0.0, 0.0636],
+        },
+        index=["24001", "24002"],
+    )
+    actors = actors_frame(
+        [{"id": "x:1", "obstacles": ["mobilite"], "latitude": 45.0, "longitude": 0.0318}]
+    )
+    index = CoverageIndex.build(actors, communes)
+    once = index.accessibility(catchment_km=10, keep=False)
+    assert index.reach(10.0, keep=False) is not index.reach(10.0, keep=False)
+    kept = index.accessibility(catchment_km=10)
+    pd.testing.assert_frame_equal(once, kept)
+    assert once["mobilite"].tolist() == [1 / 400, 1 / 400]
+    assert index.reach(10.0, keep=False) is index.reach(10.0)

@@ -178,14 +178,19 @@ class CoverageIndex:
             out, index=self.units.index, columns=pd.Index(list(self.slugs), name="obstacle")
         )
 
-    def reach(self, catchment_km: float) -> sparse.csr_matrix:
+    def reach(self, catchment_km: float, *, keep: bool = True) -> sparse.csr_matrix:
         """``(units, services)`` ones where the service lies within ``catchment_km``.
 
-        Computed on first use for a radius, then kept.
+        Computed on first use for a radius, then kept (about 12 bytes per
+        pair: 340 MB for 28 million); ``keep=False`` computes it afresh and
+        keeps nothing, for a one-off radius.
         """
         if not catchment_km > 0:
             raise ValueError(f"catchment_km must be positive, got {catchment_km}")
         key = float(catchment_km)
+        if not keep:
+            kept = self._reach.get(key)
+            return kept if kept is not None else self._pairs(key)
         with self._lock:
             found = self._reach.get(key)
             if found is None:
@@ -211,14 +216,15 @@ class CoverageIndex:
             (np.ones(len(order)), j[order].astype(np.int32), indptr), shape=(n_units, n_svc)
         )
 
-    def accessibility(self, *, catchment_km: float = 10.0) -> pd.DataFrame:
+    def accessibility(self, *, catchment_km: float = 10.0, keep: bool = True) -> pd.DataFrame:
         """2SFCA capacity per inhabitant of every unit, one column per obstacle.
 
         A service's demand (the people within its catchment) does not depend
         on the obstacle, so step 1 runs once; step 2 for every obstacle is one
-        sparse product.  See :mod:`mapapp.coverage.twosfca` for the method.
+        sparse product.  See :mod:`mapapp.coverage.twosfca` for the method;
+        ``keep`` as in :meth:`reach`.
         """
-        reach = self.reach(catchment_km)
+        reach = self.reach(catchment_km, keep=keep)
         pop = self.units["population"].to_numpy(dtype=float)
         demand = np.asarray(reach.T @ pop, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):

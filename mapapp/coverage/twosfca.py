@@ -141,5 +141,5 @@ def accessibility_matrix(
         Indexed by the analysis units' ``code_insee``, one column per obstacle.
     """
     return CoverageIndex.build(actors, communes, obstacles=obstacles).accessibility(
-        catchment_km=catchment_km
+        catchment_km=catchment_km, keep=False
     )
