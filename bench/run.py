@@ -49,8 +49,8 @@ HERE = Path(__file__).resolve().parent
 BUDGET_S: dict[str, float] = {
     "ingest": 270.0,
     "search": 200.0,
-    "coverage": 180.0,
-    "app": 120.0,
+    "coverage": 200.0,
+    "app": 100.0,
     "first_load": 60.0,
     "load": 70.0,
 }
