@@ -146,31 +146,31 @@ def judge(name: str, value: str) -> tuple[str, str] | None:
 def run_one(script: Path, extra: list[str], budget: float) -> tuple[dict[str, str], str | None]:
     """Run one benchmark within its budget, echoing its lines; its figures and any failure."""
     figures: dict[str, str] = {}
-    proc = subprocess.Popen(
+    timed_out = threading.Event()
+    with subprocess.Popen(
         [sys.executable, str(script), *extra],
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group: a timeout kills its servers too
-    )
-    timed_out = threading.Event()
+    ) as proc:
 
-    def stop() -> None:
-        timed_out.set()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        def stop() -> None:
+            timed_out.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
-    timer = threading.Timer(budget, stop)
-    timer.start()
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            print(line, end="", flush=True)
-            m = _LINE.match(line.strip())
-            if m:
-                figures[m.group(1)] = m.group(2)
-        code = proc.wait()
-    finally:
-        timer.cancel()
+        timer = threading.Timer(budget, stop)
+        timer.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                print(line, end="", flush=True)
+                m = _LINE.match(line.strip())
+                if m:
+                    figures[m.group(1)] = m.group(2)
+            code = proc.wait()
+        finally:
+            timer.cancel()
     if timed_out.is_set():
         return figures, "timeout"
     return figures, f"exit {code}" if code else None
