@@ -146,3 +146,30 @@ def test_keep_false_computes_the_same_catchment_and_keeps_nothing() -> None:
     pd.testing.assert_frame_equal(once, kept)
     assert once["mobilite"].tolist() == [1 / 400, 1 / 400]
     assert index.reach(10.0, keep=False) is index.reach(10.0)
+
+
+def test_a_rare_obstacle_beyond_the_nearest_services_is_still_found() -> None:
+    # 40 "mobilite" services crowd around A; the one crèche is 50 km east,
+    # farther than any of them: the answer must come from its own tree.
+    communes = pd.DataFrame(
+        {
+            "nom": ["A", "B"],
+            "departement": ["24", "24"],
+            "population": [100, 300],
+            "plm_city": False,
+            "lat": [45.0, 45.0],
+            "lon": [0.0, 0.0636],
+        },
+        index=["24001", "24002"],
+    )
+    crowd = [
+        {"id": f"m:{k}", "obstacles": ["mobilite"], "latitude": 45.0, "longitude": 0.001 * k}
+        for k in range(40)
+    ]
+    far = {"id": "c:1", "obstacles": ["garde-enfants"], "latitude": 45.0, "longitude": 0.636}
+    index = CoverageIndex.build(actors_frame([*crowd, far]), communes)
+    got = index.distances()
+    want = haversine_km(45.0, communes["lon"].to_numpy(), 45.0, 0.636)
+    np.testing.assert_allclose(got["garde-enfants"].to_numpy(), want, rtol=1e-9)
+    assert got["mobilite"].tolist()[0] == 0.0
+    assert np.isinf(got["logement"]).all()

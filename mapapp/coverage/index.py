@@ -41,10 +41,8 @@ the one-shot functions.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +60,9 @@ from mapapp.taxonomy import Obstacle, parse_obstacle
 __all__ = ["CoverageIndex"]
 
 _Tree = tuple[cKDTree, NDArray[np.intp]]
+
+#: Nearest services of any kind looked at per unit before asking one obstacle's tree.
+_NEIGHBOURS = 32
 
 
 def _tree(xyz: NDArray[np.float64]) -> cKDTree:
@@ -97,6 +98,7 @@ class CoverageIndex:
     _unit_xyz: NDArray[np.float64]
     _svc_xyz: NDArray[np.float64]
     _trees: dict[tuple[int, int], _Tree]
+    _zone_trees: dict[int, _Tree]
     _groups: list[tuple[int, NDArray[np.intp]]]
     _reach: dict[float, sparse.csr_matrix] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -141,9 +143,15 @@ class CoverageIndex:
             for z in np.unique(unit_zone)
         ]
         trees: dict[tuple[int, int], _Tree] = {}
-        for k in range(len(slugs)):
-            for z, _ in groups:
-                rows = np.flatnonzero(member[:, k] & (svc_zone == z))
+        zone_trees: dict[int, _Tree] = {}
+        useful = member.any(axis=1)
+        for z, _ in groups:
+            in_zone = svc_zone == z
+            rows = np.flatnonzero(in_zone & useful)
+            if len(rows):
+                zone_trees[z] = (_tree(svc_xyz[rows]), rows)
+            for k in range(len(slugs)):
+                rows = np.flatnonzero(member[:, k] & in_zone)
                 if len(rows):
                     trees[(k, z)] = (_tree(svc_xyz[rows]), rows)
         return cls(
@@ -154,6 +162,7 @@ class CoverageIndex:
             _unit_xyz=to_unit_xyz(units["lat"], units["lon"]),
             _svc_xyz=svc_xyz,
             _trees=trees,
+            _zone_trees=zone_trees,
             _groups=groups,
         )
 
@@ -162,18 +171,35 @@ class CoverageIndex:
 
         ``inf`` where the unit's zone (metropolitan France, or its overseas
         département) has no such service: no one is sent across an ocean.
+
+        Why one query for every obstacle: a query's cost is mostly the walk
+        down the tree, not the tree's size.  The :data:`_NEIGHBOURS` nearest
+        services of every kind, in distance order, hold the nearest one of
+        each obstacle almost always (a service covers one obstacle in six on
+        average); the first one carrying the obstacle is then exactly the
+        answer.  The few (unit, obstacle) pairs left without one are asked of
+        that obstacle's own tree.
         """
         out = np.full((len(self.units), len(self.slugs)), np.inf)
-        where = dict(self._groups)
-
-        def fill(key: tuple[int, int]) -> None:
-            k, z = key
-            chord, _ = self._trees[key][0].query(self._unit_xyz[where[z]], k=1)
-            out[where[z], k] = chord_to_km(chord)
-
-        # cKDTree.query releases the GIL: one tree per task uses every core.
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            list(pool.map(fill, self._trees))
+        for z, here in self._groups:
+            found = self._zone_trees.get(z)
+            if found is None:
+                continue
+            tree, rows = found
+            k = min(_NEIGHBOURS, len(rows))
+            chord, pos = tree.query(self._unit_xyz[here], k=k, workers=-1)
+            chord, pos = chord.reshape(len(here), k), pos.reshape(len(here), k)
+            carries = self.member[rows[pos]]  # (units, k, obstacles)
+            first = carries.argmax(axis=1)
+            hit = np.take_along_axis(carries, first[:, None, :], axis=1)[:, 0, :]
+            near = np.take_along_axis(chord, first, axis=1)
+            out[here] = np.where(hit, chord_to_km(near), np.inf)
+            for s in np.flatnonzero(~hit.all(axis=0)):
+                own = self._trees.get((int(s), z))
+                if own is None:
+                    continue  # no such service in the zone: inf
+                ask = here[~hit[:, s]]
+                out[ask, s] = chord_to_km(own[0].query(self._unit_xyz[ask], k=1)[0])
         return pd.DataFrame(
             out, index=self.units.index, columns=pd.Index(list(self.slugs), name="obstacle")
         )
