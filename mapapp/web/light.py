@@ -160,7 +160,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Carte sans fond : les points seuls, rien n'est chargé d'ailleurs.",
         "Map without background: the points only, nothing is loaded from elsewhere.",
     ),
-    "map_you": ("Votre commune : {place}", "Your town: {place}"),
+    "map_you": ("Point de départ : {place}", "Starting point: {place}"),
     "back_to_list": ("Retour à la liste", "Back to the list"),
     "map_needs_js": (
         "La carte a besoin de JavaScript ; la liste ci-dessous suffit.",
@@ -219,10 +219,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "La recherche n'a pas pu aboutir. Réessayez dans un instant, ou appelez le 3919.",
         "The search could not be completed. Try again in a moment, or call 3919.",
     ),
-    "map_note": (
-        "Distances à vol d'oiseau depuis {place}.",
-        "Straight-line distances from {place}.",
-    ),
 }
 
 
@@ -236,6 +232,7 @@ def _s(key: str, lang: str, **values: object) -> str:
 
 _CSS = (_HERE / "static" / "light.css").read_text(encoding="utf-8").strip()
 _JS = (_HERE / "static" / "light.js").read_bytes()
+_LOCATE_JS = (_HERE / "static" / "locate.js").read_bytes()
 _CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
 #: Everything from this origin only; the one inline style sheet by its hash;
 #: ``data:`` images only for the empty favicon (which saves a request the
@@ -251,7 +248,8 @@ HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Permissions-Policy": "geolocation=(), camera=(), microphone=()",
+    # geolocation for this page only, and only on her tap ("Utiliser ma position")
+    "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
 }
 
 
@@ -545,6 +543,12 @@ def script() -> Response:
     return Response(_JS, media_type="text/javascript; charset=utf-8")
 
 
+@router.get("/locate.js")
+def locate_script() -> Response:
+    """The optional "use my position" script (asks the browser only on her tap)."""
+    return Response(_LOCATE_JS, media_type="text/javascript; charset=utf-8")
+
+
 @router.post("")
 async def results_fr(request: Request) -> Response:
     """Results, in French (the query is in the POST body, never in the URL)."""
@@ -562,6 +566,35 @@ class _Query:
     place: str
     code: str
     needs: tuple[Obstacle, ...]
+    position: tuple[float, float] | None = None
+
+
+#: Decimals kept of her position: 3 is about 100 m, enough for "the nearest".
+POSITION_DECIMALS = 3
+
+
+def _position(form: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Her position from the form's hidden ``lat``/``lon`` fields, rounded (None when absent or bad).
+
+    Why rounded here too: the script already rounds, but the server keeps no
+    more precision than it needs, whatever a client sends.
+
+    Examples
+    --------
+    >>> _position({"lat": "45.18312", "lon": "5.72749"})
+    (45.183, 5.727)
+    >>> _position({"lat": "", "lon": ""}), _position({"lat": "nan", "lon": "5"})
+    (None, None)
+    >>> _position({"lat": "91", "lon": "5"}), _position({"lat": "45"})
+    (None, None)
+    """
+    try:
+        lat, lon = float(_text(form.get("lat"))[:24]), float(_text(form.get("lon"))[:24])
+    except ValueError:
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    return round(lat, POSITION_DECIMALS), round(lon, POSITION_DECIMALS)
 
 
 def _parse(form: Mapping[str, Any], getlist: Callable[[str], list[Any]]) -> _Query:
@@ -575,6 +608,7 @@ def _parse(form: Mapping[str, Any], getlist: Callable[[str], list[Any]]) -> _Que
         place=_text(form.get("place"))[: _MAX_PLACE * 4],
         code=_text(form.get("code"))[:5],
         needs=tuple(dict.fromkeys(needs)),
+        position=_position(form),
     )
 
 
@@ -634,7 +668,7 @@ async def _results(request: Request, lang: Lang, *, as_map: bool = False) -> Res
 def _answer(
     request: Request, lang: Lang, q: _Query, ctx: dict[str, Any], *, as_map: bool = False
 ) -> Response:
-    from mapapp.geo.places import resolve_place, suggest_places
+    from mapapp.geo.places import Place, resolve_place, suggest_places
 
     chosen = [n.value for n in q.needs]
     again = {**ctx, "place": q.place, "chosen": chosen}
@@ -643,7 +677,10 @@ def _answer(
     s = _settings(request)
     geo = _geography(str(s.cache_dir))
     place: Place | None = None
-    if q.code and q.code in geo.communes.index:
+    if q.position is not None:  # her position, asked on her tap: it wins over the field
+        lat, lon = q.position
+        place = Place("", t("start_position_label", lang), "", lat, lon)
+    elif q.code and q.code in geo.communes.index:
         place = _place_from_code(geo, q.code)
     elif not q.place:
         return _render("home.html", 400, **again, error=t("place_missing", lang))
@@ -666,9 +703,16 @@ def _answer(
             )
     cat = _catalog(s)
     found = nearest_by_need(cat.index, place.lat, place.lon, q.needs)
+    label = place.nom if q.position is not None else place.label
+    start = (
+        t("start_from_position", lang)
+        if q.position is not None
+        else t("start_from_commune", lang, place=place.label)
+    )
+    where = {"code": place.code_insee, "position": q.position, "place_label": label}
     if as_map:
         labelled = [(n.label(lang) if n else "", f) for n, f in found]
-        return _map_page(lang, {**again, "code": place.code_insee}, place, labelled, s)
+        return _map_page(lang, {**again, **where}, place, labelled, s, start)
     now = datetime.now(_TZ)
     groups = [
         (
@@ -683,8 +727,8 @@ def _answer(
     return _render(
         "results.html",
         **again,
-        place_label=place.label,
-        code=place.code_insee,
+        **where,
+        start=start,
         groups=groups,
         km=int(RADIUS_KM),
         demo=demo,
@@ -759,6 +803,7 @@ def _map_page(
     place: Place,
     found: list[tuple[str, pd.DataFrame]],
     s: Settings,
+    start: str,
 ) -> Response:
     """Numbered points of the listed services; confidential ones at their commune point."""
     points: list[dict[str, Any]] = []
@@ -775,7 +820,11 @@ def _map_page(
             points.append({"n": len(names), "lat": round(lat, 5), "lon": round(lon, 5), "t": name})
     data = {
         "points": points,
-        "home": {"lat": place.lat, "lon": place.lon, "t": _s("map_you", lang, place=place.label)},
+        "home": {
+            "lat": place.lat,
+            "lon": place.lon,
+            "t": _s("map_you", lang, place=ctx["place_label"]),
+        },
         "tiles": s.tiles or "",
         "attribution": s.tiles_attribution if s.tiles else "",
     }
@@ -783,9 +832,9 @@ def _map_page(
     response = _render(
         "map.html",
         **ctx,
-        place_label=place.label,
         names=names,
         data=data,
+        start=start,
         note=_s("map_tiles_note", lang, host=host) if host else _s("map_no_tiles", lang),
     )
     response.headers["x-light-csp"] = _map_csp(s.tiles)
