@@ -1,0 +1,175 @@
+"""Where distances start (issue 12 item 2): her position on the light page, a point, the CLI and API.
+
+The light page's "utiliser ma position" sends rounded ``lat``/``lon`` in the
+POST body; the server re-rounds them, searches from there, says so, and logs
+nothing of them.  Expected values come from the records themselves (a
+service's own coordinates as the start point must list it first, at about
+0 km), never from the page's output.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi import FastAPI
+
+from mapapp.settings import Settings
+from mapapp.store import demo_actors
+from mapapp.web import light
+
+with warnings.catch_warnings():
+    # Starlette's test client warns about its httpx dependency on import.
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = FastAPI()
+    light.mount(app, settings)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def target() -> pd.Series:
+    """A demonstration service located to its address, in Saint-Denis (93), for mobility."""
+    d = demo_actors()
+    rows = d[
+        (d["code_insee"] == "93066")
+        & (d["precision"] == "address")
+        & d["obstacles"].map(lambda o: "mobilite" in list(o))
+    ]
+    assert len(rows), "the demonstration data has a mobility service in Saint-Denis"
+    return rows.iloc[0]
+
+
+def _text(html: str) -> str:
+    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
+
+
+def _first_service(html: str) -> tuple[str, str]:
+    """(name, distance line) of the first card of the first need."""
+    li = re.search(r'<ul class="svc">\s*<li>(.*?)</li>', html, flags=re.S)
+    assert li, "no service listed"
+    name = re.search(r"<h3>(.*?)</h3>", li.group(1), flags=re.S)
+    notes = re.findall(r'<p class="note">(.*?)</p>', li.group(1), flags=re.S)
+    assert name and notes
+    return name.group(1).strip(), notes[-1].replace("&#39;", "'")
+
+
+def test_her_position_is_the_start(client: TestClient, target: pd.Series) -> None:
+    lat, lon = float(target["latitude"]), float(target["longitude"])
+    resp = client.post("/m", data={"lat": f"{lat:.3f}", "lon": f"{lon:.3f}", "need": ["mobilite"]})
+    assert resp.status_code == 200
+    name, distance = _first_service(resp.text)
+    assert name == str(target["nom"])
+    assert re.fullmatch(r"à 0,[01] km \(à vol d'oiseau\)", distance), distance
+    text = _text(resp.text)
+    assert "Aide près de votre position" in text
+    assert "depuis votre position (arrondie à environ 100 m)" in text
+    assert "centre de" not in text
+
+
+def test_the_commune_start_says_so(client: TestClient) -> None:
+    resp = client.post("/m", data={"place": "93200", "need": ["mobilite"]})
+    text = _text(resp.text)
+    assert "Distances à vol d'oiseau depuis le centre de Saint-Denis (93)." in text
+    en = _text(client.post("/m/en", data={"place": "93200", "need": ["mobilite"]}).text)
+    assert "Straight-line distances from the centre of Saint-Denis (93)." in en
+
+
+def test_her_position_wins_over_the_typed_commune(client: TestClient, target: pd.Series) -> None:
+    # Typed Marseille, then tapped "utiliser ma position" in Saint-Denis: the tap wins.
+    lat, lon = float(target["latitude"]), float(target["longitude"])
+    data = {"place": "Marseille", "lat": str(lat), "lon": str(lon), "need": ["mobilite"]}
+    resp = client.post("/m/en", data=data)
+    assert _first_service(resp.text)[0] == str(target["nom"])
+    assert "Help near your position" in _text(resp.text)
+    assert "Marseille" not in resp.text
+
+
+def test_the_position_is_rounded_to_about_100_m(client: TestClient) -> None:
+    resp = client.post("/m", data={"lat": "48.9361874", "lon": "2.3573912", "need": ["numerique"]})
+    hidden = dict(re.findall(r'<input type="hidden" name="(lat|lon)" value="([^"]*)">', resp.text))
+    assert hidden == {"lat": "48.936", "lon": "2.357"}
+    for precise in ("48.9361874", "2.3573912", "48.93618", "2.35739"):
+        assert precise not in resp.text
+    # The map page gets the same rounded start, and labels it as hers.
+    carte = client.post("/m/carte", data={**hidden, "need": ["numerique"]})
+    assert carte.status_code == 200
+    found = re.search(r"data-map='([^']*)'", carte.text)
+    assert found
+    home = json.loads(html.unescape(found.group(1)))["home"]
+    assert home == {"lat": 48.936, "lon": 2.357, "t": "Point de départ : votre position"}
+
+
+@pytest.mark.parametrize(
+    "lat, lon",
+    [("nan", "2.35"), ("91", "2.35"), ("48.9", "inf"), ("abc", "2"), ("48.9", ""), ("1e400", "2")],
+)
+def test_a_bad_position_falls_back_to_the_commune_field(
+    client: TestClient, lat: str, lon: str
+) -> None:
+    with_place = client.post("/m", data={"place": "93200", "lat": lat, "lon": lon})
+    assert with_place.status_code == 200
+    assert "centre de Saint-Denis (93)" in _text(with_place.text)
+    alone = client.post("/m", data={"lat": lat, "lon": lon})
+    assert alone.status_code == 400
+    assert "Indiquez une commune ou un code postal." in _text(alone.text)
+    assert "Traceback" not in alone.text
+
+
+def test_the_position_reaches_no_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture, target: pd.Series
+) -> None:
+    lat, lon = float(target["latitude"]), float(target["longitude"])
+    with caplog.at_level(logging.DEBUG):
+        client.post("/m", data={"lat": f"{lat:.3f}", "lon": f"{lon:.3f}", "need": ["mobilite"]})
+        client.post("/m/carte", data={"lat": f"{lat:.3f}", "lon": f"{lon:.3f}"})
+    logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
+    for needle in (f"{lat:.3f}", f"{lon:.3f}", f"{lat:.2f}", f"{lon:.2f}"):
+        assert needle not in logged
+
+
+def test_the_position_needs_an_explicit_tap_and_same_origin_script(client: TestClient) -> None:
+    home = client.get("/m")
+    # Without JavaScript the button is hidden: the commune field works alone.
+    button = re.search(r'<button type="button" id="use-position"[^>]*>', home.text)
+    assert button and " hidden" in button.group(0)
+    assert '<script src="/m/locate.js" defer></script>' in home.text
+    assert home.headers["permissions-policy"].startswith("geolocation=(self)")
+    csp = home.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp
+    js = client.get("/m/locate.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    code = js.text
+    assert "://" not in code and "fetch(" not in code  # no other host, no request of its own
+    # getCurrentPosition only inside the click handler, never at load.
+    click = code.index('addEventListener("click"')
+    assert code.index("getCurrentPosition") > click
+    assert code.count("getCurrentPosition") == 1
+    assert "localStorage" not in code and "sessionStorage" not in code and "cookie" not in code
+
+
+def test_nothing_of_the_position_is_written(
+    client: TestClient, settings: Settings, target: pd.Series
+) -> None:
+    folders = [Path(settings.data_dir), Path(settings.cache_dir)]
+    before = {p: p.stat().st_mtime for f in folders if f.exists() for p in f.rglob("*")}
+    lat = f"{float(target['latitude']):.3f}"
+    client.post("/m", data={"lat": lat, "lon": f"{float(target['longitude']):.3f}"})
+    after = {p: p.stat().st_mtime for f in folders if f.exists() for p in f.rglob("*")}
+    changed = [p for p, m in after.items() if before.get(p) != m]
+    for path in changed:
+        if path.is_file():
+            assert lat.encode() not in path.read_bytes(), path
