@@ -131,7 +131,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Distances à vol d'oiseau depuis votre position (arrondie à environ 100 m).",
         "Straight-line distances from your position (rounded to about 100 m).",
     ),
-    "start_point_label": ("le point choisi sur la carte", "the point chosen on the map"),
+    "start_point_label": ("ce point de la carte", "this point on the map"),
     "start_position_label": ("votre position", "your position"),
     "use_position": ("Utiliser ma position", "Use my position"),
     "position_note": (
@@ -163,6 +163,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "start_here": ("Partir de ce point", "Start from this point"),
     "start_back_commune": ("Repartir de la commune", "Start from the town again"),
     "start_forget": ("Oublier ce point de départ", "Forget this starting point"),
+    "start_is_point": (
+        "Départ : le point choisi sur la carte.",
+        "Start: the point chosen on the map.",
+    ),
     # -- results
     "results_header": ("Services les plus proches de {place}", "Nearest services to {place}"),
     "results_count": ("{n} services trouvés", "{n} services found"),
