@@ -12,10 +12,13 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import re
+import subprocess
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -173,3 +176,94 @@ def test_nothing_of_the_position_is_written(
     for path in changed:
         if path.is_file():
             assert lat.encode() not in path.read_bytes(), path
+
+
+# -- item 3: the plan from a clicked point agrees (CLI, API, the search page) --------
+
+
+def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+def _services(plan: dict[str, Any]) -> list[tuple[str, str, float]]:
+    return [
+        (n["need"], s["id"], round(float(s["distance_km"]), 3))
+        for n in plan["needs"]
+        for s in n["services"]
+    ]
+
+
+def test_the_plan_from_a_clicked_point_agrees_everywhere(
+    mapapp_cli: Callable[..., subprocess.CompletedProcess[str]], settings: Settings
+) -> None:
+    from mapapp.catalog import load_public_actors
+    from mapapp.plan import plan_for_query
+    from mapapp.search import SearchIndex
+    from mapapp.ui.search_page import _query, _Submitted
+    from mapapp.ui.start_point import Start, origin
+    from mapapp.vocabulary import DEFAULT_RADIUS_KM
+    from mapapp.web.app import create_app
+
+    # A point clicked in Saint-Denis (93), kept to 4 decimals as the page keeps it.
+    point = Start("point", 48.929137, 2.342071)
+    assert (point.lat, point.lon) == (48.9291, 2.3421)
+    needs = ("mobilite", "numerique", "garde-enfants")
+    args = ["plan", "--lat", str(point.lat), "--lon", str(point.lon), "--format", "json"]
+    for need in needs:
+        args += ["--obstacle", need]
+    run = mapapp_cli(*args)
+    assert run.returncode == 0, run.stderr
+    cli = json.loads(run.stdout)
+
+    s = Settings.from_env(
+        {
+            "MAPAPP_DATA_DIR": str(settings.data_dir),
+            "MAPAPP_CACHE_DIR": str(settings.cache_dir),
+            "MAPAPP_API_RATE_LIMIT": "0",
+        }
+    )
+    resp = TestClient(create_app(s)).get(
+        "/api/v1/plan", params={"lat": point.lat, "lon": point.lon, "obstacles": list(needs)}
+    )
+    assert resp.status_code == 200, resp.text
+    api = resp.json()
+
+    sub = _Submitted(
+        place_text="",
+        obstacles=needs,
+        match="any",
+        types=(),
+        publics=(),
+        free_only=False,
+        radius_km=DEFAULT_RADIUS_KM,
+        limit=10,
+        extra={"open_at": None, "open_day": None, "frais": (), "modes": ()},
+    )
+    start = origin(point, None, "fr")
+    assert start is not None and (start.lat, start.lon) == (point.lat, point.lon)
+    shown = load_public_actors(s)
+    page = plan_for_query(SearchIndex(shown.actors), _query(sub, start)).to_dict("fr")
+
+    got = _services(cli)
+    assert len(got) == 3 * len(needs)  # 3 per need: the demonstration data has them all
+    assert _services(api) == got
+    assert _services(page) == got
+    stops = [(tuple(x["service_ids"]), tuple(x["covers"])) for x in cli["stops"]]
+    assert [(tuple(x["service_ids"]), tuple(x["covers"])) for x in api["stops"]] == stops
+    assert [(tuple(x["service_ids"]), tuple(x["covers"])) for x in page["stops"]] == stops
+    # The distances are from the clicked point: checked against the records'
+    # own coordinates with an independent haversine (the service's rounding: 1 m).
+    where = demo_actors().set_index("id")[["latitude", "longitude"]]
+    for _need, sid, km in got:
+        lat, lon = where.loc[sid]
+        assert abs(_haversine_km(point.lat, point.lon, float(lat), float(lon)) - km) < 0.002
+    # ... and not from the commune's centre (the town hall is ~1 km away).
+    from_commune = json.loads(
+        mapapp_cli(
+            *[a for a in args if a not in args[1:5]], "--near", "93066", "--format", "json"
+        ).stdout
+    )
+    assert _services(from_commune) != got
