@@ -709,7 +709,7 @@ def _answer(
         if q.position is not None
         else t("start_from_commune", lang, place=place.label)
     )
-    where = {"code": place.code_insee, "position": q.position, "place_label": label}
+    where: dict[str, Any] = {"code": place.code_insee, "position": q.position, "place_label": label}
     if as_map:
         labelled = [(n.label(lang) if n else "", f) for n, f in found]
         return _map_page(lang, {**again, **where}, place, labelled, s, start)
