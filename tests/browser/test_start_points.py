@@ -242,6 +242,9 @@ def test_a_point_clicked_on_the_map_becomes_the_start(demo_app: AppServer, brows
         page.get_by_role("button", name=text["start_here"]).click()
         drv.wait_idle(page)
         page.get_by_text(text["point_header"]).first.wait_for()
+        drv.wait_idle(page, settle=1.0)
+        # The point is now the start: no offer to start from it again.
+        assert page.get_by_role("button", name=text["start_here"]).count() == 0
         body = page.inner_text("body")
         assert text["point_from"] in body
         assert "from the centre of Saint-Denis" not in body
