@@ -27,6 +27,8 @@ from fastapi import FastAPI
 from mapapp.settings import Settings
 from mapapp.store import demo_actors
 from mapapp.web import light
+from tests.test_app import APP, TIMEOUT, _listed_refs, _run, _search, _unescape_md
+from tests.test_app import _all_text as _raw_text
 
 with warnings.catch_warnings():
     # Starlette's test client warns about its httpx dependency on import.
@@ -267,3 +269,91 @@ def test_the_plan_from_a_clicked_point_agrees_everywhere(
         ).stdout
     )
     assert _services(from_commune) != got
+
+
+# -- item 1: the search page, headless (AppTest) ---------------------------------------
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Path:
+    """An empty store (so the demo data is shown) and no map tiles, as tests/test_app.py."""
+    monkeypatch.setenv("MAPAPP_DATA_DIR", str(tmp_path / "app-data"))
+    monkeypatch.setenv("MAPAPP_TILES", "none")
+    monkeypatch.setenv("MAPAPP_CACHE_DIR", str(settings.cache_dir))
+    return tmp_path / "app-data"
+
+
+def _all_text(at: Any) -> str:
+    return _unescape_md(_raw_text(at))
+
+
+def _nearest_ids(demo: Any, lat: float, lon: float, obstacle: str, k: int) -> list[str]:
+    """Brute force over the public demo records (in person, with the need), by haversine."""
+    rows = demo[
+        demo["modes_accueil"].map(lambda m: "en-presentiel" in list(m))
+        & demo["obstacles"].map(lambda o: obstacle in list(o))
+        & ~demo["confidential"].astype(bool)
+    ]
+    d = [
+        _haversine_km(lat, lon, float(a), float(b))
+        for a, b in zip(rows["latitude"], rows["longitude"], strict=True)
+    ]
+    ranked = sorted(zip(d, rows["id"], strict=True), key=lambda x: x[0])
+    return [str(i) for _, i in ranked[:k]]
+
+
+@pytest.mark.slow
+def test_the_search_page_searches_from_a_chosen_point(app_env: Path, demo: Any) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from mapapp.ui.start_point import START_KEY, Start
+
+    # A point in Aubervilliers, chosen on the map after a search from Saint-Denis.
+    point = Start("point", 48.9146, 2.3821)
+    at = _search(
+        "Saint-Denis 93", ["mobilite"], at=_run(AppTest.from_file(APP, default_timeout=TIMEOUT))
+    )
+    assert "depuis le centre de Saint-Denis (93)" in _all_text(at)
+    from_commune = _listed_refs(at)
+    at.session_state[START_KEY] = point
+    _run(at)
+    text = _all_text(at)
+    assert "Distances à vol d'oiseau depuis le point choisi sur la carte." in text
+    assert "centre de Saint-Denis" not in text
+    assert any("ce point de la carte" in h.value for h in at.subheader)
+    refs = _listed_refs(at)
+    # Only the first 5: further ones can tie within the display's 1 m rounding.
+    assert refs[:5] == _nearest_ids(demo, point.lat, point.lon, "mobilite", 5)
+    assert refs != from_commune
+    assert not at.query_params
+    # "Repartir de la commune": back to the town centre.
+    at.button(key="start_forget").click()
+    _run(at)
+    assert "depuis le centre de Saint-Denis (93)" in _all_text(at)
+    assert _listed_refs(at) == from_commune
+
+
+@pytest.mark.slow
+def test_her_position_needs_no_commune_and_a_new_commune_replaces_it(
+    app_env: Path, demo: Any
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from mapapp.ui.start_point import START_KEY, Start
+
+    at = _run(AppTest.from_file(APP, default_timeout=TIMEOUT))
+    here = Start("position", 48.93619, 2.35739)
+    at.session_state[START_KEY] = here
+    _run(at)
+    assert "Départ : votre position (arrondie à environ 100 m)" in _all_text(at)
+    at = _search("", ["mobilite"], at=at)
+    text = _all_text(at)
+    assert "Indiquez une commune" not in text
+    assert "depuis votre position (arrondie à environ 100 m)" in text
+    assert _listed_refs(at)[:5] == _nearest_ids(demo, 48.936, 2.357, "mobilite", 5)
+    # Typing a commune afterwards: she now searches from there.
+    at.button(key="edit_search").click()
+    _run(at)
+    at = _search("Voiron", ["mobilite"], at=at)
+    assert START_KEY not in at.session_state
+    assert "depuis le centre de Voiron (38)" in _all_text(at)
