@@ -7,10 +7,10 @@ about the start lives here, so that promise is checked in one place:
 * the start is kept in this session's memory only (``st.session_state``),
   never in the URL, a log, a cache or a file;
 * her position is asked for only when she taps "Utiliser ma position": a tiny
-  component of our own (:data:`POSITION_JS`, constant code, no other host)
-  calls ``navigator.geolocation`` in that tap's handler and sends back the
-  position **rounded to 3 decimals (about 100 m)**, enough to find the
-  nearest services; nothing is asked at load;
+  component of our own (:data:`POSITION_DIR`, constant code, no other host,
+  no inline script) calls ``navigator.geolocation`` in that tap's handler
+  and sends back the position **rounded to 3 decimals (about 100 m)**,
+  enough to find the nearest services; nothing is asked at load;
 * a clicked point is kept to 4 decimals (about 10 m): she chose it on purpose.
 
 The page says plainly where distances start (:func:`origin_note`).
@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from mapapp.i18n import t
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "POINT_DECIMALS",
     "POSITION_DECIMALS",
-    "POSITION_JS",
+    "POSITION_DIR",
     "START_KEY",
     "Start",
     "origin",
@@ -113,88 +114,49 @@ def origin_note(start: Start | None, place: Place | None, lang: str) -> str:
     return t("start_from_commune", lang, place=place.label if place else "")
 
 
-#: The position button: constant code, run in the page when she taps.  Labels
-#: come in ``data`` and are set as text, never as markup.
-POSITION_JS = """
-export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
-  const button = parentElement.querySelector("button");
-  const status = parentElement.querySelector("p");
-  if (!button || !status) { return; }
-  button.textContent = data.label;
-  const geo = window.navigator && window.navigator.geolocation;
-  button.onclick = () => {
-    if (!geo) { setTriggerValue("failed", true); return; }
-    button.disabled = true;
-    status.textContent = data.locating;
-    geo.getCurrentPosition((pos) => {
-      button.disabled = false;
-      status.textContent = "";
-      setTriggerValue("position", {
-        lat: Math.round(pos.coords.latitude * 1000) / 1000,
-        lon: Math.round(pos.coords.longitude * 1000) / 1000,
-      });
-    }, () => {
-      button.disabled = false;
-      status.textContent = "";
-      setTriggerValue("failed", true);
-    }, { enableHighAccuracy: false, timeout: 20000, maximumAge: 60000 });
-  };
-}
-"""
-_POSITION_HTML = '<button type="button" class="mapapp-position"></button><p role="status"></p>'
-_POSITION_CSS = """
-.mapapp-position {
-  font: inherit; padding: .4rem .8rem; border-radius: .5rem; cursor: pointer;
-  color: var(--st-primary-color); background: var(--st-background-color);
-  border: 1px solid var(--st-primary-color);
-}
-.mapapp-position:focus { outline: 3px solid #facc15; outline-offset: 2px; }
-p { margin: .2rem 0 0; font-size: .9rem; }
-"""
-_component: Callable[..., object] | None = None
+#: The position button: a component of our own (``static/position``): constant
+#: code, served by the app itself (script-src 'self'), in a frame that may ask
+#: for the position (Streamlit's component frames allow ``geolocation``).
+POSITION_DIR = Path(__file__).resolve().parent / "static" / "position"
+#: Session key of the last tap answered (each tap sends a new ``n``).
+_SEEN = "position_seen"
 
 
+@cache
 def _position_component() -> Callable[..., object]:
-    global _component
-    if _component is None:
-        import streamlit as st
+    import streamlit.components.v1 as components
 
-        _component = st.components.v2.component(
-            "mapapp_position", html=_POSITION_HTML, css=_POSITION_CSS, js=POSITION_JS
-        )
-    return _component
-
-
-def _ignore() -> None:
-    """Trigger callback: the value is read from the component's result in the same run."""
+    return components.declare_component("mapapp_position", path=str(POSITION_DIR))
 
 
 def position_button(lang: str, *, note: bool = True) -> Start | None:
     """The "Utiliser ma position" button; her rounded position on the run after her tap.
 
-    Returns None on every other run (trigger values last one run).  A refusal
-    or a failure shows a warning that says what to do instead.  ``note``
-    shows, under the button, what is done with the position.
+    Returns None on every other run: each tap carries a new number ``n``, and
+    an answer already used is not used again (so "Repartir de la commune"
+    sticks).  A refusal or a failure shows a warning that says what to do
+    instead.  ``note`` shows, under the button, what is done with the position.
     """
     import streamlit as st
 
-    result = _position_component()(
+    value = _position_component()(
+        label=t("use_position", lang),
+        locating=t("position_locating", lang),
+        lang=lang,
         key="my_position",
-        data={"label": t("use_position", lang), "locating": t("position_locating", lang)},
-        on_position_change=_ignore,
-        on_failed_change=_ignore,
+        default=None,
     )
     if note:
         st.caption(t("position_note", lang))
-    got = getattr(result, "position", None)
-    if getattr(result, "failed", None):
-        st.warning(t("position_failed", lang))
-    if isinstance(got, dict):
+    if not isinstance(value, dict) or value.get("n") == st.session_state.get(_SEEN):
+        return None
+    st.session_state[_SEEN] = value.get("n")
+    if not value.get("failed"):
         try:
-            return Start("position", float(got["lat"]), float(got["lon"]))
+            return Start("position", float(value["lat"]), float(value["lon"]))
         except (KeyError, TypeError, ValueError):
-            st.warning(t("position_failed", lang))
+            pass
+    st.warning(t("position_failed", lang))
     return None
 
 

@@ -185,7 +185,9 @@ def test_the_app_starts_from_her_position_only_on_her_tap(
         drv.open_app(page, demo_app.url)
         if lang == "en":
             _english(page)
-        button = page.get_by_role("button", name=text["use"], exact=True)
+        # The button is the app's own component, in a same-origin frame.
+        frame = page.frame_locator("iframe[src*='mapapp_position']")
+        button = frame.get_by_role("button", name=text["use"], exact=True)
         button.wait_for()
         assert _geo_calls(page) == 0, "the position was asked for before her tap"
         button.click()
