@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from mapapp.i18n import t
+from mapapp.store import demo_actors
 
 from . import appdriver as drv
 from . import harness
@@ -32,10 +33,25 @@ from .harness import AppServer
 
 pytestmark = pytest.mark.browser
 
-#: Next to a demonstration mobility service of Saint-Denis (93), about 40 m off.
-HERE = {"latitude": 48.936187, "longitude": 2.357391}
+
+def _target() -> tuple[str, float, float]:
+    """A demonstration mobility service of Saint-Denis (93) located to its address."""
+    d = demo_actors()
+    rows = d[
+        (d["code_insee"] == "93066")
+        & (d["precision"] == "address")
+        & d["obstacles"].map(lambda o: "mobilite" in list(o))
+        & d["modes_accueil"].map(lambda m: "en-presentiel" in list(m))
+    ]
+    row = rows.iloc[0]
+    return str(row["nom"]), float(row["latitude"]), float(row["longitude"])
+
+
+#: She stands at that service's door (the browser's granted position).
+TARGET, _LAT, _LON = _target()
+HERE = {"latitude": _LAT, "longitude": _LON}
 #: What the page may hold of it: rounded to 3 decimals.  None of these may leak.
-NEEDLES = ("48.936", "2.357", "48.9361", "2.3573", "48.93619", "2.35739")
+NEEDLES = tuple(f"{v:.{n}f}" for n in (3, 4, 5) for v in (_LAT, _LON))
 _GEO_SPY = """
 (() => {
   window.__geo_calls = 0;
@@ -200,9 +216,10 @@ def test_the_app_starts_from_her_position_only_on_her_tap(
         page.get_by_text(text["header"]).first.wait_for()
         body = page.inner_text("body")
         assert text["from"] in body
-        # The nearest mobility service is the one next to her: well under a kilometre.
-        first = re.search(r"\n1\. [^\n]*\n+[^\n]*?(\d+[,.]\d) km", body)
-        assert first and float(first.group(1).replace(",", ".")) < 1.0, body[:800]
+        # The nearest mobility service is the one at her door (0.0 or 0.1 km: rounding).
+        first = re.search(r"\n1\. ([^\n]*)\n+[^\n]*?(\d+[,.]\d) km", body)
+        assert first, body[:800]
+        assert first.group(1) == TARGET and first.group(2)[-1] in "01", first.group(0)
         _shot(page, f"app-position-{lang}")
         urls.append(page.url)
     finally:
@@ -304,8 +321,9 @@ def test_the_light_page_uses_her_position_on_a_tap(
         assert _geo_calls(page) == 1
         body = page.inner_text("body")
         assert text["from"] in body
+        assert TARGET in body
         km = re.search(r"(\d+[,.]\d) km", body)
-        assert km and float(km.group(1).replace(",", ".")) < 1.0
+        assert km and float(km.group(1).replace(",", ".")) <= 0.1, body[:600]
         _shot(page, f"light-position-{lang}")
         urls.append(page.url)
         assert not violations, violations
