@@ -142,11 +142,9 @@ def test_the_inline_style_is_the_one_the_csp_allows(client: TestClient) -> None:
         digest = hashlib.sha256(page.styles[0].encode("utf-8")).digest()
         expected = "'sha256-" + base64.b64encode(digest).decode() + "'"
         assert expected in resp.headers["content-security-policy"]
-        # No inline script; the scripts are the router's own files ("use my
-        # position" only where the search form is).
+        # No inline script; the one script is the router's own file.
         assert page.inline_scripts == 0
-        srcs = [s.get("src") for s in page.scripts]
-        assert srcs[0] == "/m/light.js" and set(srcs) <= {"/m/light.js", "/m/locate.js"}
+        assert [s.get("src") for s in page.scripts] == ["/m/light.js"]
 
 
 def test_the_query_is_never_in_a_url(client: TestClient) -> None:

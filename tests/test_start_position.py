@@ -151,19 +151,17 @@ def test_the_position_needs_an_explicit_tap_and_same_origin_script(client: TestC
     # Without JavaScript the button is hidden: the commune field works alone.
     button = re.search(r'<button type="button" id="use-position"[^>]*>', home.text)
     assert button and " hidden" in button.group(0)
-    assert '<script src="/m/locate.js" defer></script>' in home.text
+    assert re.findall(r"<script[^>]*>", home.text) == ['<script src="/m/light.js" async>']
     assert home.headers["permissions-policy"].startswith("geolocation=(self)")
     csp = home.headers["content-security-policy"]
     assert "script-src 'self';" in csp and "unsafe-inline" not in csp
-    js = client.get("/m/locate.js")
-    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
-    code = js.text
+    script = client.get("/m/light.js").text
+    code = script[script.index('/* "Utiliser ma position"') :]  # the position's part
     assert "://" not in code and "fetch(" not in code  # no other host, no request of its own
-    # getCurrentPosition only inside the click handler, never at load.
-    click = code.index('addEventListener("click"')
-    assert code.index("getCurrentPosition") > click
-    assert code.count("getCurrentPosition") == 1
-    assert "localStorage" not in code and "sessionStorage" not in code and "cookie" not in code
+    # getCurrentPosition only inside the click handler on the button, never at load.
+    handler = code.index('closest("#use-position")')
+    assert code.count("getCurrentPosition") == 1 and code.index("getCurrentPosition") > handler
+    assert "Storage" not in code and "cookie" not in code
 
 
 def test_nothing_of_the_position_is_written(

@@ -232,7 +232,6 @@ def _s(key: str, lang: str, **values: object) -> str:
 
 _CSS = (_HERE / "static" / "light.css").read_text(encoding="utf-8").strip()
 _JS = (_HERE / "static" / "light.js").read_bytes()
-_LOCATE_JS = (_HERE / "static" / "locate.js").read_bytes()
 _CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
 #: Everything from this origin only; the one inline style sheet by its hash;
 #: ``data:`` images only for the empty favicon (which saves a request the
@@ -541,12 +540,6 @@ def home_en() -> Response:
 def script() -> Response:
     """The optional script (quick exit by ``location.replace``, one history entry)."""
     return Response(_JS, media_type="text/javascript; charset=utf-8")
-
-
-@router.get("/locate.js")
-def locate_script() -> Response:
-    """The optional "use my position" script (asks the browser only on her tap)."""
-    return Response(_LOCATE_JS, media_type="text/javascript; charset=utf-8")
 
 
 @router.post("")
