@@ -25,6 +25,13 @@ How it respects the safety rules (``DOMAIN.md``):
   (``location.replace``), clears the site's storage, and moves inside the
   page without adding history entries, so Back does not return;
 * places are resolved locally (:mod:`mapapp.geo.places`);
+* "utiliser ma position" is progressive enhancement: without JavaScript the
+  button stays hidden and the commune field works alone; with it, the
+  browser's position is asked for only on her tap (``Permissions-Policy:
+  geolocation=(self)``), rounded to 3 decimals (about 100 m, enough for "the
+  nearest"), put in hidden ``lat``/``lon`` fields and sent in the POST body;
+  the server rounds again, searches from there, says so ("depuis votre
+  position"), and never logs or stores it;
 * a list of distances by default; a map only on request (a button posting
   the same search to ``/m/carte``), which alone loads the app's vendored
   Leaflet (served here) and, when tiles are configured, their tiles (the
