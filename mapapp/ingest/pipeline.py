@@ -48,6 +48,7 @@ from mapapp.geo.geocode import AddressGeocoder
 from mapapp.ingest.bounds import bound_chunk, bound_original
 from mapapp.ingest.clean import CleanedChunk, clean_chunk
 from mapapp.ingest.dedupe import MergeRule, cluster_actors, clusters_differ, files_of
+from mapapp.ingest.fingerprint import file_digest, import_fingerprint
 from mapapp.ingest.locate import Locator
 from mapapp.ingest.overrides import OVERRIDES_FILE, Overrides, load_overrides
 from mapapp.ingest.report import bump, new_report, repair_kinds, write_report
@@ -223,8 +224,25 @@ def ingest(
         dataset=dataset,
     )
     store = open_store(settings)
+    options = {
+        "fmt": fmt,
+        "mapping": _mapping_key(mapping),
+        "geocode": geocode,
+        "prune": prune,
+        "accept_degraded": accept_degraded,
+    }
+    fingerprint = import_fingerprint(
+        [(g.adapter.name, g.dataset, g.paths) for g in groups],
+        options=options,
+        overrides=settings.data_dir / OVERRIDES_FILE,
+        geography=str(settings.cache_dir),
+    )
     with store.writer(wait=wait, on_wait=on_wait):
         r["started"] = _now()
+        r["fingerprint"] = fingerprint
+        previous = _same_import(store, fingerprint)
+        if previous is not None:
+            return _unchanged(store, previous, r, report_path, quarantine_path, settings)
         _read_inputs(run, groups, settings, geocode=geocode, geocoder=geocoder, progress=progress)
         if progress is not None:
             progress(0, STAGE_MERGE)
@@ -238,22 +256,98 @@ def ingest(
             {k: q[k] for k in ("origin", "dataset", "adapter", "reason", "original", "staging")}
             for q in run.quarantine
         ]
-        reports = settings.data_dir / "reports"
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        rpath = Path(report_path or reports / f"ingest-{stamp}.json")
-        qpath = quarantine_path or rpath.with_name(rpath.stem + "-quarantine.csv")
+        rpath, qpath = _report_paths(settings, report_path, quarantine_path)
         if progress is not None:
             progress(0, STAGE_COMMIT)
         tables["history"] = _history(store, r)
         tables["quarantine"] = _quarantine_table(run.quarantine)
         r["store"]["generation"] = store.commit(actors, tables, report=r)
         del actors, tables
-    if run.quarantine or quarantine_path is not None:
-        r["quarantine_file"] = str(write_quarantine(run.quarantine, qpath))
+    return _write_files(r, run.quarantine, rpath, qpath, quarantine_path is not None)
+
+
+def _write_files(
+    r: dict[str, Any], quarantine: list[dict[str, Any]], rpath: Path, qpath: Path, force: bool
+) -> dict[str, Any]:
+    """Write the quarantine CSV (when there is one to write) and the report files."""
+    if quarantine or force:
+        r["quarantine_file"] = str(write_quarantine(quarantine, qpath))
     json_path, md_path = write_report(r, rpath)
     r["report_files"] = [str(json_path), str(md_path)]
     json_path.write_text(json.dumps(r, ensure_ascii=False, indent=1, default=str), "utf-8")
     return r
+
+
+def _mapping_key(mapping: str | Path | None) -> str:
+    """A mapping as the fingerprint sees it: a file's content hash, else its name."""
+    if mapping is None:
+        return ""
+    path = Path(mapping)
+    return f"file:{file_digest(path)}" if path.is_file() else f"name:{mapping}"
+
+
+def _same_import(store: Any, fingerprint: str) -> dict[str, Any] | None:
+    """The current generation's report when it came from exactly this import, else None.
+
+    Not when the store is empty, when the generation was written by anything
+    but an import (no report), or when that import could not reach the
+    geocoder (running again may place more rows).
+    """
+    read_report = getattr(store, "read_report", None)
+    if read_report is None or store.is_empty():
+        return None
+    previous = read_report()
+    if not isinstance(previous, dict) or previous.get("fingerprint") != fingerprint:
+        return None
+    geo = previous.get("geocoding") or {}
+    if geo.get("unavailable") or geo.get("failures"):
+        return None
+    return previous
+
+
+def _unchanged(
+    store: Any,
+    previous: dict[str, Any],
+    r: dict[str, Any],
+    report_path: Path | None,
+    quarantine_path: Path | None,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Commit a no-op generation that says the import was unchanged ("inchangé").
+
+    Nothing is re-read: the files, options, overrides and code are those of the
+    import that made the current generation, so its result would be the same.
+    The records and side tables are carried over (hard links); the import
+    history gains a row, and the report repeats the previous counts.
+    """
+    for key in ("read", "loaded", "merged", "quarantined", "inputs", "quarantine"):
+        r[key] = previous.get(key, r[key])
+    for key in ("quarantined_by_reason", "by_dataset", "merged_by_reason", "warnings"):
+        r[key] = previous.get(key, r[key])
+    total = int((previous.get("store") or {}).get("total", 0))
+    since = previous.get("started", "")
+    r["unchanged_input"] = True
+    r["notes"] = [
+        f"Inchangé / unchanged: mêmes fichiers, options et code que l'import du {since}; "
+        f"rien n'est relu, les {total} fiches restent telles quelles / same files, options and "
+        f"code as the import of {since}; nothing re-read, the {total} records are kept as they are."
+    ]
+    r["store"] = {"added": 0, "updated": 0, "unchanged": total, "degraded": 0, "gone": 0}
+    r["store"] |= {"pruned": 0, "total": total, "written": False, "unchanged_input": True}
+    r["finished"] = _now()
+    r["balanced"] = r["read"] == r["loaded"] + r["merged"] + r["quarantined"]
+    r["store"]["generation"] = store.commit(None, {"history": _history(store, r)}, report=r)
+    rpath, qpath = _report_paths(settings, report_path, quarantine_path)
+    return _write_files(r, r["quarantine"], rpath, qpath, quarantine_path is not None)
+
+
+def _report_paths(
+    settings: Settings, report_path: Path | None, quarantine_path: Path | None
+) -> tuple[Path, Path]:
+    """Where the report and the quarantine file go (defaults under the data folder)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    rpath = Path(report_path or settings.data_dir / "reports" / f"ingest-{stamp}.json")
+    return rpath, Path(quarantine_path or rpath.with_name(rpath.stem + "-quarantine.csv"))
 
 
 def _read_inputs(
