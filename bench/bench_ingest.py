@@ -46,10 +46,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthetic import synthetic_actors  # noqa: E402
+from synthetic import synthetic_actors
 
-from mapapp.geo.communes import analysis_units, load_geography  # noqa: E402
-from mapapp.settings import Settings  # noqa: E402
+from mapapp.geo.communes import analysis_units, load_geography
+from mapapp.settings import Settings
 
 #: data·inclusion v1 thématiques, one or two per service (drawn, not copied from data).
 THEMATIQUES = np.array(

@@ -128,9 +128,12 @@ def _text(frame: pd.DataFrame, col: str) -> pd.Series:
     """A staging column as stripped strings ('' for missing), whatever it held."""
     if col not in frame:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    s = frame[col]
-    out = s.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip())
-    return out.astype(object)
+    s = frame[col].astype(object)
+    missing = s.isna().to_numpy()
+    out = s.astype(str).str.strip().astype(object)  # column-wise, not one call per cell
+    if missing.any():
+        out[missing] = ""
+    return out
 
 
 def _lists(frame: pd.DataFrame, col: str) -> list[list[str]]:
@@ -637,7 +640,7 @@ def clean_chunk(
 
     out["source"], out["id"] = stage_ids(out["source"], out["source_id"], default_source, reasons)
     out["nom"] = stage_names(out["nom"], out["structure_nom"], reasons)
-    out["telephone"] = out["telephone"].map(lambda t: re.sub(r"\s+", " ", t).strip())
+    out["telephone"] = out["telephone"].str.replace(r"\s+", " ", regex=True).str.strip()
 
     lists = stage_lists(rows)
     types, source_types, unknown_type_codes = stage_types(
@@ -717,8 +720,9 @@ def clean_chunk(
         }
     )
     bad = np.asarray([r is not None for r in reasons])
-    staging = rows.to_dict(orient="records")
-    for i in _idx(bad):
+    bad_rows = _idx(bad)
+    staging = rows.iloc[bad_rows].to_dict(orient="records")  # only the quarantined rows
+    for i, staged in zip(bad_rows, staging, strict=True):
         reason = reasons[i]
         assert reason is not None
         quarantined.append(
@@ -726,7 +730,7 @@ def clean_chunk(
                 "origin": chunk.origins[i],
                 **reason.as_dict(),
                 "original": chunk.originals[i],
-                "staging": {k: v for k, v in staging[i].items() if _present(v)},
+                "staging": {k: v for k, v in staged.items() if _present(v)},
             }
         )
     keep = ~bad
