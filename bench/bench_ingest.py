@@ -19,8 +19,9 @@ services layout (the adapter, the chunked CSV reader and the cleaning all
 run), and each import is a fresh ``python -m mapapp ingest`` process so its
 peak memory and CPU are measured by the kernel (``os.wait4``), not guessed.
 
-The rows come from :func:`synthetic.synthetic_actors` (clustered around
-communes by population).  A tenth carry decimal commas, a tenth no
+The rows are placed by :func:`synthetic.clustered_points` (clustered around
+communes by population) and carry the wide text columns of
+:func:`synthetic.synthetic_actors`.  A tenth carry decimal commas, a tenth no
 coordinates (placed at their commune), so the repair stages work too.
 
 Baseline: the previous importer is gone, so the first import (what the
@@ -46,11 +47,13 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthetic import synthetic_actors
+from synthetic import clustered_points
 
 from mapapp.geo.communes import analysis_units, load_geography
 from mapapp.settings import Settings
 
+#: Opening hours as the shared generator draws them (valid OSM syntax, or none).
+HOURS = ["Mo-Fr 09:00-12:00,14:00-17:00", "Mo-Th 08:30-17:30; Fr 08:30-12:00", ""]
 #: data·inclusion v1 thématiques, one or two per service (drawn, not copied from data).
 THEMATIQUES = np.array(
     [
@@ -66,41 +69,49 @@ THEMATIQUES = np.array(
 
 
 def write_services(n: int, communes: pd.DataFrame, path: Path, *, seed: int = 7) -> Path:
-    """A data·inclusion services CSV of ``n`` rows drawn from the shared synthetic actors."""
-    actors = synthetic_actors(communes, n, seed=seed)
+    """A data·inclusion services CSV of ``n`` rows placed by :func:`synthetic.clustered_points`.
+
+    The points (and their commune) come from the shared generator; the text
+    columns are the wide ones :func:`synthetic.synthetic_actors` gives, built
+    column-wise here because its per-row obstacle draw takes minutes at 1M.
+    """
+    lat0, lon0, rows = clustered_points(communes, n, seed=seed)
     rng = np.random.default_rng(seed)
-    lat = np.round(actors["latitude"].to_numpy(dtype=float), 6).astype(str).astype(object)
-    lon = np.round(actors["longitude"].to_numpy(dtype=float), 6).astype(str).astype(object)
+    codes = (communes["code"] if "code" in communes else communes.index.to_series()).astype(str)
+    insee = codes.to_numpy()[rows]
+    names = communes["nom"].astype(str).to_numpy()[rows]
+    ids = np.arange(n).astype(str)
+    lat = np.round(lat0, 6).astype(str).astype(object)
+    lon = np.round(lon0, 6).astype(str).astype(object)
     kind = rng.random(n)
     comma = kind < 0.1
-    lat[comma] = [s.replace(".", ",") for s in lat[comma]]
-    lon[comma] = [s.replace(".", ",") for s in lon[comma]]
+    lat[comma] = np.char.replace(lat[comma].astype(str), ".", ",")
+    lon[comma] = np.char.replace(lon[comma].astype(str), ".", ",")
     missing = (kind >= 0.1) & (kind < 0.2)
     lat[missing] = ""
     lon[missing] = ""
-    first = rng.integers(0, len(THEMATIQUES), n)
-    second = rng.integers(0, len(THEMATIQUES), n)
-    them = [f"['{THEMATIQUES[a]}', '{THEMATIQUES[b]}']" for a, b in zip(first, second, strict=True)]
-    ids = actors["source_id"].astype(str)
+    first = THEMATIQUES[rng.integers(0, len(THEMATIQUES), n)]
+    second = THEMATIQUES[rng.integers(0, len(THEMATIQUES), n)]
+    them = np.char.add(np.char.add(np.char.add("['", first), "', '"), np.char.add(second, "']"))
     frame = pd.DataFrame(
         {
-            "id": "svc-" + ids,
-            "structure_id": "st-" + ids,
+            "id": np.char.add("svc-", ids),
+            "structure_id": np.char.add("st-", ids),
             "source": "bench",
-            "nom": actors["nom"],
-            "description": actors["description"],
+            "nom": np.char.add("Service d'accompagnement ", ids),
+            "description": "Accueil, information et accompagnement vers l'emploi.",
             "thematiques": them,
             "frais": "['gratuit']",
             "profils": np.where(rng.random(n) < 0.3, "['femmes']", "['tous-publics']"),
             "modes_accueil": "['en-presentiel']",
-            "adresse": actors["adresse"],
-            "code_insee": actors["code_insee"],
-            "commune": actors["commune"],
+            "adresse": np.char.add(np.char.add(ids, " rue de la République, "), names),
+            "code_insee": insee,
+            "commune": names,
             "latitude": lat,
             "longitude": lon,
-            "telephone": actors["telephone"],
-            "courriel": actors["courriel"],
-            "horaires_accueil": actors["horaires_accueil"],
+            "telephone": "01 23 45 67 89",
+            "courriel": "contact@example.org",
+            "horaires_accueil": rng.choice(np.array(HOURS), n),
         }
     )
     path.parent.mkdir(parents=True, exist_ok=True)

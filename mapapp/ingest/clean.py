@@ -137,9 +137,16 @@ def _text(frame: pd.DataFrame, col: str) -> pd.Series:
 
 
 def _lists(frame: pd.DataFrame, col: str) -> list[list[str]]:
+    """A list column parsed, each distinct cell once (a column holds few distinct lists)."""
     if col not in frame:
         return [[] for _ in range(len(frame))]
-    return [parse_list(v) for v in frame[col].to_numpy(dtype=object)]
+    cells = frame[col].to_numpy(dtype=object)
+    try:
+        codes, uniques = pd.factorize(cells, use_na_sentinel=False)
+    except TypeError:  # unhashable cells (lists read from JSON): one by one
+        return [parse_list(v) for v in cells]
+    parsed = [parse_list(v) for v in uniques]
+    return [list(parsed[k]) for k in codes.tolist()]  # a copy each: rows never share a list
 
 
 def _idx(mask: Any) -> list[int]:
@@ -234,14 +241,19 @@ def stage_types(
     types: list[str] = []
     kept: list[str] = []
     unknown: list[list[str]] = []
+    seen: dict[tuple[str, str, tuple[str, ...], str], tuple[str, str, list[str]]] = {}
     for explicit, stype, row_codes, source in zip(
         given_type, source_type, codes, sources, strict=True
     ):
-        all_codes = [stype, *row_codes] if stype else list(row_codes)
-        atype, joined = resolve_type(explicit, all_codes)
-        types.append(atype)
-        kept.append(joined)
-        unknown.append(unknown_codes(all_codes, source))
+        key = (explicit, stype, tuple(row_codes), source)
+        done = seen.get(key)  # a national file repeats a few hundred combinations
+        if done is None:
+            all_codes = [stype, *row_codes] if stype else list(row_codes)
+            atype, joined = resolve_type(explicit, all_codes)
+            done = seen[key] = (atype, joined, unknown_codes(all_codes, source))
+        types.append(done[0])
+        kept.append(done[1])
+        unknown.append(list(done[2]))
     return types, kept, unknown
 
 

@@ -157,6 +157,18 @@ class _Run:
         bump(r["by_dataset"], ds, "merged")
 
 
+def _isin(column: pd.Series, values: Any) -> np.ndarray:
+    """``column.isin(values)`` through a hash table.
+
+    Why: on pandas' Arrow-backed strings, ``isin`` turns every wanted value
+    into an Arrow scalar one by one (seconds for a million ids).
+
+    >>> _isin(pd.Series(["a", "b", None]), {"b"}).tolist()
+    [False, True, False]
+    """
+    return column.astype(object).isin(list(values)).to_numpy(dtype=bool)
+
+
 def _reason_kind(reason: str) -> str:
     """The report's key for a reason an adapter wrote as text (cleaning reasons are typed)."""
     return (
@@ -473,10 +485,10 @@ def _merge(
         f"{q['staging'].get('source', '')}:{q['staging'].get('source_id', '')}"
         for q in run.quarantine
     } | {q["id"] for q in run.quarantine if "id" in q}
-    past = ledger[ledger["dataset"].isin(datasets)]
+    past = ledger[_isin(ledger["dataset"], datasets)]
     gone = sorted(set(past["id"]) - new_ids - quarantined_ids)
     # combined store: the records of this import replace their old versions
-    kept = old_plain[~old_plain["id"].isin(new_ids)] if len(old_plain) else old_plain
+    kept = old_plain[~_isin(old_plain["id"], new_ids)] if len(old_plain) else old_plain
     combined = pd.concat([kept, new], ignore_index=True) if len(kept) else new
     del kept
     pruned: list[str] = []
@@ -490,7 +502,7 @@ def _merge(
         )
     elif prune and gone:
         pruned = gone
-        combined = combined[~combined["id"].isin(gone)].reset_index(drop=True)
+        combined = combined[~_isin(combined["id"], gone)].reset_index(drop=True)
     files = files_of(ledger, ((i, run.seen[i]) for i in new["id"]))
     clusters = cluster_actors(combined, datasets=files, overrides=overrides)
     dup_ids = set(clusters.loc[clusters["duplicate"], "id"])
@@ -517,8 +529,8 @@ def _merge(
     )
     ledger_rows = pd.concat(
         [
-            ledger[~ledger["dataset"].isin(datasets)],
-            ledger[ledger["dataset"].isin(datasets) & ~ledger["id"].isin(pruned)],
+            ledger[~_isin(ledger["dataset"], datasets)],
+            ledger[_isin(ledger["dataset"], datasets) & ~_isin(ledger["id"], pruned)],
             pd.DataFrame(
                 {"dataset": [run.seen[i] for i in new["id"]], "id": new["id"].astype(str)}
             ),
@@ -612,8 +624,8 @@ def _report_merges(
     listed too (``this_import`` False), so no merge goes unexplained.
     """
     fresh = set(new_ids.astype(str))
-    touched = set(clusters.loc[clusters["id"].isin(fresh), "cluster_id"])
-    mine = clusters[clusters["cluster_id"].isin(touched) & clusters["duplicate"]]
+    touched = set(clusters.loc[_isin(clusters["id"], fresh), "cluster_id"])
+    mine = clusters[_isin(clusters["cluster_id"], touched) & clusters["duplicate"].to_numpy(dtype=bool)]
 
     r["merges"] = [
         {
