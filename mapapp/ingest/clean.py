@@ -43,6 +43,7 @@ each, in this order (each is a plain function, tested alone in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -149,6 +150,34 @@ def _lists(frame: pd.DataFrame, col: str) -> list[list[str]]:
     return [list(parsed[k]) for k in codes.tolist()]  # a copy each: rows never share a list
 
 
+def _each_distinct(column: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """``column.map(fn)``, calling ``fn`` once per distinct value (columns repeat a lot).
+
+    >>> _each_distinct(pd.Series(["a", "b", "a"]), str.upper).tolist()
+    ['A', 'B', 'A']
+    """
+    values = column.astype(object)
+    done = {v: fn(v) for v in pd.unique(values)}
+    return values.map(done).astype(object)
+
+
+def _lists_each(lists: list[list[str]], fn: Callable[[list[str]], list[str]]) -> list[list[str]]:
+    """``[fn(v) for v in lists]``, calling ``fn`` once per distinct list (each row gets a copy).
+
+    >>> _lists_each([["a"], ["a"], []], lambda v: [x.upper() for x in v])
+    [['A'], ['A'], []]
+    """
+    done: dict[tuple[str, ...], list[str]] = {}
+    out = []
+    for v in lists:
+        key = tuple(v)
+        got = done.get(key)
+        if got is None:
+            got = done[key] = fn(v)
+        out.append(list(got))
+    return out
+
+
 def _idx(mask: Any) -> list[int]:
     """Positions where ``mask`` is true, as Python ints."""
     return [int(i) for i in np.flatnonzero(mask)]
@@ -185,7 +214,7 @@ def stage_ids(
     >>> ids.tolist(), r[1].reason.value
     (['mon-fichier:7', 'import:'], 'no-id')
     """
-    slug = source.map(lambda s: _slug(s) or default_source)
+    slug = _each_distinct(source, lambda s: _slug(s) or default_source)
     _first(reasons, (source_id == "").to_numpy(), Quarantine(QuarantineReason.NO_ID))
     return slug, slug + ":" + source_id
 
@@ -214,10 +243,12 @@ def stage_lists(rows: pd.DataFrame) -> dict[str, list[list[str]]]:
     ([['jeunes']], [['mobilite']], [['en-presentiel']])
     """
     lists = {c: _lists(rows, c) for c in _LISTS}
-    lists["publics"] = [publics_v1(v) for v in lists["publics"]]
+    lists["publics"] = _lists_each(lists["publics"], publics_v1)
     # the store's default (schema.actors_frame): in person unless said otherwise
     lists["modes_accueil"] = [v or ["en-presentiel"] for v in lists["modes_accueil"]]
-    lists["thematiques"] = [[t.strip().lower() for t in v] for v in lists["thematiques"]]
+    lists["thematiques"] = _lists_each(
+        lists["thematiques"], lambda v: [t.strip().lower() for t in v]
+    )
     return lists
 
 
@@ -271,7 +302,7 @@ def stage_obstacles(
         list(_obstacles(t, tuple(them), tuple(given)))
         for t, them, given in zip(actor_types, thematiques, explicit, strict=True)
     ]
-    unknown = [[t for t in them if not known_thematique(t)] for them in thematiques]
+    unknown = _lists_each(thematiques, lambda v: [t for t in v if not known_thematique(t)])
     return obstacles, unknown
 
 
@@ -413,7 +444,7 @@ def stage_declared_commune(
         if note in ("decimal comma", "Lambert-93 converted"):
             repairs[i].append(note)
     pc_list, name_list = postcode.tolist(), commune.tolist()
-    given = code_insee.map(normalize_insee).to_numpy(dtype=object)
+    given = _each_distinct(code_insee, normalize_insee).to_numpy(dtype=object)
     insee_how = np.where(given != "", "given", "").astype(object)
     known = locator.known(given)
     for i in _idx((given != "") & ~known):
@@ -683,7 +714,7 @@ def clean_chunk(
     out["horaires_accueil"] = pd.Series(hours, dtype=object)
     out["description"] = pd.Series(desc, dtype=object)
 
-    postcode = out["code_postal"].map(normalize_postcode)
+    postcode = _each_distinct(out["code_postal"], normalize_postcode)
     place = stage_declared_commune(rows, postcode, out["commune"], out["code_insee"], locator)
     stage_postcode_only(place, out["adresse"].tolist(), locator)
     stage_repairs(place, locator)
