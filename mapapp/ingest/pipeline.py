@@ -72,6 +72,7 @@ TRUNCATED = "truncated"
 STAGE_READ = "lecture / reading"
 STAGE_MERGE = "fusion / merging"
 STAGE_COMMIT = "écriture / writing"
+STAGE_UNCHANGED = "inchangé / unchanged"
 
 
 def _now() -> str:
@@ -276,6 +277,8 @@ def ingest(
         r["fingerprint"] = fingerprint
         previous = _same_import(store, fingerprint)
         if previous is not None:
+            if progress is not None:
+                progress(0, STAGE_UNCHANGED)
             return _unchanged(store, previous, r, report_path, quarantine_path, settings)
         _read_inputs(run, groups, settings, geocode=geocode, geocoder=geocoder, progress=progress)
         if progress is not None:
