@@ -173,7 +173,7 @@ def _compact(actors: pd.DataFrame) -> pd.DataFrame:
     >>> _compact(pd.DataFrame({"nom": pd.Series(["EPN"], dtype=object)}))["nom"].dtype
     <StringDtype(na_value=nan)>
     """
-    out = actors.copy()
+    out = actors.copy(deep=False)  # copy-on-write: only the converted columns are new
     for col in _TEXT_COLUMNS:
         if col in out and out[col].dtype == object:
             out[col] = out[col].astype("str")
@@ -682,7 +682,7 @@ def _with_clusters(combined: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFra
     if not len(clusters):
         return combined
     by_id = clusters.set_index("id")
-    out = combined.copy()
+    out = combined.copy(deep=False)  # copy-on-write: the new columns only
     out["cluster_id"] = out["id"].map(by_id["cluster_id"]).fillna("").astype(str)
     out["duplicate"] = out["id"].map(by_id["duplicate"]).fillna(False).astype(bool)
     out["sources"] = [
