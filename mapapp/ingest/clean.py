@@ -147,7 +147,7 @@ def _lists(frame: pd.DataFrame, col: str) -> list[list[str]]:
     except TypeError:  # unhashable cells (lists read from JSON): one by one
         return [parse_list(v) for v in cells]
     parsed = [parse_list(v) for v in uniques]
-    return [list(parsed[k]) for k in codes.tolist()]  # a copy each: rows never share a list
+    return [parsed[k] for k in codes.tolist()]  # shared: no stage changes a list in place
 
 
 def _each_distinct(column: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
@@ -162,7 +162,10 @@ def _each_distinct(column: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
 
 
 def _lists_each(lists: list[list[str]], fn: Callable[[list[str]], list[str]]) -> list[list[str]]:
-    """``[fn(v) for v in lists]``, calling ``fn`` once per distinct list (each row gets a copy).
+    """``[fn(v) for v in lists]``, calling ``fn`` once per distinct list.
+
+    Rows with equal lists share one list object (a million rows hold a few
+    hundred distinct lists): no stage changes a row's list in place.
 
     >>> _lists_each([["a"], ["a"], []], lambda v: [x.upper() for x in v])
     [['A'], ['A'], []]
@@ -174,7 +177,7 @@ def _lists_each(lists: list[list[str]], fn: Callable[[list[str]], list[str]]) ->
         got = done.get(key)
         if got is None:
             got = done[key] = fn(v)
-        out.append(list(got))
+        out.append(got)
     return out
 
 
@@ -245,7 +248,8 @@ def stage_lists(rows: pd.DataFrame) -> dict[str, list[list[str]]]:
     lists = {c: _lists(rows, c) for c in _LISTS}
     lists["publics"] = _lists_each(lists["publics"], publics_v1)
     # the store's default (schema.actors_frame): in person unless said otherwise
-    lists["modes_accueil"] = [v or ["en-presentiel"] for v in lists["modes_accueil"]]
+    in_person = ["en-presentiel"]  # one list shared by the rows that say nothing
+    lists["modes_accueil"] = [v or in_person for v in lists["modes_accueil"]]
     lists["thematiques"] = _lists_each(
         lists["thematiques"], lambda v: [t.strip().lower() for t in v]
     )
@@ -284,7 +288,7 @@ def stage_types(
             done = seen[key] = (atype, joined, unknown_codes(all_codes, source))
         types.append(done[0])
         kept.append(done[1])
-        unknown.append(list(done[2]))
+        unknown.append(done[2])  # shared, like the lists of _lists_each
     return types, kept, unknown
 
 
@@ -298,9 +302,13 @@ def stage_obstacles(
     >>> stage_obstacles(["cidff"], [["acces-aux-droits-et-citoyennete--x", "zz"]], [[]])
     ([['droits', 'violences']], [['zz']])
     """
+    shared: dict[tuple[str, ...], list[str]] = {}
     obstacles = [
-        list(_obstacles(t, tuple(them), tuple(given)))
-        for t, them, given in zip(actor_types, thematiques, explicit, strict=True)
+        shared.setdefault(found, list(found))  # one list per distinct set (see _lists_each)
+        for found in (
+            _obstacles(t, tuple(them), tuple(given))
+            for t, them, given in zip(actor_types, thematiques, explicit, strict=True)
+        )
     ]
     unknown = _lists_each(thematiques, lambda v: [t for t in v if not known_thematique(t)])
     return obstacles, unknown
@@ -745,11 +753,15 @@ def clean_chunk(
     # cluster columns are filled by the pipeline once every source is combined
     out["cluster_id"] = ""
     out["duplicate"] = False
-    out["sources"] = pd.Series([[s] if s else [] for s in out["source"]], dtype=object)
+    one: dict[str, list[str]] = {}
+    out["sources"] = pd.Series(
+        [one.setdefault(s, [s] if s else []) for s in out["source"]], dtype=object
+    )
     for c, values in lists.items():
         out[c] = pd.Series(values, dtype=object)
     out["obstacles"] = pd.Series(obstacles, dtype=object)
     frame = pd.DataFrame({c: out[c] for c in COLUMNS})
+    none: list[dict[str, str]] = []  # shared by the rows with no reason
     info = pd.DataFrame(
         {
             "origin": chunk.origins,
@@ -759,7 +771,9 @@ def clean_chunk(
             "unknown_codes": unknown_type_codes,
             "invalid_hours": invalid_hours,
             "hours_warnings": hours_warn,
-            "confidential_reasons": [[f.as_dict() for f in row] for row in findings],
+            "confidential_reasons": [
+                [f.as_dict() for f in row] if row else none for row in findings
+            ],
         }
     )
     bad = np.asarray([r is not None for r in reasons])
