@@ -12,6 +12,11 @@ waiting), and everything the import changes (records, import history,
 duplicate clusters, quarantine, report) is published by one
 :meth:`~mapapp.store.base.Store.commit`: all of it or none of it.
 
+An import whose result is already the store's (same file bytes, options,
+duplicate overrides and cleaning code as the import that made the current
+generation: :mod:`mapapp.ingest.fingerprint`) reads nothing: it commits a
+generation that carries the records over and says "inchangé / unchanged".
+
 An update that would lose what the store knew (a point degraded to its
 commune, a field emptied: typically a truncated or half-filled export) is
 not applied unless ``accept_degraded``; it is quarantined with the reason
