@@ -384,6 +384,28 @@ def _hours_line(osm: str, now: datetime, lang: Lang) -> tuple[str, bool]:
     return _s("today", lang, hours=text), is_open
 
 
+def _local(now: datetime, row: pd.Series) -> datetime:
+    """``now`` as the service's own clock reads it (La Réunion is 3 hours ahead of Paris).
+
+    Why: "open now" and today's hours are the service's, not the server's;
+    late on a Sunday evening in Paris it is already Monday in Saint-Denis (974).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from zoneinfo import ZoneInfo
+    >>> sunday_late = datetime(2026, 12, 6, 23, 30, tzinfo=ZoneInfo("Europe/Paris"))
+    >>> _local(sunday_late, pd.Series({"code_insee": "97411"})).strftime("%a %H:%M")
+    'Mon 02:30'
+    >>> _local(sunday_late, pd.Series({"code_insee": "93066"})).strftime("%a %H:%M")
+    'Sun 23:30'
+    """
+    from mapapp.hours import local_time, time_zone
+
+    zone = time_zone(_text(row.get("code_insee")), _text(row.get("code_postal")))
+    return local_time(now, zone)
+
+
 def _services(frame: pd.DataFrame, now: datetime, lang: Lang) -> list[_Service]:
     from mapapp.render.cards import cards_from_frame
 
@@ -391,7 +413,7 @@ def _services(frame: pd.DataFrame, now: datetime, lang: Lang) -> list[_Service]:
     cards = cards_from_frame(frame, lang=lang)
     for card, (_, row) in zip(cards, frame.iterrows(), strict=True):
         precise = _text(row.get("precision")) == "address" and not card.confidential
-        hours, is_open = _hours_line(_text(row.get("horaires_accueil")), now, lang)
+        hours, is_open = _hours_line(_text(row.get("horaires_accueil")), _local(now, row), lang)
         out.append(
             _Service(
                 name=_cap(card.name, _MAX_TEXT),
