@@ -374,6 +374,11 @@ class SearchIndex:
         extra = None if km is None else {"distance_km": np.asarray(km, dtype=float)}
         return self._rows.take(rows, extra=extra)
 
+    def rows_flag(self, name: str) -> NDArray[np.bool_]:
+        """A boolean column (``demo``, ``confidential``...) for every row; False when absent."""
+        found = self._rows.whole(name)
+        return np.zeros(self._n, dtype=bool) if found is None else np.asarray(found, dtype=bool)
+
     def nearest(self, q: SearchQuery) -> pd.DataFrame:
         """The nearest matching in-person services as rows of ``actors`` plus ``distance_km``."""
         rows, km = self.query(q)

@@ -156,7 +156,9 @@ class RowStore:
         starts = self._offsets[idx].tolist()
         ends = self._offsets[idx + 1].tolist()
         data = self._data
-        out = [data[a:b].decode("utf-8").split(_FIELD) for a, b in zip(starts, ends, strict=True)]
+        out: list[list[Any]] = [
+            data[a:b].decode("utf-8").split(_FIELD) for a, b in zip(starts, ends, strict=True)
+        ]
         for f in self._list_fields:
             for row in out:
                 v = row[f]
@@ -171,6 +173,13 @@ class RowStore:
                 return list(block[names.index(name), idx].tolist())
         j = self.text_columns.index(name)
         return [row[j] for row in self.fields(idx)]
+
+    def whole(self, name: str) -> NDArray[Any] | None:
+        """A numeric or boolean column for every row (None for a text column or none)."""
+        for names, block in self._blocks.values():
+            if name in names:
+                return block[names.index(name)]
+        return None
 
     def take(
         self,
