@@ -102,6 +102,8 @@ class RowStore:
             k: np.array([where[c] for c in names], dtype=np.intp)
             for k, (names, _) in self._blocks.items()
         }
+        # column labels per set of extra columns: building an Index infers its dtype (slow)
+        self._labels: dict[tuple[str, ...], pd.Index] = {}
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -201,11 +203,14 @@ class RowStore:
             blocks.append((obj.reshape(k, len(self.text_columns)).T.copy(), self._text_place))
         for key, (_, block) in self._blocks.items():
             blocks.append((block[:, idx], self._block_place[key]))
-        names = list(self.columns)
-        for name, values in (extra or {}).items():
-            blocks.append((np.asarray(values).reshape(1, k), np.array([len(names)])))
-            names.append(name)
-        return create_dataframe_from_blocks(blocks, index=pd.RangeIndex(k), columns=pd.Index(names))
+        more = tuple(extra or ())
+        for i, values in enumerate((extra or {}).values()):
+            place = np.array([len(self.columns) + i], dtype=np.intp)
+            blocks.append((np.asarray(values).reshape(1, k), place))
+        labels = self._labels.get(more)
+        if labels is None:
+            labels = self._labels[more] = pd.Index([*self.columns, *more], dtype=object)
+        return create_dataframe_from_blocks(blocks, index=pd.RangeIndex(k), columns=labels)
 
     # -- files ---------------------------------------------------------------------
     def arrays(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]], bytes | mmap.mmap]:
@@ -315,7 +320,9 @@ def load(
         return None
     try:
         arrays = {
-            p.stem: np.load(p, mmap_mode="r", allow_pickle=False) for p in folder.glob("*.npy")
+            # plain ndarray views of the maps: numpy's memmap subclass slows every indexing
+            p.stem: np.load(p, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+            for p in folder.glob("*.npy")
         }
         size = (folder / _TEXT).stat().st_size
         text: bytes | mmap.mmap = b""
