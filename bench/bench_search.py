@@ -61,6 +61,7 @@ from mapapp.catalog import load_search_index  # noqa: E402
 from mapapp.geo.communes import analysis_units, load_geography  # noqa: E402
 from mapapp.geo.sphere import haversine_km  # noqa: E402
 from mapapp.search import SearchQuery  # noqa: E402
+from mapapp.schema import in_france  # noqa: E402
 from mapapp.settings import Settings  # noqa: E402
 from mapapp.store import ParquetStore  # noqa: E402
 from mapapp.taxonomy import Obstacle  # noqa: E402
@@ -195,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     units = analysis_units(geo.communes).reset_index().rename(columns={"code_insee": "code"})
     t = time.perf_counter()
     actors = synthetic_actors(units, n)
+    # a point drawn 1 km around a border commune can fall outside France: the store
+    # refuses it (as an import would quarantine it); keep the rest
+    inside = in_france(actors["latitude"], actors["longitude"])
+    actors = actors[inside].reset_index(drop=True)
     print(f"search_synthetic_s_{n}: {time.perf_counter() - t:.1f}", flush=True)
+    print(f"search_synthetic_outside_france_{n}: {int((~inside).sum())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="mapapp-bench-search-") as tmp:
         data = Path(tmp) / "data"
         local = Settings.from_env({**_env(data, settings)})
