@@ -60,8 +60,8 @@ from synthetic import synthetic_actors, synthetic_queries  # noqa: E402
 from mapapp.catalog import load_search_index  # noqa: E402
 from mapapp.geo.communes import analysis_units, load_geography  # noqa: E402
 from mapapp.geo.sphere import haversine_km  # noqa: E402
-from mapapp.search import SearchQuery  # noqa: E402
 from mapapp.schema import in_france  # noqa: E402
+from mapapp.search import SearchQuery  # noqa: E402
 from mapapp.settings import Settings  # noqa: E402
 from mapapp.store import ParquetStore  # noqa: E402
 from mapapp.taxonomy import Obstacle  # noqa: E402
