@@ -374,6 +374,21 @@ class SearchIndex:
         extra = None if km is None else {"distance_km": np.asarray(km, dtype=float)}
         return self._rows.take(rows, extra=extra)
 
+    def record(self, row: int) -> dict[str, Any]:
+        """One row as a mapping of column to value (no geometry)."""
+        out = dict(zip(self._rows.text_columns, self._rows.fields([row])[0], strict=True))
+        for name in self._rows.columns:
+            if name not in out:
+                out[name] = self._rows.column(name, [row])[0]
+        return out
+
+    def coordinates(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Latitude and longitude of every row (degrees; NaN where unknown)."""
+        lat, lon = self._rows.whole("latitude"), self._rows.whole("longitude")
+        if lat is None or lon is None:
+            raise KeyError("latitude/longitude")
+        return lat, lon
+
     def rows_flag(self, name: str) -> NDArray[np.bool_]:
         """A boolean column (``demo``, ``confidential``...) for every row; False when absent."""
         found = self._rows.whole(name)
