@@ -137,7 +137,9 @@ class PublicIndex:
         return self.index.actors
 
 
-def load_search_index(settings: Settings, *, communes: pd.DataFrame | None = None) -> PublicIndex:
+def load_search_index(
+    settings: Settings, *, communes: pd.DataFrame | None = None, background: bool = False
+) -> PublicIndex:
     """The search index of the public view, from the copy kept with the store when it has one.
 
     Why: at a million services, reading the layer, hiding confidential
@@ -156,6 +158,10 @@ def load_search_index(settings: Settings, *, communes: pd.DataFrame | None = Non
         Where the store and the reference-geography cache are.
     communes : DataFrame, optional
         The reference communes, as for :func:`load_public_actors`.
+    background : bool
+        When the index is mapped, build the other obstacles' trees in a
+        background thread (a long-running server), so that no later search
+        pays for one.
     """
     from mapapp.search import SearchIndex
     from mapapp.store import open_store
@@ -177,6 +183,8 @@ def load_search_index(settings: Settings, *, communes: pd.DataFrame | None = Non
         meta, arrays, text = found
         with _suppress_stale():
             index = SearchIndex.from_arrays(meta, arrays, text, _loader(settings, communes, stamp))
+            if background:  # the first search builds only its obstacle's tree
+                index.build_trees_in_background()
             return PublicIndex(index, False, stamp)
     shown = load_public_actors(settings, communes=communes)
     index = SearchIndex(shown.actors)

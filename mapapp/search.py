@@ -204,6 +204,17 @@ class SearchIndex:
         self._type_codes = {t: i for i, t in enumerate(ActorType)}
         self._base = np.flatnonzero(self._located)
 
+    def build_trees(self) -> None:
+        """Build every obstacle's k-d tree now (else each is built by its first search)."""
+        for key in (None, *Obstacle):
+            self._tree(key)
+
+    def build_trees_in_background(self) -> threading.Thread:
+        """:meth:`build_trees` in a daemon thread: searches meanwhile build what they need."""
+        thread = threading.Thread(target=self.build_trees, name="mapapp-trees", daemon=True)
+        thread.start()
+        return thread
+
     @property
     def actors(self) -> gpd.GeoDataFrame:
         """The whole layer as a frame (read on first use when mapped from disk)."""

@@ -9,6 +9,7 @@ no copy at all.
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +163,18 @@ def test_rowstore_round_trip_keeps_kinds_and_order() -> None:
     assert got["confidential"].dtype == bool and got["latitude"].dtype == float
     assert list(got.columns)[-1] == "distance_km"
     assert rows.take([]).empty
+
+
+def test_background_trees_answer_like_trees_built_on_demand(
+    stored: Settings, geo: Geography
+) -> None:
+    load_search_index(stored, communes=geo.communes)
+    lazy = load_search_index(stored, communes=geo.communes).index
+    warm = load_search_index(stored, communes=geo.communes, background=True).index
+    assert len(lazy._trees) == 0  # nothing built before a search asks
+    for thread in threading.enumerate():
+        if thread.name == "mapapp-trees":
+            thread.join(timeout=60)
+    assert None in warm._trees and all(o in warm._trees for o in ("logement", "mobilite"))
+    for q in QUERIES:
+        assert warm.nearest(q)["id"].tolist() == lazy.nearest(q)["id"].tolist()

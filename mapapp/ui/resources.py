@@ -120,7 +120,7 @@ class Catalog:
 def _catalog(_s: Settings, key: tuple[str, str, str], stamp: str) -> Catalog:
     from mapapp.catalog import load_search_index
 
-    found = load_search_index(_s, communes=geography(_s).communes)
+    found = load_search_index(_s, communes=geography(_s).communes, background=True)
     demo = found.is_demo or bool(found.index.rows_flag("demo").any())
     return Catalog(found.index, demo, stamp)
 
