@@ -278,7 +278,7 @@ def _index(actors_or_index: SearchIndex | gpd.GeoDataFrame) -> SearchIndex:
 
 
 def _service(index: SearchIndex, row: int, km: float, wanted: Sequence[str]) -> PlanService:
-    rec = index.actors.iloc[row]
+    rec = index.record(row)
     name = str(rec["nom"] or rec["structure_nom"] or rec["id"])
     return PlanService(
         id=str(rec["id"]),
@@ -379,7 +379,6 @@ def build_plan(
     if per_need < 1:
         raise ValueError("per_need must be at least 1")
     index = _index(actors_or_index)
-    actors = index.actors
     needs = list(dict.fromkeys(parse_obstacle(o).value for o in obstacles))
 
     def query(obs: Sequence[str], limit: int, radius: float | None) -> SearchQuery:
@@ -394,8 +393,7 @@ def build_plan(
         )
 
     query((), 1, radius_km)  # checks lat, lon, radius and filters before any work
-    lat_col = actors["latitude"].to_numpy(dtype=float)
-    lon_col = actors["longitude"].to_numpy(dtype=float)
+    lat_col, lon_col = index.coordinates()
     candidates: dict[str, tuple[PlanService, float, float, bool]] = {}
     used_rows: list[int] = []
 
@@ -442,7 +440,7 @@ def build_plan(
     distance = {svc.id: svc.distance_km for svc, *_ in candidates.values()}
     distance.update({n.beyond.id: n.beyond.distance_km for n in results if n.beyond})
     used = list(dict.fromkeys(used_rows))
-    rows_df = pd.DataFrame(actors.iloc[used].drop(columns="geometry"))
+    rows_df = index.rows(used)
     shared = index.approximate[used] & rows_df["precision"].isin(["address", ""]).to_numpy()
     rows_df.loc[shared, "precision"] = "approximate"
     rows_df = rows_df[rows_df["id"].isin(named)].copy()

@@ -91,34 +91,38 @@ def public(s: Settings, at: str | None = None) -> PublicActors:
     return _public(s, store_key(s), stamp(s) if at is None else at)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _demo_flag(_s: Settings, key: tuple[str, str, str], stamp: str) -> bool:
-    shown = _public(_s, key, stamp)
-    actors = shown.actors
-    return bool(shown.is_demo or ("demo" in actors and actors["demo"].astype(bool).any()))
-
-
 def demo_shown(s: Settings) -> bool:
     """Whether the records the app shows include demonstration records."""
-    return _demo_flag(s, store_key(s), stamp(s))
+    return catalog(s).is_demo
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """What the search page needs: the public actors, their index, and their stamp."""
+    """What the search page needs: the public actors' index, and their stamp.
 
-    actors: gpd.GeoDataFrame
+    The index comes from :func:`mapapp.catalog.load_search_index`: at a
+    million services a fresh server maps the copy kept with the store instead
+    of reading the whole layer, so :attr:`actors` is only read when a page
+    needs the frame itself (a shared list).
+    """
+
     index: SearchIndex
     is_demo: bool
     stamp: str
 
+    @property
+    def actors(self) -> gpd.GeoDataFrame:
+        """The public actors (read on first use)."""
+        return self.index.actors
+
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _catalog(_s: Settings, key: tuple[str, str, str], stamp: str) -> Catalog:
-    from mapapp.search import SearchIndex
+    from mapapp.catalog import load_search_index
 
-    public = _public(_s, key, stamp).actors
-    return Catalog(public, SearchIndex(public), _demo_flag(_s, key, stamp), stamp)
+    found = load_search_index(_s, communes=geography(_s).communes, background=True)
+    demo = found.is_demo or bool(found.index.rows_flag("demo").any())
+    return Catalog(found.index, demo, stamp)
 
 
 def catalog(s: Settings) -> Catalog:
