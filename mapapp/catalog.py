@@ -66,10 +66,14 @@ def store_stamp(settings: Settings) -> str:
     Cheap enough to call on every page run: caches compare it to decide
     whether a new import must be picked up.
     """
+    import pandas as pd
+
+    from mapapp.reserved_view import combined_stamp, load_places
     from mapapp.store import open_store
 
     store = open_store(settings)
-    return "demo" if store.is_empty() else store.stamp()
+    base = "demo" if store.is_empty() else store.stamp()
+    return combined_stamp(base, load_places(settings).stamp, pd.Timestamp.now(tz="UTC"))
 
 
 def load_public_actors(settings: Settings, *, communes: pd.DataFrame | None = None) -> PublicActors:
@@ -84,6 +88,9 @@ def load_public_actors(settings: Settings, *, communes: pd.DataFrame | None = No
         used to place confidential records at their commune; loaded from the
         cache when not given.
     """
+    import pandas as pd
+
+    from mapapp.reserved_view import attach_reserved, combined_stamp, load_places
     from mapapp.safety import public_view
     from mapapp.store import demo_actors, open_store
 
@@ -97,4 +104,7 @@ def load_public_actors(settings: Settings, *, communes: pd.DataFrame | None = No
         from mapapp.geo.communes import load_geography
 
         communes = load_geography(settings.cache_dir).communes
-    return PublicActors(public_view(raw, communes), is_demo, stamp)
+    # reserved childcare places (issue 17): only the register's public columns
+    reserved, now = load_places(settings), pd.Timestamp.now(tz="UTC")
+    shown = attach_reserved(public_view(raw, communes), reserved.places, now)
+    return PublicActors(shown, is_demo, combined_stamp(stamp, reserved.stamp, now))

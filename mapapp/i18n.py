@@ -438,6 +438,28 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Places pour 10 000 habitants (méthode 2SFCA)",
         "Places per 10,000 inhabitants (2SFCA method)",
     ),
+    # -- reserved childcare places (issue 17; mapapp.reserved_view)
+    "reserved_free_one": ("1 place réservée libre", "1 reserved place free"),
+    "reserved_free_many": ("{n} places réservées libres", "{n} reserved places free"),
+    "reserved_none_free": (
+        "Aucune place réservée libre sur {total}",
+        "No reserved place free out of {total}",
+    ),
+    "reserved_confirmed_today": ("confirmé aujourd'hui", "confirmed today"),
+    "reserved_confirmed_yesterday": ("confirmé hier", "confirmed yesterday"),
+    "reserved_confirmed_days": ("confirmé il y a {n} jours", "confirmed {n} days ago"),
+    "reserved_never_confirmed": ("jamais confirmé", "never confirmed"),
+    "reserved_stale_suffix": (", peut-être plus à jour", ", may be out of date"),
+    "reserved_referral": (
+        "Demandez à une travailleuse sociale ou au CIDFF de vous orienter.",
+        "Ask a social worker or the CIDFF to refer you.",
+    ),
+    "reserved_filter": ("Avec une place réservée libre", "With a free reserved place"),
+    "reserved_filter_help": (
+        "Crèches qui gardent des places pour des femmes qui reprennent un emploi, "
+        "avec au moins une place libre aujourd'hui.",
+        "Crèches keeping places for women returning to work, with at least one free today.",
+    ),
 }
 
 #: Labels of data·inclusion codes the UI shows: vocabulary -> code -> (French, English).

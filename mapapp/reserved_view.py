@@ -1,0 +1,332 @@
+"""Reserved childcare places, as every page shows them: "2 places réservées libres (confirmé il y a 3 jours)".
+
+Why a core module of its own: the card in the app, the plan and its printed
+sheet, the REST API, the light page and the coverage page must say the same
+thing about a crèche's reserved places, and must all leave out what is not
+theirs to show.  The register (:mod:`mapapp.reserved`, issue 17 items 1-2)
+holds who reserves the places and the history of every change; this module
+only ever receives its *public* frame (:func:`mapapp.reserved.free_places`)
+and keeps from it the columns listed in :data:`PUBLIC_COLUMNS`, so a
+partner's name cannot ride along into a page even if the register ever
+returned it.
+
+What is attached to each actor row (:func:`attach_reserved`):
+
+``reserved_total``
+    places reserved at this crèche and valid now (0 when none);
+``reserved_free``
+    how many of them are free now;
+``reserved_confirmed_at``
+    the *oldest* confirmation among its reservations (a UTC timestamp):
+    with two partners, the line is only as fresh as its stalest part;
+``reserved_stale``
+    not confirmed for :data:`STALE_DAYS` days (or never): the line then says
+    it may be out of date, and the plan does not count on it.
+
+A reservation outside its ``valid_from`` .. ``valid_until`` dates is not a
+reservation now and is left out.  A crèche described by several sources
+(one cluster of duplicates) shows the places on every member, whichever
+record the register names.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from mapapp.schema import actors_frame
+>>> now = pd.Timestamp("2026-12-07 10:00", tz="UTC")
+>>> actors = actors_frame([{"id": "c:1", "actor_type": "creche"}, {"id": "c:2"}])
+>>> places = places_frame([{"actor_id": "c:1", "places_reserved": 2, "places_free": 2,
+...     "confirmed_at": pd.Timestamp("2026-12-04 09:00", tz="UTC")}])
+>>> shown = attach_reserved(actors, places, now)
+>>> shown[["reserved_total", "reserved_free", "reserved_stale"]].values.tolist()
+[[2, 2, False], [0, 0, False]]
+>>> reserved_line(shown.iloc[0], "fr", now)
+'2 places réservées libres (confirmé il y a 3 jours)'
+>>> reserved_line(shown.iloc[0], "en", now)
+'2 reserved places free (confirmed 3 days ago)'
+>>> reserved_line(shown.iloc[1], "fr", now) is None
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pandas as pd
+
+from mapapp.i18n import t
+
+if TYPE_CHECKING:
+    from mapapp.settings import Settings
+
+__all__ = [
+    "PUBLIC_COLUMNS",
+    "RESERVED_COLUMNS",
+    "STALE_DAYS",
+    "ReservedPlaces",
+    "attach_reserved",
+    "combined_stamp",
+    "has_free_place",
+    "load_places",
+    "places_frame",
+    "referral_line",
+    "reserved_line",
+]
+
+#: Days without confirmation after which a line says "peut-être plus à jour".
+STALE_DAYS: Final = 30
+#: The only register columns this module reads (never the partner, never the history).
+PUBLIC_COLUMNS: Final = (
+    "actor_id",
+    "places_reserved",
+    "places_free",
+    "confirmed_at",
+    "valid_from",
+    "valid_until",
+    "ages",
+    "hours",
+    "who_may_refer",
+)
+#: Columns :func:`attach_reserved` adds to an actors frame.
+RESERVED_COLUMNS: Final = (
+    "reserved_total",
+    "reserved_free",
+    "reserved_confirmed_at",
+    "reserved_stale",
+)
+#: Calendar days ("today", "yesterday") are counted where the register is kept.
+_ZONE: Final = "Europe/Paris"
+
+
+def places_frame(records: Iterable[Mapping[str, Any]] | pd.DataFrame = ()) -> pd.DataFrame:
+    """A frame of the register's public shape, typed, from ``records`` (only public columns kept).
+
+    Used to read what :func:`mapapp.reserved.free_places` returns and to
+    build frames in tests; any other column (a partner's name...) is dropped.
+
+    Examples
+    --------
+    >>> f = places_frame([{"actor_id": "c:1", "places_reserved": "3", "partner": "ACME"}])
+    >>> list(f.columns) == list(PUBLIC_COLUMNS), int(f.loc[0, "places_reserved"])
+    (True, 3)
+    >>> len(places_frame())
+    0
+    """
+    df = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    n = len(df)
+    out = pd.DataFrame(index=range(n))
+    for col in PUBLIC_COLUMNS:
+        values = df[col].to_numpy() if col in df else [None] * n
+        if col in ("places_reserved", "places_free"):
+            nums = pd.to_numeric(pd.Series(values), errors="coerce").fillna(0)
+            out[col] = nums.clip(lower=0).astype(int).to_numpy()
+        elif col in ("confirmed_at", "valid_from", "valid_until"):
+            out[col] = pd.to_datetime(pd.Series(values), utc=True, errors="coerce").to_numpy()
+            out[col] = pd.to_datetime(out[col], utc=True)
+        else:
+            out[col] = ["" if v is None or v is pd.NA else str(v) for v in values]
+    out["actor_id"] = out["actor_id"].astype(str)
+    # a register cannot have more free places than reserved ones: never show more
+    out["places_free"] = np.minimum(out["places_free"], out["places_reserved"])
+    return out
+
+
+def _valid_now(places: pd.DataFrame, now: pd.Timestamp) -> pd.Series:
+    starts, ends = places["valid_from"], places["valid_until"]
+    # valid_until is a day: a reservation "until 7 December" still holds on the 7th
+    return (starts.isna() | (starts <= now)) & (ends.isna() | (ends + pd.Timedelta(days=1) > now))
+
+
+def _utc(now: datetime | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(now)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def attach_reserved(
+    actors: pd.DataFrame, places: pd.DataFrame, now: datetime | pd.Timestamp
+) -> pd.DataFrame:
+    """``actors`` with :data:`RESERVED_COLUMNS` added (a copy; rows and order unchanged).
+
+    Parameters
+    ----------
+    actors : DataFrame
+        Rows of the public view (``id``; ``cluster_id`` when duplicates were clustered).
+    places : DataFrame
+        The register's public frame (see :func:`places_frame`); other columns are ignored.
+    now : datetime
+        The instant the page is drawn (aware, or naive UTC): decides validity and staleness.
+
+    Examples
+    --------
+    Two partners at one crèche: places add up, the oldest confirmation counts.
+
+    >>> from mapapp.schema import actors_frame
+    >>> now = pd.Timestamp("2026-12-07", tz="UTC")
+    >>> p = places_frame([
+    ...     {"actor_id": "c:1", "places_reserved": 2, "places_free": 1, "confirmed_at": "2026-12-06"},
+    ...     {"actor_id": "c:1", "places_reserved": 1, "places_free": 1, "confirmed_at": "2026-11-01"},
+    ...     {"actor_id": "c:1", "places_reserved": 5, "places_free": 5, "valid_until": "2026-12-01"}])
+    >>> row = attach_reserved(actors_frame([{"id": "c:1"}]), p, now).iloc[0]
+    >>> int(row.reserved_total), int(row.reserved_free), str(row.reserved_confirmed_at.date()), bool(row.reserved_stale)
+    (3, 2, '2026-11-01', True)
+    """
+    now_utc = _utc(now)
+    out = actors.copy()
+    p = places_frame(places) if list(places.columns) != list(PUBLIC_COLUMNS) else places
+    p = p[_valid_now(p, now_utc)]
+    ids = out["id"].astype(str)
+    clusters = (
+        out["cluster_id"].astype(str) if "cluster_id" in out else pd.Series("", index=out.index)
+    )
+    key = clusters.where(clusters != "", ids)
+    key_of_id = dict(zip(ids, key, strict=True))
+    p = p.assign(_key=p["actor_id"].map(key_of_id)).dropna(subset=["_key"])
+    agg = p.groupby("_key").agg(
+        total=("places_reserved", "sum"),
+        free=("places_free", "sum"),
+        confirmed=("confirmed_at", lambda s: s.min() if s.notna().all() else pd.NaT),
+    )
+    agg = agg[agg["total"] > 0].reindex(key.to_numpy())
+    total = agg["total"].fillna(0).astype(int).to_numpy()
+    confirmed = pd.to_datetime(agg["confirmed"], utc=True)
+    out["reserved_total"] = total
+    out["reserved_free"] = agg["free"].fillna(0).astype(int).to_numpy()
+    out["reserved_confirmed_at"] = pd.DatetimeIndex(confirmed).tz_convert("UTC")
+    age = (_utc(now_utc) - confirmed).to_numpy()
+    stale = (total > 0) & (pd.isna(age) | (age >= np.timedelta64(STALE_DAYS, "D")))
+    out["reserved_stale"] = np.asarray(stale, dtype=bool)
+    return out
+
+
+def has_free_place(actors: pd.DataFrame) -> np.ndarray:
+    """Boolean array: rows with at least one reserved place free now (False without the columns).
+
+    Examples
+    --------
+    >>> has_free_place(pd.DataFrame({"reserved_free": [0, 2]})).tolist()
+    [False, True]
+    >>> has_free_place(pd.DataFrame({"id": ["a"]})).tolist()
+    [False]
+    """
+    if "reserved_free" not in actors:
+        return np.zeros(len(actors), dtype=bool)
+    free = pd.to_numeric(actors["reserved_free"], errors="coerce").fillna(0)
+    return (free > 0).to_numpy(dtype=bool)
+
+
+def _days_ago(confirmed: pd.Timestamp, now: pd.Timestamp) -> int:
+    then = confirmed.tz_convert(_ZONE).date()
+    today = now.tz_convert(_ZONE).date()
+    return max(0, (today - then).days)
+
+
+def _when(confirmed: Any, now: pd.Timestamp, lang: str) -> str:
+    if confirmed is None or pd.isna(confirmed):
+        return t("reserved_never_confirmed", lang)
+    days = _days_ago(_utc(confirmed), now)
+    if days == 0:
+        return t("reserved_confirmed_today", lang)
+    if days == 1:
+        return t("reserved_confirmed_yesterday", lang)
+    return t("reserved_confirmed_days", lang, n=days)
+
+
+def reserved_line(row: Mapping[str, Any] | pd.Series, lang: str, now: datetime) -> str | None:
+    """The line a card shows about a crèche's reserved places, or None when it has none.
+
+    Plurals and "aujourd'hui / hier" follow the language; a line not
+    confirmed for :data:`STALE_DAYS` days says it may be out of date.
+
+    Examples
+    --------
+    >>> now = pd.Timestamp("2026-12-07 10:00", tz="UTC")
+    >>> def row(free, total, days):
+    ...     return {"reserved_free": free, "reserved_total": total,
+    ...             "reserved_confirmed_at": now - pd.Timedelta(days=days)}
+    >>> reserved_line(row(1, 2, 0), "fr", now)
+    "1 place réservée libre (confirmé aujourd'hui)"
+    >>> reserved_line(row(0, 2, 1), "fr", now)
+    'Aucune place réservée libre sur 2 (confirmé hier)'
+    >>> reserved_line(row(0, 1, 1), "en", now)
+    'No reserved place free out of 1 (confirmed yesterday)'
+    >>> reserved_line(row(2, 2, 30), "fr", now)
+    '2 places réservées libres (confirmé il y a 30 jours, peut-être plus à jour)'
+    """
+    total = int(row.get("reserved_total", 0) or 0)
+    if total <= 0:
+        return None
+    now_utc = _utc(now)
+    free = int(row.get("reserved_free", 0) or 0)
+    confirmed = row.get("reserved_confirmed_at")
+    if free == 0:
+        head = t("reserved_none_free", lang, total=total)
+    else:
+        head = t("reserved_free_one" if free == 1 else "reserved_free_many", lang, n=free)
+    when = _when(confirmed, now_utc, lang)
+    stale = confirmed is None or pd.isna(confirmed)
+    if not stale:
+        stale = now_utc - _utc(confirmed) >= pd.Timedelta(days=STALE_DAYS)
+    if stale:
+        when += t("reserved_stale_suffix", lang)
+    return f"{head} ({when})"
+
+
+def referral_line(lang: str) -> str:
+    """What the woman reads next to a crèche with a free reserved place: who can refer her.
+
+    Examples
+    --------
+    >>> referral_line("fr")
+    'Demandez à une travailleuse sociale ou au CIDFF de vous orienter.'
+    """
+    return t("reserved_referral", lang)
+
+
+@dataclass(frozen=True)
+class ReservedPlaces:
+    """The register's public frame and its stamp (for cache keys)."""
+
+    places: pd.DataFrame
+    stamp: str
+
+
+def load_places(settings: Settings) -> ReservedPlaces:
+    """The register's public places and stamp, read through :mod:`mapapp.reserved`.
+
+    While the register module is not installed (a checkout without issue 17
+    items 1-2) there are no reserved places: an empty frame and stamp ``""``.
+    Any other import error is raised, not hidden.
+    """
+    try:
+        reserved = importlib.import_module("mapapp.reserved")
+    except ModuleNotFoundError as exc:
+        if exc.name != "mapapp.reserved":
+            raise
+        return ReservedPlaces(places_frame(), "")
+    # the stamp first: should the register change in between, the stamp is the
+    # older one, and the next check picks the change up (never the reverse)
+    stamp = str(reserved.register_stamp(settings))
+    return ReservedPlaces(places_frame(reserved.free_places(settings)), stamp)
+
+
+def combined_stamp(store_stamp: str, register_stamp: str, now: datetime | pd.Timestamp) -> str:
+    """The stamp caches key on: the store's, the register's, and the day while places exist.
+
+    The day is part of it because a line's staleness (and the plan's trust in
+    it) changes with time alone; without a register nothing changes.
+
+    Examples
+    --------
+    >>> combined_stamp("demo", "", pd.Timestamp("2026-12-07 23:30", tz="UTC"))
+    'demo'
+    >>> combined_stamp("g12", "r5", pd.Timestamp("2026-12-07 23:30", tz="UTC"))
+    'g12+reserved:r5@2026-12-08'
+    """
+    if not register_stamp:
+        return store_stamp
+    day = _utc(now).tz_convert(_ZONE).date().isoformat()
+    return f"{store_stamp}+reserved:{register_stamp}@{day}"
