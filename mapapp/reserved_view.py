@@ -70,7 +70,6 @@ __all__ = [
     "ReservedPlaces",
     "attach_reserved",
     "combined_stamp",
-    "has_free_place",
     "load_places",
     "places_frame",
     "referral_line",
@@ -200,22 +199,6 @@ def attach_reserved(
     stale = (total > 0) & (pd.isna(age) | (age >= np.timedelta64(STALE_DAYS, "D")))
     out["reserved_stale"] = np.asarray(stale, dtype=bool)
     return out
-
-
-def has_free_place(actors: pd.DataFrame) -> np.ndarray:
-    """Boolean array: rows with at least one reserved place free now (False without the columns).
-
-    Examples
-    --------
-    >>> has_free_place(pd.DataFrame({"reserved_free": [0, 2]})).tolist()
-    [False, True]
-    >>> has_free_place(pd.DataFrame({"id": ["a"]})).tolist()
-    [False]
-    """
-    if "reserved_free" not in actors:
-        return np.zeros(len(actors), dtype=bool)
-    free = pd.to_numeric(actors["reserved_free"], errors="coerce").fillna(0)
-    return (free > 0).to_numpy(dtype=bool)
 
 
 def _days_ago(confirmed: pd.Timestamp, now: pd.Timestamp) -> int:

@@ -45,7 +45,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from mapapp.filters import membership, reception_flags
+from mapapp.filters import membership, reception_flags, reserved_free_mask
 from mapapp.geo.sphere import chord_to_km, km_to_chord, to_unit_xyz
 from mapapp.hours import is_open, local_time, open_on, time_zone
 from mapapp.taxonomy import ActorType, Obstacle, parse_actor_type, parse_obstacle
@@ -88,6 +88,9 @@ class SearchQuery:
         time where the service is.
     open_day : date or None
         Keep services open at some time on that day.
+    reserved_free : bool
+        Keep only crèches with a childcare place reserved for women returning
+        to work that is free now (:func:`mapapp.filters.reserved_free_mask`).
     radius_km : float or None
         Maximum great-circle distance.
     limit : int
@@ -107,6 +110,7 @@ class SearchQuery:
     modes: tuple[str, ...] = ()
     open_at: datetime | None = None
     open_day: date | None = None
+    reserved_free: bool = False
 
     def __post_init__(self) -> None:
         if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
@@ -130,6 +134,7 @@ class _Filters:
     modes_mask: NDArray[np.bool_] | None = None
     open_at: datetime | None = None
     open_day: date | None = None
+    reserved_free: bool = False
 
 
 @dataclass
@@ -176,6 +181,7 @@ class SearchIndex:
         self._modes_rows = _rows_by_value(a["modes_accueil"])
         self._hours = a["horaires_accueil"].fillna("").astype(str).to_numpy()
         self._zones = _zones(a["code_insee"], a["code_postal"])
+        self._reserved_free = reserved_free_mask(a)
         self._free = np.fromiter(
             (bool(FREE_FRAIS.intersection(f)) for f in a["frais"]), bool, count=n
         )
@@ -215,6 +221,7 @@ class SearchIndex:
             modes_mask=self._mask(self._modes_rows, q.modes) if q.modes else None,
             open_at=q.open_at,
             open_day=q.open_day,
+            reserved_free=q.reserved_free,
         )
 
     def _mask(
@@ -254,6 +261,8 @@ class SearchIndex:
             keep &= f.frais_mask[rows]
         if f.modes_mask is not None:
             keep &= f.modes_mask[rows]
+        if f.reserved_free:
+            keep &= self._reserved_free[rows]
         if f.open_at is not None or f.open_day is not None:
             keep[keep] = self._open(rows[keep], f)
         return keep

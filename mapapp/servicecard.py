@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -135,6 +135,8 @@ class ServiceCard:
     contact_unknown: bool
     lat: float
     lon: float
+    #: reserved childcare places, e.g. "2 places réservées libres (confirmé hier)"
+    reserved: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (NaN coordinates become None)."""
@@ -237,8 +239,10 @@ def service_cards(
         "Now" for today's hours (an aware datetime, read in each service's
         time zone); no today's hours when not given.
     """
+    from mapapp.reserved_view import reserved_line
     from mapapp.safety import safe_url, tel_url
 
+    now = when or datetime.now(UTC)
     out: list[ServiceCard] = []
     has_km = "distance_km" in frame.columns
     for _, row in frame.iterrows():
@@ -289,6 +293,7 @@ def service_cards(
                 contact_unknown=not (phone_href or email_href or website_href or source_href),
                 lat=float(row.get("latitude", math.nan)),
                 lon=float(row.get("longitude", math.nan)),
+                reserved=reserved_line(row, lang, now) or "",
             )
         )
     return out

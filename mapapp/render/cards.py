@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -129,6 +130,8 @@ class Card:
     confidential: bool
     lat: float
     lon: float
+    #: reserved childcare places, e.g. "2 places réservées libres (confirmé hier)"
+    reserved: str = ""
 
 
 def _str(value: Any) -> str:
@@ -202,9 +205,11 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
     """
     # Imported here so that the app's first page (no search yet) does not
     # wait for geopandas, which mapapp.safety needs.
+    from mapapp.reserved_view import reserved_line
     from mapapp.safety import safe_url, tel_url
     from mapapp.servicecard import text as card_text
 
+    now = datetime.now(UTC)
     out: list[Card] = []
     has_distance = "distance_km" in frame.columns
     for i, (_, row) in enumerate(frame.iterrows()):
@@ -252,6 +257,7 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
                 confidential=bool(row.get("confidential", False)),
                 lat=float(row.get("latitude", math.nan)),
                 lon=float(row.get("longitude", math.nan)),
+                reserved=reserved_line(row, lang, now) or "",
             )
         )
     return out
@@ -328,6 +334,8 @@ def card_markdown(card: Card, lang: str = "fr") -> CardMarkdown:
     lines.append(f":material/call: {phone}")
     hours = escape_markdown(card.hours) if card.hours else t("hours_unknown", lang)
     lines.append(f":material/schedule: {hours}")
+    if card.reserved:
+        lines.append(f":material/child_care: {escape_markdown(card.reserved)}")
     return CardMarkdown(
         title=f"**{head}{escape_markdown(card.name)}**",
         meta=" · ".join(meta),
@@ -354,6 +362,8 @@ def _sheet_card(card: Card, lang: str) -> list[str]:
         lines.append(f"{pad}{t('field_phone', lang)} : {plain_text(card.phone)}")
     if card.hours:
         lines.append(f"{pad}{t('field_hours', lang)} : {plain_text(card.hours)}")
+    if card.reserved:
+        lines.append(f"{pad}{card.reserved}")
     if card.email_href:
         lines.append(f"{pad}{t('field_email', lang)} : {plain_text(card.email)}")
     if card.website_href:

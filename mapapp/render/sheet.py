@@ -255,6 +255,8 @@ class _Writer:
         rows.append(f"{_t('hours', lang)}{sep}{hours}" + (f" ({c.today})" if c.today else ""))
         if c.conditions:
             rows.append(c.conditions)
+        if c.reserved:
+            rows.append(c.reserved)
         for row in rows:
             pdf.multi_cell(width, 4.6, self.clean(row), new_x="LMARGIN", new_y="NEXT", align="L")
         if qr_url:
