@@ -264,6 +264,95 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "A private window keeps neither history nor site data once closed: Chrome 'New "
         "Incognito window', Firefox 'New private window', Safari 'Private Browsing'.",
     ),
+    # -- register of reserved crèche places: coordinators' pages (/registre)
+    "reserved_title": (
+        "Places réservées en crèche — coordination",
+        "Reserved crèche places — coordination",
+    ),
+    "reserved_other_lang": ("English", "Français"),
+    "reserved_continue": ("Continuer", "Continue"),
+    "reserved_sign_in": ("Se connecter", "Sign in"),
+    "reserved_sign_in_intro": (
+        "Réservé aux coordinatrices du réseau. Les autres visiteurs consultent les places "
+        "dans la recherche.",
+        "For the network's coordinators only. Other visitors see the places in the search.",
+    ),
+    "reserved_bad_login": (
+        "Nom de compte ou mot de passe incorrect.",
+        "Wrong account name or password.",
+    ),
+    "reserved_account": ("Nom de compte", "Account name"),
+    "reserved_password": ("Mot de passe", "Password"),
+    "reserved_signed_in_as": ("Connectée : {name}", "Signed in: {name}"),
+    "reserved_role_admin": ("administration", "admin"),
+    "reserved_role_coordinator": ("coordination", "coordinator"),
+    "reserved_sign_out": ("Se déconnecter", "Sign out"),
+    "reserved_my_creches": ("Les crèches de mon périmètre", "The crèches of my scope"),
+    "reserved_admin_dep": (
+        "Afficher aussi les crèches du département (code) :",
+        "Also show the crèches of the département (code):",
+    ),
+    "reserved_show": ("Afficher", "Show"),
+    "reserved_none_in_scope": (
+        "Aucune crèche dans ce périmètre.",
+        "No crèche in this scope.",
+    ),
+    "reserved_col_creche": ("Crèche", "Crèche"),
+    "reserved_col_commune": ("Commune", "Commune"),
+    "reserved_col_places": ("Places réservées", "Reserved places"),
+    "reserved_col_confirmed": ("Confirmé le", "Confirmed on"),
+    "reserved_free_of": (
+        "{free} libre(s) sur {reserved}",
+        "{free} free of {reserved}",
+    ),
+    "reserved_change": ("Modifier", "Change"),
+    "reserved_back": ("← Retour à la liste", "← Back to the list"),
+    "reserved_saved": ("Enregistré.", "Saved."),
+    "reserved_last_confirmed": (
+        "Dernière confirmation : {when} UTC",
+        "Last confirmed: {when} UTC",
+    ),
+    "reserved_confirm": (
+        "Confirmer que c'est toujours exact",
+        "Confirm it is still accurate",
+    ),
+    "reserved_field_partner": (
+        "Partenaire qui réserve (jamais montré au public)",
+        "Partner reserving the places (never shown to the public)",
+    ),
+    "reserved_field_places_reserved": ("Places réservées", "Reserved places"),
+    "reserved_field_places_free": ("Places libres maintenant", "Places free now"),
+    "reserved_field_valid_from": ("Valable à partir du", "Valid from"),
+    "reserved_field_valid_until": ("Valable jusqu'au", "Valid until"),
+    "reserved_field_ages": ("Âges des enfants", "Children's ages"),
+    "reserved_field_hours": ("Horaires", "Hours"),
+    "reserved_field_who_may_refer": ("Qui peut orienter", "Who may refer"),
+    "reserved_save": ("Enregistrer", "Save"),
+    "reserved_history": ("Historique", "History"),
+    "reserved_col_when": ("Quand (UTC)", "When (UTC)"),
+    "reserved_col_who": ("Qui", "Who"),
+    "reserved_col_field": ("Champ", "Field"),
+    "reserved_col_change": ("Avant → après", "Before → after"),
+    "reserved_form_expired": (
+        "Ce formulaire a expiré ou a déjà été envoyé : rechargez la page et recommencez.",
+        "This form has expired or was already sent: reload the page and try again.",
+    ),
+    "reserved_unknown_creche": (
+        "Cette crèche n'existe pas dans l'annuaire.",
+        "This crèche is not in the directory.",
+    ),
+    "reserved_out_of_scope": (
+        "Cette crèche n'est pas dans votre périmètre : vous ne pouvez pas la modifier.",
+        "This crèche is outside your scope: you cannot change it.",
+    ),
+    "reserved_signed_out": (
+        "Connectez-vous pour modifier le registre.",
+        "Sign in to change the register.",
+    ),
+    "reserved_store_unavailable": (
+        "Le registre est indisponible pour le moment : réessayez dans une minute.",
+        "The register is unavailable right now: try again in a minute.",
+    ),
     # -- coverage view (coordinators)
     "cov_title": ("Couverture du territoire", "Coverage of the territory"),
     "cov_intro": (

@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     >>> sorted(p for p in app.openapi()["paths"])
     ['/api/v1/coverage', '/api/v1/obstacles', '/api/v1/plan', '/api/v1/services', '/api/v1/services/{service_id}', '/api/v1/types']
     """
-    from mapapp.web import light
+    from mapapp.web import light, reserved
     from mapapp.web.api import router
 
     settings = settings or Settings.from_env()
@@ -159,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # The light phone page (/m): its own router, headers and templates.
     light.mount(app, settings)
+    # The coordinators' pages of the register of reserved places (/registre).
+    reserved.mount(app, settings)
 
     # Middleware: the last added runs first.  The rate limit answers inside the
     # headers middleware so its 429 gets the same headers.
