@@ -69,11 +69,13 @@ __all__ = [
     "STALE_DAYS",
     "ReservedPlaces",
     "attach_reserved",
+    "card_reserved",
     "combined_stamp",
     "load_places",
     "places_frame",
     "referral_line",
     "reserved_line",
+    "woman_line",
 ]
 
 #: Days without confirmation after which a line says "peut-être plus à jour".
@@ -207,6 +209,10 @@ def _days_ago(confirmed: pd.Timestamp, now: pd.Timestamp) -> int:
     return max(0, (today - then).days)
 
 
+def _stale(confirmed: Any, now: pd.Timestamp) -> bool:
+    return bool(now - _utc(confirmed) >= pd.Timedelta(days=STALE_DAYS))
+
+
 def _when(confirmed: Any, now: pd.Timestamp, lang: str) -> str:
     if confirmed is None or pd.isna(confirmed):
         return t("reserved_never_confirmed", lang)
@@ -250,12 +256,58 @@ def reserved_line(row: Mapping[str, Any] | pd.Series, lang: str, now: datetime) 
     else:
         head = t("reserved_free_one" if free == 1 else "reserved_free_many", lang, n=free)
     when = _when(confirmed, now_utc, lang)
-    stale = confirmed is None or pd.isna(confirmed)
-    if not stale:
-        stale = now_utc - _utc(confirmed) >= pd.Timedelta(days=STALE_DAYS)
-    if stale:
+    if confirmed is None or pd.isna(confirmed) or _stale(confirmed, now_utc):
         when += t("reserved_stale_suffix", lang)
     return f"{head} ({when})"
+
+
+def card_reserved(row: Mapping[str, Any] | pd.Series, lang: str, now: datetime) -> str:
+    """What a card shows: :func:`reserved_line`, and who can refer her when a place is free.
+
+    Empty when the crèche has no reserved place.  The partner who reserves
+    the places and the register's history are never part of it.
+
+    Examples
+    --------
+    >>> now = pd.Timestamp("2026-12-07 10:00", tz="UTC")
+    >>> card_reserved({"reserved_free": 1, "reserved_total": 1,
+    ...                "reserved_confirmed_at": now}, "en", now)
+    '1 reserved place free (confirmed today). Ask a social worker or the CIDFF to refer you.'
+    >>> card_reserved({"reserved_free": 0, "reserved_total": 0}, "fr", now)
+    ''
+    """
+    line = reserved_line(row, lang, now)
+    if line is None:
+        return ""
+    if int(row.get("reserved_free", 0) or 0) > 0:
+        return f"{line}. {referral_line(lang)}"
+    return line
+
+
+def woman_line(row: Mapping[str, Any] | pd.Series, lang: str, now: datetime) -> str | None:
+    """The light page's line: free places now and who can refer her; no date, no history.
+
+    None unless a place is free and was confirmed within :data:`STALE_DAYS`
+    days: she should not travel on an old promise.
+
+    Examples
+    --------
+    >>> now = pd.Timestamp("2026-12-07 10:00", tz="UTC")
+    >>> row = {"reserved_free": 2, "reserved_total": 3, "reserved_confirmed_at": now,
+    ...        "reserved_stale": False}
+    >>> woman_line(row, "fr", now)
+    '2 places réservées libres. Demandez à une travailleuse sociale ou au CIDFF de vous orienter.'
+    >>> woman_line({**row, "reserved_stale": True}, "fr", now) is None
+    True
+    """
+    free = int(row.get("reserved_free", 0) or 0)
+    confirmed = row.get("reserved_confirmed_at")
+    if free <= 0 or confirmed is None or pd.isna(confirmed) or row.get("reserved_stale"):
+        return None
+    if _stale(confirmed, _utc(now)):
+        return None
+    head = t("reserved_free_one" if free == 1 else "reserved_free_many", lang, n=free)
+    return f"{head}. {referral_line(lang)}"
 
 
 def referral_line(lang: str) -> str:
@@ -289,6 +341,13 @@ def load_places(settings: Settings) -> ReservedPlaces:
     except ModuleNotFoundError as exc:
         if exc.name != "mapapp.reserved":
             raise
+        return ReservedPlaces(places_frame(), "")
+    from mapapp.store.reserved_db import open_register
+
+    db = open_register(settings)
+    if db.backend == "sqlite" and not db.path.exists():
+        # nothing registered yet: reading must not create the file (a search
+        # writes nothing to the data folder)
         return ReservedPlaces(places_frame(), "")
     # the stamp first: should the register change in between, the stamp is the
     # older one, and the next check picks the change up (never the reverse)

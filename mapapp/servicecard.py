@@ -239,7 +239,7 @@ def service_cards(
         "Now" for today's hours (an aware datetime, read in each service's
         time zone); no today's hours when not given.
     """
-    from mapapp.reserved_view import reserved_line
+    from mapapp.reserved_view import card_reserved
     from mapapp.safety import safe_url, tel_url
 
     now = when or datetime.now(UTC)
@@ -293,7 +293,7 @@ def service_cards(
                 contact_unknown=not (phone_href or email_href or website_href or source_href),
                 lat=float(row.get("latitude", math.nan)),
                 lon=float(row.get("longitude", math.nan)),
-                reserved=reserved_line(row, lang, now) or "",
+                reserved=card_reserved(row, lang, now),
             )
         )
     return out

@@ -205,7 +205,7 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
     """
     # Imported here so that the app's first page (no search yet) does not
     # wait for geopandas, which mapapp.safety needs.
-    from mapapp.reserved_view import reserved_line
+    from mapapp.reserved_view import card_reserved
     from mapapp.safety import safe_url, tel_url
     from mapapp.servicecard import text as card_text
 
@@ -257,7 +257,7 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
                 confidential=bool(row.get("confidential", False)),
                 lat=float(row.get("latitude", math.nan)),
                 lon=float(row.get("longitude", math.nan)),
-                reserved=reserved_line(row, lang, now) or "",
+                reserved=card_reserved(row, lang, now),
             )
         )
     return out

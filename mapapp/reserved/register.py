@@ -187,8 +187,7 @@ def _text(value: Any) -> str | None:
 def _check(entry: dict[str, Any]) -> None:
     if entry["places_free"] > entry["places_reserved"]:
         raise DataValidationError(
-            "plus de places libres que de places réservées / "
-            "more free places than reserved places"
+            "plus de places libres que de places réservées / more free places than reserved places"
         )
     start, end = entry["valid_from"], entry["valid_until"]
     if start is not None and end is not None and start > end:
@@ -257,7 +256,9 @@ def apply_change(
     _check(new)
     at = now_iso()
     changed = [
-        name for name in EDITABLE if (old is None and name in clean) or (old and new[name] != old[name])
+        name
+        for name in EDITABLE
+        if (old is None and name in clean) or (old and new[name] != old[name])
     ]
     for name in sorted(changed):
         _log(tx, at, actor_id, name, old[name] if old else None, new[name], by)

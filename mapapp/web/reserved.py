@@ -116,9 +116,7 @@ def _settings(request: Request) -> Settings:
 
 def _lang(request: Request, form: Any = None) -> Lang:
     chosen = form.get("lang") if form is not None else request.query_params.get("lang")
-    return negotiate_lang(
-        str(chosen) if chosen else None, request.headers.get("accept-language")
-    )
+    return negotiate_lang(str(chosen) if chosen else None, request.headers.get("accept-language"))
 
 
 def _render(name: str, lang: Lang, status: int = 200, **context: Any) -> Response:
@@ -212,7 +210,9 @@ def _rows(settings: Settings, user: User, dep: str) -> list[dict[str, Any]]:
 
 
 # -- sign in / out ---------------------------------------------------------------------
-def _login_page(request: Request, settings: Settings, lang: Lang, status: int, error: bool) -> Response:
+def _login_page(
+    request: Request, settings: Settings, lang: Lang, status: int, error: bool
+) -> Response:
     import secrets
 
     pre = secrets.token_urlsafe(24)
