@@ -68,6 +68,7 @@ __all__ = [
     "RESERVED_COLUMNS",
     "STALE_DAYS",
     "ReservedPlaces",
+    "api_fields",
     "attach_reserved",
     "card_reserved",
     "combined_stamp",
@@ -259,6 +260,33 @@ def reserved_line(row: Mapping[str, Any] | pd.Series, lang: str, now: datetime) 
     if confirmed is None or pd.isna(confirmed) or _stale(confirmed, now_utc):
         when += t("reserved_stale_suffix", lang)
     return f"{head} ({when})"
+
+
+def api_fields(row: Mapping[str, Any] | pd.Series) -> dict[str, Any] | None:
+    """The reserved places of a record as the API and JSON exports give them (None when none).
+
+    Names follow data·inclusion's French style; ``peut_etre_perime`` is
+    :data:`STALE_DAYS` days without confirmation.  Never the partner.
+
+    Examples
+    --------
+    >>> api_fields({"reserved_total": 2, "reserved_free": 1, "reserved_stale": False,
+    ...     "reserved_confirmed_at": pd.Timestamp("2026-12-06 08:00", tz="UTC")})
+    {'total': 2, 'libres': 1, 'confirme_le': '2026-12-06T08:00:00+00:00', 'peut_etre_perime': False}
+    >>> api_fields({"reserved_total": 0}) is None
+    True
+    """
+    total = int(row.get("reserved_total", 0) or 0)
+    if total <= 0:
+        return None
+    confirmed = row.get("reserved_confirmed_at")
+    known = confirmed is not None and not pd.isna(confirmed)
+    return {
+        "total": total,
+        "libres": int(row.get("reserved_free", 0) or 0),
+        "confirme_le": _utc(confirmed).isoformat() if known else None,
+        "peut_etre_perime": bool(row.get("reserved_stale", False)) or not known,
+    }
 
 
 def card_reserved(row: Mapping[str, Any] | pd.Series, lang: str, now: datetime) -> str:
