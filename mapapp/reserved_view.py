@@ -280,11 +280,12 @@ def api_fields(row: Mapping[str, Any] | pd.Series) -> dict[str, Any] | None:
     if total <= 0:
         return None
     confirmed = row.get("reserved_confirmed_at")
-    known = confirmed is not None and not pd.isna(confirmed)
+    when = None if confirmed is None or pd.isna(confirmed) else _utc(confirmed).isoformat()
+    known = when is not None
     return {
         "total": total,
         "libres": int(row.get("reserved_free", 0) or 0),
-        "confirme_le": _utc(confirmed).isoformat() if known else None,
+        "confirme_le": when,
         "peut_etre_perime": bool(row.get("reserved_stale", False)) or not known,
     }
 
