@@ -622,4 +622,5 @@ def plan_for_query(
         modes=query.modes,
         open_at=query.open_at,
         open_day=query.open_day,
+        reserved_free=query.reserved_free,
     )

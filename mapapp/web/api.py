@@ -455,6 +455,9 @@ def plan(
     per_need: Annotated[int, Query(ge=1, le=10)] = 3,
     radius_km: Annotated[float | None, Query(gt=0, le=1000)] = None,
     lang: Annotated[Literal["fr", "en"] | None, Query()] = None,
+    place_reservee_libre: Annotated[
+        bool, Query(description="Childcare: only crèches with a free reserved place.")
+    ] = False,
 ) -> PlanOut:
     """For each need (obstacle), its nearest services, and the fewest near places covering all.
 
@@ -476,6 +479,7 @@ def plan(
         types=tuple(types or ()),
         publics=tuple(p.value for p in publics or ()),
         free_only=wanted == ["gratuit"],
+        reserved_free=place_reservee_libre,
     )
     return PlanOut(**result.to_dict("en" if lang == "en" else "fr"))
 
