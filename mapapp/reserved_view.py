@@ -64,9 +64,11 @@ if TYPE_CHECKING:
     from mapapp.settings import Settings
 
 __all__ = [
+    "PER_INHABITANTS",
     "PUBLIC_COLUMNS",
     "RESERVED_COLUMNS",
     "STALE_DAYS",
+    "ReservedCoverage",
     "ReservedPlaces",
     "api_fields",
     "attach_reserved",
@@ -75,6 +77,7 @@ __all__ = [
     "load_places",
     "places_frame",
     "referral_line",
+    "reserved_coverage",
     "reserved_line",
     "woman_line",
 ]
@@ -401,3 +404,114 @@ def combined_stamp(store_stamp: str, register_stamp: str, now: datetime | pd.Tim
         return store_stamp
     day = _utc(now).tz_convert(_ZONE).date().isoformat()
     return f"{store_stamp}+reserved:{register_stamp}@{day}"
+
+
+# -- the coordinator's view -----------------------------------------------------
+
+#: Reserved places are shown per this many inhabitants (of all ages: the
+#: reference geography has no count of young children per commune).
+PER_INHABITANTS: Final = 1000
+
+
+@dataclass(frozen=True)
+class ReservedCoverage:
+    """Reserved places in a territory, and where one more partner crèche would help most.
+
+    Attributes
+    ----------
+    summary : dict
+        ``creches_partenaires``, ``places_reservees``, ``places_libres``,
+        ``population`` (total population: no better denominator exists in
+        the reference data), ``places_pour_1000_habitants``,
+        ``places_libres_pour_1000_habitants``.
+    departements : DataFrame
+        The same per département of the territory (indexed by code).
+    suggestions : DataFrame
+        :func:`mapapp.coverage.suggest_sites` with partner crèches as the
+        services, and as candidates only communes that already have a crèche
+        which is not yet a partner (a partner is a crèche, not a new building).
+    """
+
+    summary: dict[str, float]
+    departements: pd.DataFrame
+    suggestions: pd.DataFrame
+
+
+def _per_1000(places: Any, population: Any) -> Any:
+    pop = np.asarray(population, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pop > 0, np.asarray(places, dtype=float) * PER_INHABITANTS / pop, np.nan)
+
+
+def reserved_coverage(
+    actors: pd.DataFrame,
+    communes: pd.DataFrame,
+    territory: Any = None,
+    *,
+    radius_km: float = 10.0,
+    n: int = 5,
+) -> ReservedCoverage:
+    """Count reserved places (total and free) over ``territory`` and propose partner crèches.
+
+    Parameters
+    ----------
+    actors : DataFrame
+        The public view with :data:`RESERVED_COLUMNS` (:func:`attach_reserved`).
+    communes : DataFrame
+        ``Geography.communes`` (with the Paris, Lyon and Marseille city rows).
+    territory : mapapp.coverage.Territory, optional
+        Default: France.
+    radius_km : float, keyword-only
+        A woman is "near" a partner crèche within this great-circle distance.
+    n : int, keyword-only
+        How many communes to propose.
+
+    Duplicates of one crèche (several sources) are counted once.
+    """
+    from mapapp.coverage import Territory, select_services, suggest_sites, territory_units
+    from mapapp.geo.communes import analysis_units
+
+    territory = territory or Territory()
+    units = territory_units(analysis_units(communes), territory)
+    frame = actors
+    if "duplicate" in frame:
+        frame = frame[~frame["duplicate"].astype(bool)]
+    if "reserved_total" not in frame:
+        frame = frame.assign(reserved_total=0, reserved_free=0)
+    childcare = select_services(frame, communes, obstacles=("garde-enfants",))
+    points = childcare.points
+    codes = points["code_insee"].astype(str)
+    if territory.kind == "france":
+        inside = np.ones(len(points), dtype=bool)
+    else:
+        owner = communes[territory.kind].reindex(pd.Index(codes.to_numpy()))
+        inside = owner.to_numpy(dtype=object) == territory.code
+    by_id = frame.drop_duplicates("id").set_index("id")
+    total = by_id["reserved_total"].reindex(points["id"]).fillna(0).to_numpy(dtype=int)
+    free = by_id["reserved_free"].reindex(points["id"]).fillna(0).to_numpy(dtype=int)
+    partner = total > 0
+    dep = communes["departement"].reindex(pd.Index(codes.to_numpy())).to_numpy(dtype=object)
+    here = pd.DataFrame({"departement": dep, "partner": partner, "total": total, "free": free})[
+        inside
+    ]
+    grouped = here.groupby("departement")[["partner", "total", "free"]].sum()
+    deps = units.groupby("departement").agg(
+        nom=("departement_nom", "first"), population=("population", "sum")
+    )
+    deps["creches_partenaires"] = grouped["partner"].reindex(deps.index).fillna(0).astype(int)
+    deps["places_reservees"] = grouped["total"].reindex(deps.index).fillna(0).astype(int)
+    deps["places_libres"] = grouped["free"].reindex(deps.index).fillna(0).astype(int)
+    deps["places_pour_1000_habitants"] = _per_1000(deps["places_reservees"], deps["population"])
+    population = float(units["population"].sum())
+    summary = {
+        "creches_partenaires": float(here["partner"].sum()),
+        "places_reservees": float(here["total"].sum()),
+        "places_libres": float(here["free"].sum()),
+        "population": population,
+        "places_pour_1000_habitants": float(_per_1000(here["total"].sum(), population)),
+        "places_libres_pour_1000_habitants": float(_per_1000(here["free"].sum(), population)),
+    }
+    hosts = pd.Index(codes[~partner & inside].unique()).intersection(units.index)
+    partners = points[partner].reset_index(drop=True)
+    suggestions = suggest_sites(units, partners, radius_km=radius_km, n=n, candidates=hosts)
+    return ReservedCoverage(summary, deps, suggestions)
