@@ -543,6 +543,39 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Demandez à une travailleuse sociale ou au CIDFF de vous orienter.",
         "Ask a social worker or the CIDFF to refer you.",
     ),
+    "reserved_cov_header": (
+        "Places réservées en crèche (réseau « Une place, une chance »)",
+        "Reserved crèche places (the 'Une place, une chance' network)",
+    ),
+    "reserved_cov_intro": (
+        "Places gardées pour des femmes qui reprennent un emploi, valables aujourd'hui. "
+        "Rapportées à la population totale : les données de référence ne comptent pas "
+        "les jeunes enfants par commune. Le partenaire qui réserve n'est jamais montré.",
+        "Places kept for women returning to work, valid today. Per total population: the "
+        "reference data do not count young children per commune. The partner who reserves "
+        "them is never shown.",
+    ),
+    "reserved_cov_partners": ("Crèches partenaires", "Partner crèches"),
+    "reserved_cov_total": ("Places réservées", "Reserved places"),
+    "reserved_cov_free": ("Places libres", "Free places"),
+    "reserved_cov_per_1000": (
+        "Places pour 1 000 habitants (population totale)",
+        "Places per 1,000 inhabitants (total population)",
+    ),
+    "reserved_cov_suggest": (
+        "Communes où une crèche de plus dans le réseau aiderait le plus (à moins de {r} km, "
+        "parmi les communes qui ont déjà une crèche non partenaire)",
+        "Communes where one more crèche in the network would help most (within {r} km, among "
+        "communes that already have a crèche outside the network)",
+    ),
+    "reserved_cov_dl": (
+        "Places réservées par département (CSV)",
+        "Reserved places by département (CSV)",
+    ),
+    "reserved_cov_dl_sites": (
+        "Communes proposées pour le réseau (CSV)",
+        "Communes proposed for the network (CSV)",
+    ),
     "reserved_filter": ("Avec une place réservée libre", "With a free reserved place"),
     "reserved_filter_help": (
         "Crèches qui gardent des places pour des femmes qui reprennent un emploi, "
