@@ -299,6 +299,15 @@ def test_a_change_reaches_catalog_cli_api_and_light_page_without_the_partner(
     assert [r["id"] for r in found] == ["t:free"]
     assert (found[0]["reserved_total"], found[0]["reserved_free"]) == (2, 1)
     assert PARTNER not in cli.stdout + cli.stderr
+    for fmt in ("csv", "datainclusion", "geojson"):
+        out = mapapp_cli("export", "--format", fmt)
+        assert out.returncode == 0, out.stderr
+        assert PARTNER not in out.stdout + out.stderr
+        assert "alice" not in out.stdout
+    exported = mapapp_cli("export", "--format", "csv").stdout.splitlines()
+    head = exported[0].split(",")
+    free_row = next(line.split(",") for line in exported if line.startswith("t:free,"))
+    assert free_row[head.index("reserved_free")] == "1"
 
     api = Settings.from_env(
         {
