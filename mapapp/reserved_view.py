@@ -183,25 +183,47 @@ def attach_reserved(
     out = actors.copy()
     p = places_frame(places) if list(places.columns) != list(PUBLIC_COLUMNS) else places
     p = p[_valid_now(p, now_utc)]
-    ids = out["id"].astype(str)
-    clusters = (
-        out["cluster_id"].astype(str) if "cluster_id" in out else pd.Series("", index=out.index)
-    )
-    key = clusters.where(clusters != "", ids)
-    key_of_id = dict(zip(ids, key, strict=True))
-    p = p.assign(_key=p["actor_id"].map(key_of_id)).dropna(subset=["_key"])
-    agg = p.groupby("_key").agg(
-        total=("places_reserved", "sum"),
-        free=("places_free", "sum"),
-        confirmed=("confirmed_at", lambda s: s.min() if s.notna().all() else pd.NaT),
-    )
-    agg = agg[agg["total"] > 0].reindex(key.to_numpy())
-    total = agg["total"].fillna(0).astype(int).to_numpy()
-    confirmed = pd.to_datetime(agg["confirmed"], utc=True)
+    n = len(out)
+    total, free = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    confirmed = np.full(n, np.datetime64("NaT", "ns"))
+    if len(p):
+        # Work on the register's few rows: the actors' columns are read once each.
+        ids = pd.Index(out["id"].astype(str))
+        clusters = (
+            out["cluster_id"].astype(str).to_numpy(dtype=object)
+            if "cluster_id" in out
+            else np.full(n, "", dtype=object)
+        )
+        pos = ids.get_indexer(pd.Index(p["actor_id"]))
+        p, pos = p[pos >= 0], pos[pos >= 0]
+        # one key per crèche: its cluster of duplicates, or its own row
+        own = np.array([f"#{k}" for k in pos], dtype=object)
+        key = np.where(clusters[pos] != "", clusters[pos], own)
+        p = p.assign(_key=key, _unconfirmed=p["confirmed_at"].isna())
+        agg = p.groupby("_key").agg(
+            total=("places_reserved", "sum"),
+            free=("places_free", "sum"),
+            confirmed=("confirmed_at", "min"),
+            unconfirmed=("_unconfirmed", "any"),
+        )
+        # one reservation never confirmed makes the whole line unconfirmed
+        agg.loc[agg["unconfirmed"], "confirmed"] = pd.NaT
+        agg = agg[agg["total"] > 0]
+        in_cluster = np.flatnonzero(pd.Series(clusters).isin(agg.index).to_numpy())
+        rows = np.concatenate([pos[own.astype(str) == key.astype(str)], in_cluster]).astype(np.intp)
+        row_keys = np.concatenate([own[own == key], clusters[in_cluster]])
+        found = agg.reindex(row_keys)
+        ok = found["total"].notna().to_numpy()
+        rows, found = rows[ok], found[ok]
+        total[rows] = found["total"].to_numpy(dtype=np.int64)
+        free[rows] = found["free"].to_numpy(dtype=np.int64)
+        stamps = pd.to_datetime(found["confirmed"], utc=True).dt.tz_localize(None)
+        confirmed[rows] = stamps.to_numpy(dtype="datetime64[ns]")
+    when = pd.DatetimeIndex(confirmed).tz_localize("UTC")
     out["reserved_total"] = total
-    out["reserved_free"] = agg["free"].fillna(0).astype(int).to_numpy()
-    out["reserved_confirmed_at"] = pd.DatetimeIndex(confirmed).tz_convert("UTC")
-    age = (_utc(now_utc) - confirmed).to_numpy()
+    out["reserved_free"] = free
+    out["reserved_confirmed_at"] = when
+    age = (now_utc - when).to_numpy()
     stale = (total > 0) & (pd.isna(age) | (age >= np.timedelta64(STALE_DAYS, "D")))
     out["reserved_stale"] = np.asarray(stale, dtype=bool)
     return out
