@@ -37,6 +37,7 @@ _COMMANDS = {
     "duplicates": "mapapp.commands.duplicates:duplicates_command",
     "api": "mapapp.commands.web:api_command",
     "users": "mapapp.commands.users:users_command",
+    "reserved": "mapapp.commands.reserved:reserved_command",
 }
 
 #: One-line help of each command, shown by ``mapapp --help`` without importing it.
@@ -52,6 +53,7 @@ _HELP = {
     "duplicates": "Les doublons expliqués / duplicate clusters",
     "api": "Lancer l'API REST / start the REST API",
     "users": "Gérer les comptes / manage accounts",
+    "reserved": "Places réservées en crèche / reserved places",
 }
 
 

@@ -119,11 +119,19 @@ def _hasher() -> object:
     return PasswordHasher()
 
 
+#: The hash of a random password nobody knows, made with argon2-cffi's default
+#: parameters: a sign-in for a missing account verifies it, at the same cost.
+#: Written out (not computed on first use) so the first failed sign-in is not slower.
+_DUMMY = "$argon2id$v=19$m=65536,t=3,p=4$m8Wab3O0riNcoCWfst36nA$87jTNxuh3AIpOxthW823kHrlK6wV1VbFIyF9msK/uX8"
+
+
 @cache
 def _dummy_hash() -> str:
+    """:data:`_DUMMY`, or a new one if the library's parameters changed (then cost differs)."""
     from argon2 import PasswordHasher
 
-    return PasswordHasher().hash(secrets.token_hex(16))
+    hasher = PasswordHasher()
+    return hasher.hash(secrets.token_hex(16)) if hasher.check_needs_rehash(_DUMMY) else _DUMMY
 
 
 def add_user(

@@ -11,6 +11,8 @@ not; a company crèche missing from every source is added by hand
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mapapp.settings import Settings
@@ -18,6 +20,8 @@ from mapapp.taxonomy import ActorType
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from mapapp.geo.communes import Geography
 
 __all__ = ["CHILDCARE_TYPES", "creches", "departement_of_code"]
 
@@ -41,6 +45,14 @@ def departement_of_code(code_insee: str) -> str:
     return code[:3] if code.startswith("97") else code[:2]
 
 
+@cache
+def _geography(cache_dir: str) -> Geography:
+    """The reference geography, read once per process (it never changes while serving)."""
+    from mapapp.geo.communes import load_geography
+
+    return load_geography(Path(cache_dir))
+
+
 def creches(settings: Settings) -> pd.DataFrame:
     """The crèches of the store (or of the demonstration data), one row each.
 
@@ -51,9 +63,8 @@ def creches(settings: Settings) -> pd.DataFrame:
         ``departement``, ``actor_type``.
     """
     from mapapp.catalog import load_public_actors
-    from mapapp.geo.communes import load_geography
 
-    communes = load_geography(settings.cache_dir).communes
+    communes = _geography(str(settings.cache_dir)).communes
     actors = load_public_actors(settings, communes=communes).actors
     keep = actors[actors["actor_type"].isin(CHILDCARE_TYPES)]
     if "duplicate" in keep.columns:

@@ -219,6 +219,7 @@ def apply_change(
     *,
     by: str,
     tx: Tx | None = None,
+    confirm_unchanged: bool = True,
 ) -> list[str]:
     """Change one crèche's entry (creating it when new); return the fields that changed.
 
@@ -236,6 +237,9 @@ def apply_change(
         Who changes it, as the history shows it (an account name, ``import:FILE``).
     tx : Tx, optional
         An open transaction to join (the CSV import commits a whole file at once).
+    confirm_unchanged : bool, keyword-only
+        False: a change that changes nothing writes nothing and returns ``[]``
+        (an import of an exported file must not pass for a confirmation).
 
     Raises
     ------
@@ -244,7 +248,9 @@ def apply_change(
     """
     if tx is None:
         with open_register(settings).transaction() as own:
-            return apply_change(settings, actor_id, changes, by=by, tx=own)
+            return apply_change(
+                settings, actor_id, changes, by=by, tx=own, confirm_unchanged=confirm_unchanged
+            )
     clean = clean_changes(changes)
     rows = tx.execute(
         f"SELECT {', '.join(_COLUMNS)} FROM mapapp_reserved_places WHERE actor_id = %s",
@@ -255,11 +261,10 @@ def apply_change(
     new.update(clean)
     _check(new)
     at = now_iso()
-    changed = [
-        name
-        for name in EDITABLE
-        if (old is None and name in clean) or (old and new[name] != old[name])
-    ]
+    base = old or asdict(Entry(actor_id))
+    changed = [name for name in EDITABLE if new[name] != base[name]]
+    if not changed and old is not None and not confirm_unchanged:
+        return []
     for name in sorted(changed):
         _log(tx, at, actor_id, name, old[name] if old else None, new[name], by)
     _log(tx, at, actor_id, "confirmed_at", _text(old["confirmed_at"]) if old else None, at, by)

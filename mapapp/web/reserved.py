@@ -155,10 +155,19 @@ def _current(request: Request, settings: Settings) -> tuple[User, str] | None:
 
 
 def _foreign_origin(request: Request) -> bool:
-    """True when the browser says the form was posted from another site."""
+    """True when the browser says the form was posted from another site.
+
+    ``Sec-Fetch-Site`` first (browsers send it even under ``Referrer-Policy:
+    no-referrer``, which turns a POST's ``Origin`` into ``null``); else
+    ``Origin`` when it names a site.  A request with neither (a script, an
+    old browser) still needs its one-time token.
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site:
+        return fetch_site not in ("same-origin", "none")
     origin = request.headers.get("origin")
     if not origin or origin == "null":
-        return origin == "null"
+        return False
     own = f"{request.url.scheme}://{request.url.netloc}"
     return origin.rstrip("/") != own
 
@@ -187,11 +196,11 @@ def _rows(settings: Settings, user: User, dep: str) -> list[dict[str, Any]]:
     frame = _creches(settings)
     entries = {e.actor_id: e for e in read_entries(settings)}
     if user.role is accounts.Role.ADMIN:
-        mask = frame.index.isin(list(entries)) | (frame["departement"] == dep)
+        mask = frame.index.isin(list(entries)) | (frame["departement"] == dep).to_numpy()
     else:
         deps = {s[4:] for s in user.scopes if s.startswith("dep:")}
         ids = {s[7:] for s in user.scopes if s.startswith("creche:")}
-        mask = frame["departement"].isin(deps) | frame.index.isin(list(ids))
+        mask = frame["departement"].isin(deps).to_numpy() | frame.index.isin(list(ids))
     out = []
     for actor_id, row in frame[mask].iterrows():
         entry = entries.get(str(actor_id))
