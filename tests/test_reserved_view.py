@@ -365,3 +365,36 @@ def test_reading_without_a_register_writes_nothing(settings: Settings, tmp_path:
     shown = load_public_actors(settings).actors
     assert int(shown["reserved_total"].sum()) == 0
     assert set(Path(settings.data_dir).rglob("*")) == before
+
+
+# -- the social worker's cards and sheet -----------------------------------------
+
+
+def test_app_card_and_plan_sheet_show_the_line_and_who_refers_her() -> None:
+    import subprocess
+
+    from mapapp.plan import build_plan
+    from mapapp.render.cards import card_markdown, cards_from_frame, sheet_text
+    from mapapp.render.sheet import SheetOptions, sheet_pdf
+
+    actors = _with_places().set_index("id", drop=False)
+    today = pd.Timestamp.now(tz="UTC")
+    actors["reserved_confirmed_at"] = pd.DatetimeIndex([today] * len(actors))
+    cards = {c.id: c for c in cards_from_frame(actors.reset_index(drop=True), lang="fr")}
+    expected = (
+        "1 place réservée libre (confirmé aujourd'hui). "
+        "Demandez à une travailleuse sociale ou au CIDFF de vous orienter."
+    )
+    assert cards["t:free"].reserved == expected
+    assert cards["t:full"].reserved == "Aucune place réservée libre sur 2 (confirmé aujourd'hui)"
+    assert cards["t:near"].reserved == ""
+    assert "1 place réservée libre" in card_markdown(cards["t:free"]).summary
+    assert expected in sheet_text(list(cards.values()))
+    plan = build_plan(actors.reset_index(drop=True), lat=SAINT_DENIS[0], lon=SAINT_DENIS[1],
+                      obstacles=["garde-enfants"])  # fmt: skip
+    assert plan.cards(lang="en")["t:free"].reserved.startswith("1 reserved place free")
+    pdf = sheet_pdf(plan, SheetOptions(lang="fr"))
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    assert "1 place réservée libre (confirmé aujourd'hui)" in " ".join(text.split())
