@@ -58,3 +58,37 @@ def test_coverage_page_counts_reserved_places_and_follows_a_change(
     assert (_metric(at, "Places réservées"), _metric(at, "Places libres")) == ("5", "3")
     page = "\n".join(str(e.value) for e in at.markdown) + str([d.value for d in at.dataframe])
     assert PARTNER not in page
+
+
+def test_search_page_filter_and_line_follow_the_register(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Done means: a coordinator marks a place free; the social worker's next search shows it."""
+    store = open_store(settings)
+    with store.writer():
+        store.commit(_actors(), {})
+    apply_change(settings, "t:free", {"partner": PARTNER, "places_reserved": 2}, by="a")
+    monkeypatch.setenv("MAPAPP_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("MAPAPP_CACHE_DIR", str(settings.cache_dir))
+    monkeypatch.setenv("MAPAPP_TILES", "none")
+    app = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+    at = AppTest.from_file(app, default_timeout=180)
+    at.run()
+
+    def search() -> str:
+        if any(b.key == "edit_search" for b in at.button):  # the form folds after a search
+            at.button(key="edit_search").click().run()
+        at.text_input(key="f_place").input("93200")
+        at.button_group(key="f_obstacles").set_value(["garde-enfants"])
+        at.checkbox(key="f_reserved_free").check()
+        next(b for b in at.button if b.proto.is_form_submitter).click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        return "\n".join(m.value for m in at.markdown)
+
+    page = search()
+    assert "Crèche Libre" not in page  # reserved, but none free yet
+    apply_change(settings, "t:free", {"places_free": 1}, by="a")
+    page = search()
+    assert "Crèche Libre" in page and "Crèche Proche" not in page
+    assert "1 place réservée libre" in page
+    assert PARTNER not in page
