@@ -349,6 +349,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Connectez-vous pour modifier le registre.",
         "Sign in to change the register.",
     ),
+    "reserved_too_many": (
+        "Trop d'essais de connexion : attendez quelques minutes avant de réessayer.",
+        "Too many sign-in attempts: wait a few minutes before trying again.",
+    ),
     "reserved_store_unavailable": (
         "Le registre est indisponible pour le moment : réessayez dans une minute.",
         "The register is unavailable right now: try again in a minute.",

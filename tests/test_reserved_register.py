@@ -219,3 +219,25 @@ def test_done_means_on_each_store_a_coordinator_marks_a_place_free_and_it_shows(
     assert shown.loc[C93, "places_free"] == 2 and C95 not in shown.index
     assert register_stamp(s) != before
     assert {h["changed_by"] for h in history(s, C93)} == {"amina"}
+
+
+def test_the_embedded_register_is_readable_by_its_owner_only(settings: Settings) -> None:
+    apply_change(settings, "c:1", {"places_reserved": 1}, by="a")
+    mode = (settings.data_dir / "reserved.sqlite").stat().st_mode & 0o777
+    assert mode == 0o600
+
+
+def test_a_company_crèche_is_added_on_each_store(rsettings: Settings) -> None:
+    from mapapp.reserved.creches import creches
+    from mapapp.reserved.manual import add_creche
+    from mapapp.schema import actors_frame
+    from mapapp.store import open_store
+
+    store = open_store(rsettings)
+    with store.writer():
+        store.commit(actors_frame([{"id": "t:1", "latitude": 48.9, "longitude": 2.3}]), {})
+    added = add_creche(rsettings, "Crèche Les P'tits Loups", "93066", lat=48.9362, lon=2.3574)
+    assert added.precision == "address"
+    table = creches(rsettings)
+    assert list(table.index) == [added.actor_id]
+    assert table.loc[added.actor_id, "departement"] == "93"

@@ -380,3 +380,17 @@ def test_english_pages_and_clear_errors(client: TestClient) -> None:
     answer = post_change(client, C93, form_token(client, C93), places_free="5")
     assert answer.status_code == 422
     assert "plus de places libres que de places réservées" in answer.text
+
+
+def test_sign_in_attempts_are_limited_per_account_even_with_the_right_password(
+    client: TestClient,
+) -> None:
+    from mapapp.web.reserved import SignInLimits
+
+    for _ in range(SignInLimits.PER_NAME_BURST):
+        assert sign_in(client, "amina", "wrong password here").status_code == 401
+    blocked = sign_in(client, "amina")  # the right password, too late
+    assert blocked.status_code == 429 and "attendez quelques minutes" in blocked.text
+    assert "mapapp_registre=" not in blocked.headers.get("set-cookie", "")
+    # Another account from the same client is not locked out by her name.
+    assert sign_in(client, "root").status_code == 303

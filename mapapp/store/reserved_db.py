@@ -161,6 +161,9 @@ class RegisterDB:
     def _sqlite(self) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                # It holds password hashes and sessions: readable by its owner only.
+                self.path.touch(mode=0o600, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(

@@ -18,7 +18,8 @@ How each boundary is kept (tests in ``tests/test_reserved_web.py``):
   token bound to the session (the sign-in form to a pre-sign-in cookie),
   consumed by its POST; a POST whose ``Origin`` is another site is refused;
 * **guessing**: a failed sign-in is answered with the same page, after the
-  same delay (:data:`FAIL_SECONDS`), whether the account exists or not;
+  same delay (:data:`FAIL_SECONDS`), whether the account exists or not, and
+  attempts are limited per account name and per client (:class:`SignInLimits`);
 * **pages**: Jinja2 autoescaping, no inline script, a strict
   Content-Security-Policy, ``Cache-Control: no-store``, no framing.
 
@@ -261,6 +262,11 @@ async def login(request: Request) -> Response:
         return _message(lang, 403, "reserved_form_expired", "/registre/connexion" + _suffix(lang))
     name = str(form.get("name") or "")[:64]
     password = str(form.get("password") or "")[:1024]
+    limits = getattr(request.app.state, "mapapp_reserved_limits", None)
+    client = request.client.host if request.client else ""
+    if isinstance(limits, SignInLimits) and not limits.allow(name, client):
+        await asyncio.sleep(max(0.0, FAIL_SECONDS - (time.monotonic() - started)))
+        return _message(lang, 429, "reserved_too_many", "/registre/connexion" + _suffix(lang))
     user = await run_in_threadpool(accounts.authenticate, settings, name, password)
     if user is None:
         await asyncio.sleep(max(0.0, FAIL_SECONDS - (time.monotonic() - started)))
@@ -422,6 +428,39 @@ async def change(request: Request, actor_id: str) -> Response:
     return await run_in_threadpool(_change, request, settings, actor_id, form, lang)
 
 
+class SignInLimits:
+    """Sign-in attempts allowed per account name and per client, in this process.
+
+    An account name gets :attr:`PER_NAME_BURST` attempts, then one a minute;
+    a client address gets :attr:`PER_CLIENT_BURST`, then six a minute.  Keys
+    are keyed hashes (a per-process random key): memory holds no readable
+    name or address.  Each worker process counts on its own.
+    """
+
+    PER_NAME_BURST = 5
+    PER_CLIENT_BURST = 20
+
+    def __init__(self) -> None:
+        import secrets
+
+        from mapapp.web.middleware import TokenBuckets
+
+        self._salt = secrets.token_bytes(16)
+        self.names = TokenBuckets(per_minute=1, burst=self.PER_NAME_BURST)
+        self.clients = TokenBuckets(per_minute=6, burst=self.PER_CLIENT_BURST)
+
+    def _key(self, text: str) -> str:
+        import hashlib
+
+        return hashlib.blake2b(text.encode(), key=self._salt, digest_size=12).hexdigest()
+
+    def allow(self, name: str, client: str) -> bool:
+        """Take one attempt from both budgets; False when either is spent."""
+        by_name = self.names.take(self._key(name.strip().lower()))
+        by_client = self.clients.take(self._key(client))
+        return by_name <= 0 and by_client <= 0
+
+
 def mount(app: FastAPI, settings: Settings | None = None) -> None:
     """Serve the coordinators' pages on ``app`` at ``/registre``.
 
@@ -429,4 +468,5 @@ def mount(app: FastAPI, settings: Settings | None = None) -> None:
     """
     if settings is not None:
         app.state.mapapp_reserved_settings = settings
+    app.state.mapapp_reserved_limits = SignInLimits()
     app.include_router(router)
