@@ -160,6 +160,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "field_updated": ("Mise à jour", "Updated"),
     "field_source": ("Source", "Source"),
     "field_ref": ("Référence", "Reference"),
+    "field_today": ("Aujourd'hui", "Today"),
+    "field_conditions": ("Conditions", "Conditions"),
     "confidential_note": (
         "Adresse confidentielle (mise à l'abri) : le lieu est montré au centre de sa commune. "
         "Appelez le numéro indiqué pour être orientée.",
@@ -198,6 +200,251 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "sheet_demo": (
         "ATTENTION : données de démonstration, ces lieux n'existent pas.",
         "WARNING: demonstration data, these places do not exist.",
+    ),
+    # -- what a card says (mapapp.servicecard; search page, plan, PDF sheet, light page)
+    "colon": (" : ", ": "),
+    "card_commune_only": (
+        "adresse précise non connue, dans la commune de {commune}",
+        "exact address unknown, in the commune of {commune}",
+    ),
+    "card_approximate": (
+        "position approximative, distance non connue",
+        "approximate position, distance unknown",
+    ),
+    "card_commune_unknown": ("adresse et commune non connues", "address and commune unknown"),
+    "card_centre_at": ("centre à environ {km}", "its centre about {km} away"),
+    "card_contact_unknown": ("contact inconnu", "contact unknown"),
+    "card_today": ("aujourd'hui : {hours}", "today: {hours}"),
+    "card_closed_today": ("fermé aujourd'hui", "closed today"),
+    "card_publics": ("Public", "For"),
+    "card_frais": ("Frais", "Fees"),
+    "card_modes": ("Accueil", "Reception"),
+    "card_org": ("Organisation", "Organisation"),
+    "card_org_unknown": ("organisation non précisée", "organisation not given"),
+    "card_source_page": ("fiche d'origine", "original record"),
+    "card_confidential": (
+        "Adresse confidentielle : appelez le {phone} pour être orientée.",
+        "Confidential address: call {phone} to be referred.",
+    ),
+    "osm_Mo": ("lun.", "Mon"),
+    "osm_Tu": ("mar.", "Tue"),
+    "osm_We": ("mer.", "Wed"),
+    "osm_Th": ("jeu.", "Thu"),
+    "osm_Fr": ("ven.", "Fri"),
+    "osm_Sa": ("sam.", "Sat"),
+    "osm_Su": ("dim.", "Sun"),
+    "osm_PH": ("jours fériés", "public holidays"),
+    "osm_off": ("fermé", "closed"),
+    "osm_24_7": ("24 h/24, 7 j/7", "24/7"),
+    # -- the plan on the search page (mapapp.ui.plan_view)
+    "plan_title": ("Votre plan", "Your plan"),
+    "plan_places": ("Lieux où aller", "Places to go"),
+    "plan_pdf": ("Télécharger la fiche (PDF)", "Download the sheet (PDF)"),
+    "plan_share": ("Lien à partager", "Link to share"),
+    "plan_share_help": (
+        "Ce lien ne contient que les identifiants des services : ni le lieu, ni les besoins, "
+        "ni les filtres.",
+        "This link holds only the services' ids: not the place, the needs or the filters.",
+    ),
+    "plan_print_note": (
+        "Pour imprimer : Ctrl+P imprime le plan seul, sans l'interface.",
+        "To print: Ctrl+P prints the plan alone, without the interface.",
+    ),
+    "plan_shared_title": ("Liste partagée", "Shared list"),
+    "plan_shared_count": (
+        "{n} service(s) ; distances non connues (le lien ne dit pas d'où).",
+        "{n} service(s); distances unknown (the link does not say from where).",
+    ),
+    "plan_shared_none": (
+        "Aucun service de ce lien n'est connu ici.",
+        "None of this link's services is known here.",
+    ),
+    "plan_shared_close": ("Revenir à la recherche", "Back to the search"),
+    "plan_offer": (
+        "Aucun lieu ne couvre tous ces besoins à la fois : le plan ci-dessous les couvre "
+        "avec plusieurs lieux proches.",
+        "No place covers all these needs at once: the plan below covers them with several "
+        "near places.",
+    ),
+    # the plan itself (mapapp.plan: page, command, API, sheet)
+    "plan_cover": (
+        "{places} couvrent vos {needs} besoins : le moins de lieux possible, et parmi eux "
+        "les plus proches (un lieu de plus seulement s'il évite plus de {cost}).",
+        "{places} cover your {needs} needs: the fewest places, and among them the nearest "
+        "(one more place only when it saves more than {cost}).",
+    ),
+    "plan_cover_one_need": (
+        "Le lieu le plus proche pour ce besoin.",
+        "The nearest place for this need.",
+    ),
+    "plan_partial": (
+        "{places} couvrent {covered} de vos {needs} besoins ; rien dans un rayon de {radius} "
+        "pour : {missing}.",
+        "{places} cover {covered} of your {needs} needs; nothing within {radius} for: {missing}.",
+    ),
+    "plan_none": (
+        "Aucun lieu dans un rayon de {radius} pour ces besoins.",
+        "No place within {radius} for these needs.",
+    ),
+    "plan_no_needs": ("Choisissez au moins un besoin.", "Choose at least one need."),
+    "plan_places_1": ("1 lieu", "1 place"),
+    "plan_places_n": ("{n} lieux", "{n} places"),
+    "plan_nothing_within": (
+        "Rien dans un rayon de {radius}.",
+        "Nothing within {radius}.",
+    ),
+    "plan_nearest_beyond": (
+        "Le plus proche : {name}, à {km}.",
+        "The nearest: {name}, {km} away.",
+    ),
+    "plan_nothing_at_all": (
+        "Aucun service connu pour ce besoin.",
+        "No known service for this need.",
+    ),
+    "filter_open_now": (
+        "Ouvert maintenant (heure locale du lieu)",
+        "Open now (the place's local time)",
+    ),
+    "filter_open_day": ("Ouvert le", "Open on"),
+    "filter_any_day": ("n'importe quel jour", "any day"),
+    "filter_frais": ("Frais", "Fees"),
+    "filter_modes": ("Accueil", "Reception"),
+    "filter_hours_note": (
+        "Les lieux sans horaires connus ne sont pas gardés par ces deux filtres.",
+        "Places whose hours are unknown are left out by these two filters.",
+    ),
+    "weekday_0": ("lundi", "Monday"),
+    "weekday_1": ("mardi", "Tuesday"),
+    "weekday_2": ("mercredi", "Wednesday"),
+    "weekday_3": ("jeudi", "Thursday"),
+    "weekday_4": ("vendredi", "Friday"),
+    "weekday_5": ("samedi", "Saturday"),
+    "weekday_6": ("dimanche", "Sunday"),
+    # -- the printed sheet (mapapp.render.sheet, PDF)
+    "sheet_date": ("Le {date}", "On {date}"),
+    "sheet_pdf_demo": (
+        "Données de démonstration : ces lieux n'existent pas.",
+        "Demonstration data: these places do not exist.",
+    ),
+    "sheet_from": (
+        "Distances depuis : {place} (à vol d'oiseau)",
+        "Distances from: {place} (as the crow flies)",
+    ),
+    "sheet_filters": ("Filtres : {filters}", "Filters: {filters}"),
+    "sheet_no_filters": ("Filtres : aucun", "Filters: none"),
+    "sheet_plan": ("Le plan", "The plan"),
+    "sheet_stop": ("{name} : {needs}", "{name}: {needs}"),
+    "sheet_qr_source": ("QR : fiche d'origine", "QR: original record"),
+    "sheet_qr_site": ("QR : site web", "QR: website"),
+    "sheet_footer": (
+        "Urgence : 112 · Violences femmes : 3919 (gratuit, 24 h/24)",
+        "Emergency: 112 · Violence against women: 3919 (free, 24/7)",
+    ),
+    "sheet_page": ("page {n}", "page {n}"),
+    "month_1": ("janvier", "January"),
+    "month_2": ("février", "February"),
+    "month_3": ("mars", "March"),
+    "month_4": ("avril", "April"),
+    "month_5": ("mai", "May"),
+    "month_6": ("juin", "June"),
+    "month_7": ("juillet", "July"),
+    "month_8": ("août", "August"),
+    "month_9": ("septembre", "September"),
+    "month_10": ("octobre", "October"),
+    "month_11": ("novembre", "November"),
+    "month_12": ("décembre", "December"),
+    # -- the light page (mapapp.web.light, /m)
+    "light_title": ("Trouver de l'aide près de chez soi", "Find help near you"),
+    "light_lead": (
+        "Tapez votre commune, cochez ce dont vous avez besoin : les services les plus "
+        "proches s'affichent, avec leur téléphone.",
+        "Type your town, tick what you need: the nearest services are listed, with their "
+        "phone number.",
+    ),
+    "light_sos_title": ("En danger ? Appelez", "In danger? Call"),
+    "light_sos_why": ("À quoi servent ces numéros", "What these numbers are for"),
+    "light_sms": ("SMS", "text"),
+    "light_needs_legend": ("De quoi avez-vous besoin ?", "What do you need?"),
+    "light_go": ("Voir l'aide près de chez moi", "Show help near me"),
+    "light_other_lang": ("English", "Français"),
+    "light_other_lang_code": ("en", "fr"),
+    "light_exit_help": (
+        "« Quitter vite » remplace aussitôt cette page par un site neutre.",
+        "'Quick exit' immediately replaces this page with a neutral website.",
+    ),
+    "light_colon": (" : ", ": "),
+    "light_map_button": ("Voir ces lieux sur une carte", "Show these places on a map"),
+    "light_map_title": ("Carte : aide près de {place}", "Map: help near {place}"),
+    "light_map_tiles_note": (
+        "La carte charge son fond depuis {host}, qui voit la zone affichée.",
+        "The map loads its background from {host}, which sees the area shown.",
+    ),
+    "light_map_no_tiles": (
+        "Carte sans fond : les points seuls, rien n'est chargé d'ailleurs.",
+        "Map without background: the points only, nothing is loaded from elsewhere.",
+    ),
+    "light_map_you": ("Votre commune : {place}", "Your town: {place}"),
+    "light_back_to_list": ("Retour à la liste", "Back to the list"),
+    "light_map_needs_js": (
+        "La carte a besoin de JavaScript ; la liste ci-dessous suffit.",
+        "The map needs JavaScript; the list below is enough.",
+    ),
+    "light_privacy": (
+        "Votre recherche n'est ni enregistrée, ni mise dans l'adresse de la page, ni "
+        "envoyée à un tiers. Aucun cookie.",
+        "Your search is not stored, not put in the page address and sent to no one. No cookies.",
+    ),
+    "light_history": (
+        "Ce que le navigateur peut garder : l'historique montre la visite de ce site "
+        "(effacez-le, ou utilisez la navigation privée), et le journal d'appels du "
+        "téléphone garde les numéros composés.",
+        "What the browser may still keep: its history shows the visit to this site "
+        "(delete it, or use a private window), and the phone's call log keeps the numbers "
+        "dialled.",
+    ),
+    "light_results_title": ("Aide près de {place}", "Help near {place}"),
+    "light_new_search": ("Nouvelle recherche", "New search"),
+    "light_none_within": (
+        "Aucun service à moins de {km} km pour ce besoin. Appelez le 3919 pour être orientée.",
+        "No service within {km} km for this need. Call 3919 to be referred.",
+    ),
+    "light_any_need": ("Tous les services", "All services"),
+    "light_at_commune": (
+        "Adresse indiquée à l'échelle de la commune : distance non précise.",
+        "Located at the level of its town only: no precise distance.",
+    ),
+    "light_confidential": (
+        "Adresse confidentielle (mise à l'abri). Appelez ce numéro pour être orientée.",
+        "Confidential address (shelter). Call this number to be referred.",
+    ),
+    "light_km_away": ("à {km} (à vol d'oiseau)", "{km} away (as the crow flies)"),
+    "light_today": ("Aujourd'hui : {hours}", "Today: {hours}"),
+    "light_today_closed": ("Fermé aujourd'hui", "Closed today"),
+    "light_open_now": ("ouvert maintenant", "open now"),
+    "light_hours_as_given": ("Horaires : {hours}", "Hours: {hours}"),
+    "light_no_phone": ("Téléphone non renseigné", "No phone given"),
+    "light_call": ("Appeler le {phone}", "Call {phone}"),
+    "light_choose_go": ("Voir l'aide", "Show help"),
+    "light_too_long": (
+        "Ce que vous avez tapé est trop long : tapez seulement le nom de la commune ou le "
+        "code postal.",
+        "What you typed is too long: type only the town name or the postcode.",
+    ),
+    "light_demo": (
+        "Données de démonstration : ces lieux n'existent pas.",
+        "Demonstration data: these places do not exist.",
+    ),
+    "light_replayed": (
+        "Pour votre sécurité, une recherche n'est jamais ré-affichée : refaites-la si besoin.",
+        "For your safety, a search is never shown again: do it again if you need to.",
+    ),
+    "light_broken": (
+        "La recherche n'a pas pu aboutir. Réessayez dans un instant, ou appelez le 3919.",
+        "The search could not be completed. Try again in a moment, or call 3919.",
+    ),
+    "light_map_note": (
+        "Distances à vol d'oiseau depuis {place}.",
+        "Straight-line distances from {place}.",
     ),
     # -- safety page
     "safety_title": ("Naviguer en sécurité", "Browse safely"),
@@ -532,6 +779,12 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Places per 10,000 inhabitants (2SFCA method)",
     ),
     # -- reserved childcare places (issue 17; mapapp.reserved_view)
+    "plan_reserved_preferred": (
+        "Garde d'enfants : une crèche avec une place réservée libre passe avant une crèche "
+        "plus proche de moins de {km}.",
+        "Childcare: a crèche with a free reserved place comes before a crèche less than {km} "
+        "nearer.",
+    ),
     "reserved_free_one": ("1 place réservée libre", "1 reserved place free"),
     "reserved_free_many": ("{n} places réservées libres", "{n} reserved places free"),
     "reserved_none_free": (

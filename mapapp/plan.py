@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 from mapapp import vocabulary
-from mapapp.i18n import format_km
+from mapapp.i18n import format_km, t
 from mapapp.search import SearchIndex, SearchQuery
 from mapapp.taxonomy import Obstacle, parse_obstacle
 
@@ -107,53 +107,9 @@ _CANDIDATES_PER_NEED = 8
 #: Services closer than this (degrees, ~1 m) share a place.
 _SAME_PLACE_DEG = 1e-5
 
-_TEXT: dict[str, tuple[str, str]] = {
-    "cover": (
-        "{places} couvrent vos {needs} besoins : le moins de lieux possible, et parmi eux "
-        "les plus proches (un lieu de plus seulement s'il évite plus de {cost}).",
-        "{places} cover your {needs} needs: the fewest places, and among them the nearest "
-        "(one more place only when it saves more than {cost}).",
-    ),
-    "cover_one_need": (
-        "Le lieu le plus proche pour ce besoin.",
-        "The nearest place for this need.",
-    ),
-    "partial": (
-        "{places} couvrent {covered} de vos {needs} besoins ; rien dans un rayon de {radius} "
-        "pour : {missing}.",
-        "{places} cover {covered} of your {needs} needs; nothing within {radius} for: {missing}.",
-    ),
-    "none": (
-        "Aucun lieu dans un rayon de {radius} pour ces besoins.",
-        "No place within {radius} for these needs.",
-    ),
-    "no_needs": ("Choisissez au moins un besoin.", "Choose at least one need."),
-    "reserved_preferred": (
-        "Garde d'enfants : une crèche avec une place réservée libre passe avant une crèche "
-        "plus proche de moins de {km}.",
-        "Childcare: a crèche with a free reserved place comes before a crèche less than {km} "
-        "nearer.",
-    ),
-    "places_1": ("1 lieu", "1 place"),
-    "places_n": ("{n} lieux", "{n} places"),
-    "nothing_within": (
-        "Rien dans un rayon de {radius}.",
-        "Nothing within {radius}.",
-    ),
-    "nearest_beyond": (
-        "Le plus proche : {name}, à {km}.",
-        "The nearest: {name}, {km} away.",
-    ),
-    "nothing_at_all": (
-        "Aucun service connu pour ce besoin.",
-        "No known service for this need.",
-    ),
-}
-
 
 def _t(key: str, lang: str, **kw: Any) -> str:
-    fr, en = _TEXT[key]
-    return (en if lang == "en" else fr).format(**kw)
+    return t(f"plan_{key}", lang, **kw)
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,11 @@ def _frame(**overrides: object) -> gpd.GeoDataFrame:
 def test_card_fields_in_french_and_english() -> None:
     fr = cards_from_frame(_frame(), lang="fr")[0]
     en = cards_from_frame(_frame(), lang="en")[0]
-    assert fr.obstacles == ("Garde d'enfants", "Emploi, formation")
-    assert en.obstacles == ("Childcare", "Jobs, training")
+    assert fr.needs == ("Garde d'enfants", "Emploi, formation")
+    assert en.needs == ("Childcare", "Jobs, training")
     assert (fr.distance, en.distance) == ("1,3 km", "1.3 km")
     assert (fr.hours, en.hours) == ("lun.-ven. 08:00-18:00", "Mon-Fri 08:00-18:00")
-    assert fr.address == "3 rue des Écoles, 93200 Saint-Denis"
+    assert fr.where == "3 rue des Écoles, 93200 Saint-Denis"
     assert fr.phone_href == "tel:0199000001"
     assert fr.email_href == "mailto:contact@example.org"
     assert fr.website_href == "https://example.org/lucioles"
@@ -134,13 +134,15 @@ def test_sheet_text_lists_results_emergency_and_demo_warning() -> None:
     assert text.startswith("Fiche ressources\n")
     assert "données de démonstration" in text
     assert "Autour de : Saint-Denis (93)" in text
-    assert "1. Crèche <b>x</b> (Crèche, multi-accueil)" in text, "one line, plain text"
-    assert "Distance : 1,3 km (à vol d'oiseau)" in text
+    assert "\n1. Crèche <b>x</b>\n   Association Lucioles · Crèche, multi-accueil\n" in text, (
+        "one line, plain text"
+    )
+    assert "\n   1,3 km à vol d'oiseau · 3 rue des Écoles, 93200 Saint-Denis\n" in text
     assert "3919" in text and "114 (SMS)" in text and "0800 30 030" in text
 
 
 def test_sheet_text_for_a_confidential_record_says_so() -> None:
-    cards = cards_from_frame(_frame(confidential=True, adresse="", telephone="3919"))
+    cards = cards_from_frame(_frame(confidential=True, adresse="", telephone="3919"), lang="en")
     text = sheet_text(cards, lang="en")
     assert "Confidential address" in text and "3919" in text
 

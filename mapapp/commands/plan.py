@@ -230,43 +230,28 @@ def _filters_text(
 
 
 def _table(plan: Plan, lang: str, now: datetime) -> str:
-    from mapapp.i18n import format_km
+    """The plan as text: the same card rows as the sheets (:func:`mapapp.render.cards.card_text`)."""
+    from dataclasses import replace
+
+    from mapapp.i18n import format_km, t
+    from mapapp.render.cards import card_text
+    from mapapp.render.sheet import stop_lines
 
     cards = plan.cards(lang=lang, when=now)
     en = lang == "en"
     lines = [plan.explanation(lang), ""]
     if plan.stops:
-        lines.append("Places to go:" if en else "Lieux où aller :")
-        for k, stop in enumerate(plan.stops, 1):
-            for sid in stop.service_ids:
-                c = cards[sid]
-                where = c.distance or c.where
-                needs = ", ".join(Obstacle(o).label(lang) for o in c.need_codes if o in stop.covers)
-                lines.append(f"  {k}. {c.name} — {where} — {needs}")
+        lines.append(t("plan_places", lang) + t("colon", lang).rstrip())
+        lines.extend(f"  {k}. {row}" for k, row in enumerate(stop_lines(plan, cards, lang), 1))
         lines.append("")
     for need in plan.needs:
         lines.append(f"{Obstacle(need.need).label(lang)}")
         if not need.services:
             lines.append("  " + need.note(lang, plan.radius_km))
         for k, p in enumerate(need.services, 1):
-            c = cards[p.id]
-            head = f"  {k}. {c.name}"
-            if c.organisation:
-                head += f" ({c.organisation})"
-            where = f"{c.distance}, {c.where}" if c.distance else c.where
-            lines.append(f"{head} — {where}")
-            contact = c.phone or ("contact unknown" if en else "contact inconnu")
-            if c.email:
-                contact += f" · {c.email}"
-            if c.source_href:
-                contact += f" · {c.source_href}"
-            lines.append(f"     {contact}")
-            if c.hours:
-                lines.append(f"     {c.hours}" + (f" ({c.today})" if c.today else ""))
-            if c.conditions:
-                lines.append(f"     {c.conditions}")
-            if c.reserved:
-                lines.append(f"     {c.reserved}")
+            title, *rows = card_text(replace(cards[p.id], rank=k), lang)
+            lines.append(f"  {title}")
+            lines.extend(f"     {row}" for row in rows)
         lines.append("")
     note = "distances as the crow flies" if en else "distances à vol d'oiseau"
     lines.append(f"({note}; " + f"rayon / radius {format_km(plan.radius_km or 0, lang)})")

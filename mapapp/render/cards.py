@@ -1,11 +1,13 @@
-"""Search results made ready to show: cards and resource sheets (text, CSV).
+"""Cards rendered: Streamlit Markdown for the pages, plain text and CSV for the sheets.
 
-Why a pure module: pages stay thin (they only lay cards out), and everything
-that decides *what* a person reads (labels in her language, distances "as the
-crow flies", opening hours in words, phone links, the printable sheet) is
-tested without Streamlit.  Inputs are rows of the public view
-(:func:`mapapp.safety.public_view`): a confidential record arrives here
-already without its street or own phone.
+Why a pure module: pages stay thin (they only lay cards out), and how a card
+is written for each medium is tested without Streamlit.  *What* a card says
+is decided once, in :mod:`mapapp.servicecard` (:class:`ServiceCard` and
+:func:`~mapapp.servicecard.card_lines`); this module only dresses those
+lines: icons and links for the page, labels for the text sheet.  The PDF
+sheet (:mod:`mapapp.render.sheet`) writes the same :func:`card_text` rows.
+Inputs are rows of the public view (:func:`mapapp.safety.public_view`): a
+confidential record arrives here already without its street or own phone.
 
 Text from data is never trusted: pages show card fields through
 :func:`mapapp.render.text.escape_markdown`, links are made only by
@@ -14,165 +16,68 @@ is written by :mod:`mapapp.csv_export` (no cell runs as a formula).
 
 Examples
 --------
->>> format_hours("Mo-Fr 09:00-12:00,14:00-17:00; Sa 09:00-12:00", "fr")
-'lun.-ven. 09:00-12:00, 14:00-17:00 ; sam. 09:00-12:00'
+>>> from mapapp.schema import actors_frame
+>>> f = actors_frame([{"id": "x:1", "nom": "CIDFF", "telephone": "01 99 00 00 01",
+...     "adresse": "1 rue A", "commune": "Saint-Denis"}])
+>>> f["distance_km"] = [2.25]
+>>> print("\\n".join(card_text(cards_from_frame(f, lang="en")[0], "en")))
+1. CIDFF
+2.2 km as the crow flies · 1 rue A, Saint-Denis
+Phone: 01 99 00 00 01
+hours not given
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import pandas as pd
 
 from mapapp.csv_export import csv_text
 from mapapp.emergency import Country
-from mapapp.i18n import format_km, t, vocab_label
+from mapapp.i18n import t
 from mapapp.render.text import escape_markdown, plain_text
-from mapapp.taxonomy import ActorType, Obstacle
+from mapapp.servicecard import CardLine, ServiceCard, card_lines, card_title, format_hours
+from mapapp.servicecard import service_cards as _service_cards
 
 __all__ = [
     "Card",
     "CardMarkdown",
     "card_markdown",
+    "card_meta",
+    "card_text",
     "cards_from_frame",
     "format_hours",
     "sheet_csv",
     "sheet_text",
 ]
 
-_DAYS = {
-    "fr": {
-        "Mo": "lun.",
-        "Tu": "mar.",
-        "We": "mer.",
-        "Th": "jeu.",
-        "Fr": "ven.",
-        "Sa": "sam.",
-        "Su": "dim.",
-        "PH": "jours fériés",
-        "off": "fermé",
-    },
-    "en": {
-        "Mo": "Mon",
-        "Tu": "Tue",
-        "We": "Wed",
-        "Th": "Thu",
-        "Fr": "Fri",
-        "Sa": "Sat",
-        "Su": "Sun",
-        "PH": "public holidays",
-        "off": "closed",
-    },
+#: The one card model (see :mod:`mapapp.servicecard`).
+Card = ServiceCard
+
+#: Material icon of each kind of line on a page.
+_ICONS = {
+    "needs": "check_circle",
+    "where": "location_on",
+    "confidential": "lock",
+    "phone": "call",
+    "email": "mail",
+    "website": "language",
+    "source": "open_in_new",
+    "contact_unknown": "help",
+    "hours": "schedule",
+    "today": "today",
+    "conditions": "info",
+    "reserved": "child_care",
 }
-_DAY_TOKEN = re.compile(r"\b(Mo|Tu|We|Th|Fr|Sa|Su|PH|off)\b")
 
 
-def format_hours(osm: Any, lang: str = "fr") -> str:
-    """OpenStreetMap ``opening_hours`` in plainer words (days named in ``lang``).
-
-    Not a full parser: day abbreviations, separators and ``24/7`` are made
-    readable; anything else is shown as written, so nothing is lost.
-
-    Examples
-    --------
-    >>> format_hours("Tu,Th 09:00-12:30; We 14:00-18:00", "en")
-    'Tue, Thu 09:00-12:30 ; Wed 14:00-18:00'
-    >>> format_hours("24/7", "fr"), format_hours("", "fr")
-    ('24 h/24, 7 j/7', '')
-    """
-    if not isinstance(osm, str) or not osm.strip():
-        return ""
-    text = osm.strip()
-    if text == "24/7":
-        return "24 h/24, 7 j/7" if lang != "en" else "24/7"
-    days = _DAYS["en" if lang == "en" else "fr"]
-    text = _DAY_TOKEN.sub(lambda m: days[m.group(1)], text)
-    text = re.sub(r"\s*;\s*", " ; ", text)
-    text = re.sub(r",(?=\S)", ", ", text)
-    return text
-
-
-@dataclass(frozen=True)
-class Card:
-    """One service as a person reads it (plain text; escape where it is shown).
-
-    ``*_href`` are links already checked by :mod:`mapapp.safety` (or None).
-    ``distance`` is None for remote services.
-    """
-
-    id: str
-    rank: int | None
-    name: str
-    type_label: str
-    obstacles: tuple[str, ...]
-    distance: str | None
-    distance_km: float | None
-    address: str
-    phone: str
-    phone_href: str | None
-    hours: str
-    email: str
-    email_href: str | None
-    website: str
-    website_href: str | None
-    publics: tuple[str, ...]
-    frais: tuple[str, ...]
-    modes: tuple[str, ...]
-    description: str
-    structure: str
-    updated: str
-    source: str
-    confidential: bool
-    lat: float
-    lon: float
-    #: reserved childcare places, e.g. "2 places réservées libres (confirmé hier)"
-    reserved: str = ""
-
-
-def _str(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
-
-
-def _seq(value: Any) -> list[str]:
-    if value is None or isinstance(value, str | float):
-        return [value] if isinstance(value, str) and value else []
-    return [str(v) for v in value]
-
-
-def _type_label(code: str, lang: str) -> str:
-    try:
-        return ActorType(code).label(lang)
-    except ValueError:
-        return code
-
-
-def _obstacle_labels(codes: Iterable[str], lang: str) -> tuple[str, ...]:
-    out = []
-    for code in codes:
-        try:
-            out.append(Obstacle(code).label(lang))
-        except ValueError:
-            out.append(code)
-    return tuple(out)
-
-
-def _address(row: pd.Series) -> str:
-    street = ", ".join(
-        p for p in (_str(row.get("adresse")), _str(row.get("complement_adresse"))) if p
-    )
-    town = " ".join(p for p in (_str(row.get("code_postal")), _str(row.get("commune"))) if p)
-    return ", ".join(p for p in (street, town) if p)
-
-
-def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = True) -> list[Card]:
-    """Cards for rows of a (public) results frame, in order.
+def cards_from_frame(
+    frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = True, when: datetime | None = None
+) -> list[ServiceCard]:
+    """Cards for rows of a (public) results frame, in order, with today's hours.
 
     Parameters
     ----------
@@ -181,6 +86,9 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
     lang : {"fr", "en"}, keyword-only
     ranked : bool, keyword-only
         Number the cards 1, 2, ... (the numbers drawn on the map).
+    when : datetime, optional, keyword-only
+        "Now" for today's hours, read in each service's own time zone; the
+        present moment when not given (a search is about today).
 
     Examples
     --------
@@ -190,77 +98,56 @@ def cards_from_frame(frame: pd.DataFrame, *, lang: str = "fr", ranked: bool = Tr
     ...     "adresse": "1 rue A", "code_postal": "93200", "commune": "Saint-Denis",
     ...     "horaires_accueil": "Mo 09:00-12:00"}])
     >>> f["distance_km"] = [2.25]
-    >>> c = cards_from_frame(f, lang="fr")[0]
-    >>> c.rank, c.type_label, c.obstacles, c.distance, c.phone_href, c.hours
-    (1, 'CIDFF (droits des femmes)', ('Violences, séparation',), '2,2 km', 'tel:0199000001', 'lun. 09:00-12:00')
-    >>> c.address
+    >>> monday = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    >>> c = cards_from_frame(f, lang="fr", when=monday)[0]
+    >>> c.rank, c.type_label, c.needs, c.distance, c.phone_href, c.hours, c.today
+    (1, 'CIDFF (droits des femmes)', ('Violences, séparation',), '2,2 km', 'tel:0199000001', 'lun. 09:00-12:00', "aujourd'hui : 09:00-12:00")
+    >>> c.where
     '1 rue A, 93200 Saint-Denis'
 
     A record located only to its commune has no distance of its own:
 
     >>> f.loc[0, "precision"] = "commune"
     >>> c = cards_from_frame(f, lang="fr")[0]
-    >>> c.distance, c.address
-    (None, 'adresse précise non connue, dans la commune de Saint-Denis')
+    >>> c.distance, c.where
+    (None, 'adresse précise non connue, dans la commune de Saint-Denis (centre à environ 2,2 km)')
     """
-    # Imported here so that the app's first page (no search yet) does not
-    # wait for geopandas, which mapapp.safety needs.
-    from mapapp.reserved_view import card_reserved
-    from mapapp.safety import safe_url, tel_url
-    from mapapp.servicecard import text as card_text
+    now = when if when is not None else datetime.now(UTC)
+    return _service_cards(frame, lang=lang, when=now, ranked=ranked)
 
-    now = datetime.now(UTC)
-    out: list[Card] = []
-    has_distance = "distance_km" in frame.columns
-    for i, (_, row) in enumerate(frame.iterrows()):
-        km = float(row["distance_km"]) if has_distance and pd.notna(row["distance_km"]) else None
-        # located only to its commune: the commune's centre is not where it is
-        precise = _str(row.get("precision")) in ("address", "")
-        commune = _str(row.get("commune"))
-        address = _address(row)
-        if not precise and commune:
-            address = card_text("commune_only", lang, commune=commune)
-        phone = _str(row.get("telephone"))
-        email = _str(row.get("courriel"))
-        website = _str(row.get("site_web"))
-        email_href = safe_url(f"mailto:{email}") if email else None
-        out.append(
-            Card(
-                id=_str(row.get("id")),
-                rank=i + 1 if ranked else None,
-                name=_str(row.get("nom")) or _str(row.get("structure_nom")),
-                type_label=_type_label(_str(row.get("actor_type")), lang),
-                obstacles=_obstacle_labels(_seq(row.get("obstacles")), lang),
-                distance=(
-                    format_km(km, lang)
-                    if precise and km is not None and math.isfinite(km)
-                    else None
-                ),
-                distance_km=km,
-                address=address,
-                phone=phone,
-                phone_href=tel_url(phone),
-                hours=format_hours(row.get("horaires_accueil"), lang),
-                email=email,
-                email_href=email_href,
-                website=website,
-                website_href=safe_url(website),
-                publics=tuple(vocab_label("publics", p, lang) for p in _seq(row.get("publics"))),
-                frais=tuple(vocab_label("frais", p, lang) for p in _seq(row.get("frais"))),
-                modes=tuple(
-                    vocab_label("modes_accueil", p, lang) for p in _seq(row.get("modes_accueil"))
-                ),
-                description=_str(row.get("description")),
-                structure=_str(row.get("structure_nom")),
-                updated=_str(row.get("date_maj")),
-                source=_str(row.get("source")),
-                confidential=bool(row.get("confidential", False)),
-                lat=float(row.get("latitude", math.nan)),
-                lon=float(row.get("longitude", math.nan)),
-                reserved=card_reserved(row, lang, now),
-            )
-        )
-    return out
+
+def card_meta(card: ServiceCard, lang: str = "fr") -> str:
+    """The line under a card's title: organisation, kind, where the record comes from.
+
+    >>> from mapapp.schema import actors_frame
+    >>> c = cards_from_frame(actors_frame([{"id": "a", "nom": "Permis", "source": "dora",
+    ...     "structure_nom": "Asso 974", "actor_type": "cidff"}]), lang="en")[0]
+    >>> card_meta(c, "en")
+    "Asso 974 · CIDFF (women's rights centre) · Source: DORA"
+    """
+    meta = [m for m in (card.organisation, card.type_label) if m]
+    if card.source_name:
+        meta.append(f"{t('field_source', lang)}{t('colon', lang)}{card.source_name}")
+    return " · ".join(meta)
+
+
+def card_text(card: ServiceCard, lang: str = "fr") -> list[str]:
+    """The card as plain-text rows (title, meta, then :func:`card_lines`): sheets and the PDF.
+
+    Text from data is left as it is (it is plain text); callers that print it
+    strip control characters (:func:`mapapp.render.text.plain_text`).
+    """
+    rows = [card_title(card)]
+    meta = card_meta(card, lang)
+    if meta:
+        rows.append(meta)
+    for line in card_lines(card, lang):
+        label = f"{line.label}{t('colon', lang)}" if line.label else ""
+        if line.kind == "source" and line.href:
+            rows.append(f"{line.text}{t('colon', lang)}{line.href}")
+        else:
+            rows.append(label + line.text)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -280,35 +167,37 @@ def _link(label: str, href: str | None) -> str:
     return f"[{text}](<{href}>)" if href else text
 
 
-def _details_markdown(card: Card, lang: str) -> str:
+def _line_markdown(card: ServiceCard, line: CardLine) -> str:
+    text = _link(line.text, line.href)
+    if line.kind == "where" and card.distance and line.text.startswith(card.distance):
+        rest = escape_markdown(line.text[len(card.distance) :])
+        text = f"**{escape_markdown(card.distance)}** {rest}"
+    elif line.kind == "today":
+        text = f"**{text}**"
+    return f":material/{_ICONS.get(line.kind, 'info')}: {text}"
+
+
+def _details_markdown(card: ServiceCard, lang: str) -> str:
     rows: list[tuple[str, str]] = [
-        (t("field_type", lang), escape_markdown(card.type_label)),
-        (t("field_obstacles", lang), escape_markdown(", ".join(card.obstacles))),
+        (t("field_type", lang), card.type_label),
+        (t("field_obstacles", lang), ", ".join(card.needs)),
+        (t("field_address", lang), card.where),
+        (t("field_hours", lang), card.hours),
+        (t("field_publics", lang), ", ".join(card.publics)),
+        (t("field_frais", lang), ", ".join(card.frais)),
+        (t("field_modes", lang), ", ".join(card.modes)),
+        (t("field_structure", lang), card.structure),
+        (t("field_description", lang), card.description),
+        (t("field_updated", lang), card.updated),
+        (t("field_source", lang), card.source_name),
+        (t("field_ref", lang), card.id),
     ]
-    if card.distance:
-        rows.append((t("field_distance", lang), f"{card.distance} ({t('distance_note', lang)})"))
-    rows += [
-        (t("field_address", lang), escape_markdown(card.address)),
-        (t("field_phone", lang), _link(card.phone, card.phone_href)),
-        (t("field_hours", lang), escape_markdown(card.hours)),
-        (t("field_email", lang), _link(card.email, card.email_href) if card.email_href else ""),
-        (
-            t("field_website", lang),
-            _link(card.website_href or "", card.website_href) if card.website_href else "",
-        ),
-        (t("field_publics", lang), escape_markdown(", ".join(card.publics))),
-        (t("field_frais", lang), escape_markdown(", ".join(card.frais))),
-        (t("field_modes", lang), escape_markdown(", ".join(card.modes))),
-        (t("field_structure", lang), escape_markdown(card.structure)),
-        (t("field_description", lang), escape_markdown(card.description)),
-        (t("field_updated", lang), escape_markdown(card.updated)),
-        (t("field_source", lang), escape_markdown(card.source)),
-        (t("field_ref", lang), escape_markdown(card.id)),
-    ]
-    return "  \n".join(f"**{label}** : {value}" for label, value in rows if value)
+    return "  \n".join(
+        f"**{escape_markdown(label)}** : {escape_markdown(value)}" for label, value in rows if value
+    )
 
 
-def card_markdown(card: Card, lang: str = "fr") -> CardMarkdown:
+def card_markdown(card: ServiceCard, lang: str = "fr") -> CardMarkdown:
     """The Markdown a page shows for ``card`` (title, meta line, summary, all details).
 
     Examples
@@ -317,67 +206,32 @@ def card_markdown(card: Card, lang: str = "fr") -> CardMarkdown:
     >>> f = actors_frame([{"id": "x:1", "nom": "<b>Crèche</b>", "telephone": "01 99 00 00 01"}])
     >>> md = card_markdown(cards_from_frame(f)[0])
     >>> md.title
-    '**1. \\\\<b\\\\>Crèche\\\\<\\\\/b\\\\>**'
+    '**1\\\\. \\\\<b\\\\>Crèche\\\\<\\\\/b\\\\>**'
     >>> "[01 99 00 00 01](<tel:0199000001>)" in md.summary
     True
     """
-    head = f"{card.rank}. " if card.rank is not None else ""
-    meta = [escape_markdown(card.type_label)]
-    if card.distance:
-        meta.append(f"**{escape_markdown(card.distance)}** {t('distance_note', lang)}")
-    lines = []
-    if card.obstacles:
-        lines.append(f":material/check_circle: {escape_markdown(', '.join(card.obstacles))}")
-    if card.address:
-        lines.append(f":material/location_on: {escape_markdown(card.address)}")
-    phone = _link(card.phone, card.phone_href) if card.phone else t("no_phone", lang)
-    lines.append(f":material/call: {phone}")
-    hours = escape_markdown(card.hours) if card.hours else t("hours_unknown", lang)
-    lines.append(f":material/schedule: {hours}")
-    if card.reserved:
-        lines.append(f":material/child_care: {escape_markdown(card.reserved)}")
     return CardMarkdown(
-        title=f"**{head}{escape_markdown(card.name)}**",
-        meta=" · ".join(meta),
-        summary="  \n".join(lines),
+        title=f"**{escape_markdown(card_title(card))}**",
+        meta=escape_markdown(card_meta(card, lang)),
+        summary="  \n".join(_line_markdown(card, line) for line in card_lines(card, lang)),
         details=_details_markdown(card, lang),
     )
 
 
-def _sheet_card(card: Card, lang: str) -> list[str]:
-    head = f"{card.rank}. " if card.rank is not None else "- "
-    lines = [f"{head}{plain_text(card.name)} ({plain_text(card.type_label)})"]
-    pad = " " * len(head)
-    if card.distance:
-        lines.append(
-            f"{pad}{t('field_distance', lang)} : {card.distance} ({t('distance_note', lang)})"
-        )
-    if card.obstacles:
-        lines.append(f"{pad}{t('field_obstacles', lang)} : {', '.join(card.obstacles)}")
-    if card.address:
-        lines.append(f"{pad}{t('field_address', lang)} : {plain_text(card.address)}")
-    if card.confidential:
-        lines.append(f"{pad}{t('confidential_note', lang)}")
-    if card.phone:
-        lines.append(f"{pad}{t('field_phone', lang)} : {plain_text(card.phone)}")
-    if card.hours:
-        lines.append(f"{pad}{t('field_hours', lang)} : {plain_text(card.hours)}")
-    if card.reserved:
-        lines.append(f"{pad}{card.reserved}")
-    if card.email_href:
-        lines.append(f"{pad}{t('field_email', lang)} : {plain_text(card.email)}")
-    if card.website_href:
-        lines.append(f"{pad}{t('field_website', lang)} : {card.website_href}")
-    return lines
+def _sheet_card(card: ServiceCard, lang: str) -> list[str]:
+    rows = [plain_text(row) for row in card_text(card, lang)]
+    head = rows[0] if card.rank is not None else f"- {rows[0]}"
+    pad = " " * (len(f"{card.rank}. ") if card.rank is not None else 2)
+    return [head, *(pad + row for row in rows[1:])]
 
 
 def sheet_text(
-    cards: Sequence[Card],
+    cards: Sequence[ServiceCard],
     *,
     lang: str = "fr",
     place: str = "",
     needs: Sequence[str] = (),
-    remote: Sequence[Card] = (),
+    remote: Sequence[ServiceCard] = (),
     demo: bool = False,
     emergency: Sequence[Country] = (),
 ) -> str:
@@ -419,7 +273,7 @@ def sheet_text(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def sheet_csv(cards: Sequence[Card], *, lang: str = "fr") -> str:
+def sheet_csv(cards: Sequence[ServiceCard], *, lang: str = "fr") -> str:
     """The results as CSV (one row per card), safe to open in a spreadsheet.
 
     Examples
@@ -427,7 +281,7 @@ def sheet_csv(cards: Sequence[Card], *, lang: str = "fr") -> str:
     >>> from mapapp.schema import actors_frame
     >>> f = actors_frame([{"id": "x:1", "nom": "=HYPERLINK(\\"http://x\\")"}])
     >>> print(sheet_csv(cards_from_frame(f, lang="en"), lang="en").splitlines()[1])
-    1,"'=HYPERLINK(""http://x"")",Other,,,,,,,
+    1,"'=HYPERLINK(""http://x"")",,,,,,,,,,,
     """
     head = [
         "#",
@@ -440,19 +294,25 @@ def sheet_csv(cards: Sequence[Card], *, lang: str = "fr") -> str:
         t("field_hours", lang),
         t("field_email", lang),
         t("field_website", lang),
+        t("field_today", lang),
+        t("field_conditions", lang),
+        t("card_source_page", lang),
     ]
     rows = (
         [
             c.rank if c.rank is not None else "",
             c.name,
             c.type_label,
-            ", ".join(c.obstacles),
+            ", ".join(c.needs),
             f"{c.distance_km:.2f}" if c.distance_km is not None else "",
-            c.address,
+            c.where,
             c.phone,
             c.hours,
-            c.email if c.email_href else "",
+            c.email,
             c.website_href or "",
+            c.today,
+            c.conditions,
+            c.source_href or "",
         ]
         for c in cards
     )

@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mapapp.emergency import load_emergency
+from mapapp.i18n import t
 from mapapp.taxonomy import Obstacle
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
     from mapapp.plan import Plan
     from mapapp.servicecard import ServiceCard
 
-__all__ = ["SheetOptions", "format_date", "sheet_pdf", "write_sheet"]
+__all__ = ["SheetOptions", "format_date", "sheet_pdf", "stop_lines", "write_sheet"]
 
 _FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -56,82 +58,12 @@ _CONTROLS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\u200b-\u200f"
     "\u202a-\u202e\u2066-\u2069\u061c]"
 )
-_MONTHS = {
-    "fr": [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-}
 _LATIN1 = str.maketrans({"—": "-", "–": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "..."})
-
-_TEXT: dict[str, tuple[str, str]] = {
-    "title": ("Fiche ressources", "Resource sheet"),
-    "date": ("Le {date}", "On {date}"),
-    "demo": (
-        "Données de démonstration : ces lieux n'existent pas.",
-        "Demonstration data: these places do not exist.",
-    ),
-    "from": (
-        "Distances depuis : {place} (à vol d'oiseau)",
-        "Distances from: {place} (as the crow flies)",
-    ),
-    "needs": ("Besoins : {needs}", "Needs: {needs}"),
-    "filters": ("Filtres : {filters}", "Filters: {filters}"),
-    "no_filters": ("Filtres : aucun", "Filters: none"),
-    "plan": ("Le plan", "The plan"),
-    "stop": ("{k}. {name} : {needs}", "{k}. {name}: {needs}"),
-    "phone": ("Téléphone", "Phone"),
-    "email": ("Courriel", "E-mail"),
-    "website": ("Site", "Website"),
-    "source": ("Fiche d'origine", "Original record"),
-    "hours": ("Horaires", "Hours"),
-    "org": ("Organisation", "Organisation"),
-    "qr_source": ("QR : fiche d'origine", "QR: original record"),
-    "qr_site": ("QR : site web", "QR: website"),
-    "emergency": ("Numéros d'urgence", "Emergency numbers"),
-    "footer": (
-        "Urgence : 112 · Violences femmes : 3919 (gratuit, 24 h/24)",
-        "Emergency: 112 · Violence against women: 3919 (free, 24/7)",
-    ),
-    "page": ("page {n}", "page {n}"),
-    "contact_unknown": ("contact inconnu", "contact unknown"),
-    "hours_unknown": ("non renseignés", "not given"),
-}
-
-
-def _t(key: str, lang: str, **kw: Any) -> str:
-    fr, en = _TEXT[key]
-    return (en if lang == "en" else fr).format(**kw)
 
 
 def format_date(when: datetime, lang: str = "fr") -> str:
     """A date in words ("7 décembre 2026")."""
-    months = _MONTHS["en" if lang == "en" else "fr"]
-    return f"{when.day} {months[when.month - 1]} {when.year}"
+    return f"{when.day} {t(f'month_{when.month}', lang)} {when.year}"
 
 
 @dataclass(frozen=True)
@@ -174,8 +106,8 @@ class _Writer:
         from fpdf import FPDF
 
         lang = opts.lang
-        footer = _t("footer", lang)
-        page_word = _t("page", lang, n="{n}")
+        footer = t("sheet_footer", lang)
+        page_word = t("sheet_page", lang, n="{n}")
         clean = self.clean
 
         class _PDF(FPDF):
@@ -196,7 +128,7 @@ class _Writer:
             self.family = "Helvetica"
         self.pdf.set_margins(15, 15, 15)
         self.pdf.set_auto_page_break(True, margin=18)
-        self.pdf.set_title(_t("title", lang))
+        self.pdf.set_title(t("sheet_title", lang))
         self.pdf.set_creator("mapapp")
         self.pdf.set_text_color(0, 0, 0)
         self.pdf.set_draw_color(0, 0, 0)
@@ -220,43 +152,21 @@ class _Writer:
         self.pdf.line(self.pdf.l_margin, y, self.pdf.w - self.pdf.r_margin, y)
         self.pdf.set_y(y + 2)
 
-    def card(self, k: int, c: ServiceCard) -> None:
-        pdf, lang = self.pdf, self.opts.lang
+    def card(self, c: ServiceCard) -> None:
+        """One card: the rows of :func:`mapapp.render.cards.card_text`, its QR code on the right."""
+        from mapapp.render.cards import card_text
+
+        pdf = self.pdf
         qr_url = c.source_href or c.website_href
         qr_size = 24.0
         if pdf.will_page_break(40):
             pdf.add_page()
         top = pdf.get_y()
         width = pdf.w - pdf.l_margin - pdf.r_margin - (qr_size + 4 if qr_url else 0)
+        title, *rows = card_text(c, self.opts.lang)
         pdf.set_font(self.family, "B", 11)
-        pdf.multi_cell(
-            width, 5.5, self.clean(f"{k}. {c.name}"), new_x="LMARGIN", new_y="NEXT", align="L"
-        )
+        pdf.multi_cell(width, 5.5, self.clean(title), new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.set_font(self.family, "", 9.5)
-        rows: list[str] = []
-        sep = ": " if lang == "en" else " : "  # French puts a space before a colon
-        if c.organisation:
-            rows.append(f"{_t('org', lang)}{sep}{c.organisation}")
-        where = f"{c.distance} · {c.where}" if c.distance else c.where
-        rows.append(where)
-        if c.confidential:
-            rows.append(c.confidential_note)
-        if c.phone:
-            rows.append(f"{_t('phone', lang)}{sep}{c.phone}")
-        if c.email:
-            rows.append(f"{_t('email', lang)}{sep}{c.email}")
-        if c.website_href:
-            rows.append(f"{_t('website', lang)}{sep}{c.website_href}")
-        if c.source_href:
-            rows.append(f"{_t('source', lang)}{sep}{c.source_href}")
-        if c.contact_unknown:
-            rows.append(_t("contact_unknown", lang))
-        hours = c.hours or _t("hours_unknown", lang)
-        rows.append(f"{_t('hours', lang)}{sep}{hours}" + (f" ({c.today})" if c.today else ""))
-        if c.conditions:
-            rows.append(c.conditions)
-        if c.reserved:
-            rows.append(c.reserved)
         for row in rows:
             pdf.multi_cell(width, 4.6, self.clean(row), new_x="LMARGIN", new_y="NEXT", align="L")
         if qr_url:
@@ -274,7 +184,7 @@ class _Writer:
         self.pdf.image(buf, x=x, y=y, w=size, h=size)
         self.pdf.set_xy(x - 2, y + size)
         self.pdf.set_font(self.family, "", 6.5)
-        label = _t("qr_source" if source else "qr_site", self.opts.lang)
+        label = t("sheet_qr_source" if source else "sheet_qr_site", self.opts.lang)
         self.pdf.cell(size + 4, 3, self.clean(label), align="C")
 
     def emergency(self) -> None:
@@ -282,13 +192,27 @@ class _Writer:
         if self.pdf.will_page_break(45):
             self.pdf.add_page()
         self.rule()
-        self.line(_t("emergency", lang), size=13, bold=True, h=7)
+        self.line(t("safety_numbers_title", lang), size=13, bold=True, h=7)
         for country in load_emergency():
             self.line(country.label(lang), bold=True)
             for n in country.numbers:
                 sms = " (SMS)" if n.kind == "sms" else ""
-                sep = ": " if lang == "en" else " : "
-                self.line(f"{n.number}{sms}{sep}{n.detail(lang)}", size=9.5, h=4.6)
+                self.line(f"{n.number}{sms}{t('colon', lang)}{n.detail(lang)}", size=9.5, h=4.6)
+
+
+def stop_lines(plan: Plan, cards: Mapping[str, ServiceCard], lang: str) -> list[str]:
+    """The plan's places to go, one line each ("Garage (1,2 km) : Mobilité"), plain text.
+
+    Unnumbered: each medium numbers them its own way (a list on the page).
+    """
+    out = []
+    for stop in plan.stops:
+        names = " + ".join(cards[i].name for i in stop.service_ids)
+        labels = ", ".join(Obstacle(o).label(lang) for o in stop.covers)
+        first = cards[stop.service_ids[0]]
+        where = first.distance or first.where
+        out.append(t("sheet_stop", lang, name=f"{names} ({where})", needs=labels))
+    return out
 
 
 def sheet_pdf(plan: Plan, opts: SheetOptions | None = None) -> bytes:
@@ -299,35 +223,37 @@ def sheet_pdf(plan: Plan, opts: SheetOptions | None = None) -> bytes:
     w = _Writer(opts)
     pdf = w.pdf
     pdf.add_page()
-    w.line(_t("title", lang), size=18, bold=True, h=9)
-    w.line(_t("date", lang, date=format_date(when, lang)), size=10)
+    w.line(t("sheet_title", lang), size=18, bold=True, h=9)
+    w.line(t("sheet_date", lang, date=format_date(when, lang)), size=10)
     if opts.demo:
-        w.line(_t("demo", lang), bold=True)
+        w.line(t("sheet_pdf_demo", lang), bold=True)
     if opts.place:
-        w.line(_t("from", lang, place=opts.place))
+        w.line(t("sheet_from", lang, place=opts.place))
     needs = ", ".join(Obstacle(o).label(lang) for o in plan.obstacles)
-    w.line(_t("needs", lang, needs=needs))
-    w.line(_t("filters", lang, filters=opts.filters) if opts.filters else _t("no_filters", lang))
+    w.line(t("sheet_needs", lang, needs=needs))
+    w.line(
+        t("sheet_filters", lang, filters=opts.filters)
+        if opts.filters
+        else t("sheet_no_filters", lang)
+    )
     cards = plan.cards(lang=lang, when=when)
     w.rule()
-    w.line(_t("plan", lang), size=13, bold=True, h=7)
+    w.line(t("sheet_plan", lang), size=13, bold=True, h=7)
     w.line(plan.explanation(lang))
-    for k, stop in enumerate(plan.stops, 1):
-        names = " + ".join(cards[i].name for i in stop.service_ids)
-        labels = ", ".join(Obstacle(o).label(lang) for o in stop.covers)
-        first = cards[stop.service_ids[0]]
-        where = first.distance or first.where
-        w.line(_t("stop", lang, k=k, name=f"{names} ({where})", needs=labels), size=10)
+    for k, row in enumerate(stop_lines(plan, cards, lang), 1):
+        w.line(f"{k}. {row}", size=10)
     for need in plan.needs:
+        if pdf.will_page_break(55):  # a need's heading stays with its first card
+            pdf.add_page()
         w.rule()
         w.line(Obstacle(need.need).label(lang), size=13, bold=True, h=7)
         note = need.note(lang, plan.radius_km)
         if note:
             w.line(note)
             if need.beyond is not None:
-                w.card(1, cards[need.beyond.id])
+                w.card(cards[need.beyond.id])
         for k, p in enumerate(need.services, 1):
-            w.card(k, cards[p.id])
+            w.card(replace(cards[p.id], rank=k))
     w.emergency()
     return bytes(pdf.output())
 

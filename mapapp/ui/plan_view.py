@@ -14,11 +14,13 @@ start point).  Printing (Ctrl+P) prints the plan, not the interface
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from mapapp.i18n import LANGS, t
 from mapapp.render.text import escape_markdown
 from mapapp.taxonomy import Obstacle
 
@@ -39,6 +41,7 @@ __all__ = [
     "render_shared",
     "shared_ids",
     "show",
+    "show_card",
 ]
 
 #: Streamlit key of the container that printing keeps (class ``st-key-plan_print``).
@@ -62,89 +65,24 @@ PRINT_CSS = f"""<style>
 }}
 </style>"""
 
-_TEXT: dict[str, tuple[str, str]] = {
-    "title": ("Votre plan", "Your plan"),
-    "places": ("Lieux où aller", "Places to go"),
-    "source": ("Source", "Source"),
-    "source_page": ("fiche d'origine", "original record"),
-    "contact_unknown": ("contact inconnu", "contact unknown"),
-    "hours_unknown": ("horaires non renseignés", "hours not given"),
-    "pdf": ("Télécharger la fiche (PDF)", "Download the sheet (PDF)"),
-    "share": ("Lien à partager", "Link to share"),
-    "share_help": (
-        "Ce lien ne contient que les identifiants des services : ni le lieu, ni les besoins, "
-        "ni les filtres.",
-        "This link holds only the services' ids: not the place, the needs or the filters.",
-    ),
-    "print_note": (
-        "Pour imprimer : Ctrl+P imprime le plan seul, sans l'interface.",
-        "To print: Ctrl+P prints the plan alone, without the interface.",
-    ),
-    "shared_title": ("Liste partagée", "Shared list"),
-    "shared_count": (
-        "{n} service(s) ; distances non connues (le lien ne dit pas d'où).",
-        "{n} service(s); distances unknown (the link does not say from where).",
-    ),
-    "shared_none": (
-        "Aucun service de ce lien n'est connu ici.",
-        "None of this link's services is known here.",
-    ),
-    "shared_close": ("Revenir à la recherche", "Back to the search"),
-    "offer": (
-        "Aucun lieu ne couvre tous ces besoins à la fois : le plan ci-dessous les couvre "
-        "avec plusieurs lieux proches.",
-        "No place covers all these needs at once: the plan below covers them with several "
-        "near places.",
-    ),
-}
 
+def show_card(card: ServiceCard, lang: str, *, details: bool = False) -> None:
+    """One card in a bordered box: what :func:`mapapp.render.cards.card_markdown` writes.
 
-def _t(key: str, lang: str, **kw: object) -> str:
-    fr, en = _TEXT[key]
-    return (en if lang == "en" else fr).format(**kw)
+    The search page and the plan show cards through this one function, so a
+    card reads the same wherever it appears.
+    """
+    from mapapp.render.cards import card_markdown
 
-
-def _link(label: str, href: str | None) -> str:
-    # ``href`` comes from mapapp.safety (checked scheme, no spaces, quotes or
-    # angle brackets); the <...> form keeps parentheses inside it harmless.
-    text = escape_markdown(label)
-    return f"[{text}](<{href}>)" if href else text
-
-
-def _card(rank: int | None, c: ServiceCard, lang: str) -> None:
-    sep = ": " if lang == "en" else " : "
+    md = card_markdown(card, lang)
     with st.container(border=True):
-        head = f"{rank}. " if rank is not None else ""
-        st.markdown(f"**{escape_markdown(head + c.name)}**")
-        meta = [m for m in (c.organisation, c.type_label) if m]
-        if c.source_name:
-            meta.append(f"{_t('source', lang)}{sep}{c.source_name}")
-        st.caption(escape_markdown(" · ".join(meta)))
-        where = escape_markdown(c.where)
-        if c.distance:
-            where = f"**{escape_markdown(c.distance)}** · {where}"
-        lines = [f":material/location_on: {where}"]
-        if c.phone:
-            lines.append(f":material/call: {_link(c.phone, c.phone_href)}")
-        if c.email_href:
-            lines.append(f":material/mail: {_link(c.email, c.email_href)}")
-        if c.website_href:
-            lines.append(f":material/language: {_link(c.website_href, c.website_href)}")
-        if c.source_href:
-            lines.append(f":material/open_in_new: {_link(_t('source_page', lang), c.source_href)}")
-        if c.contact_unknown:
-            lines.append(f":material/help: {_t('contact_unknown', lang)}")
-        hours = escape_markdown(c.hours) if c.hours else _t("hours_unknown", lang)
-        if c.today:
-            hours += f" — **{escape_markdown(c.today)}**"
-        lines.append(f":material/schedule: {hours}")
-        if c.conditions:
-            lines.append(f":material/info: {escape_markdown(c.conditions)}")
-        if c.reserved:
-            lines.append(f":material/child_care: {escape_markdown(c.reserved)}")
-        st.markdown("  \n".join(lines))
-        if c.confidential:
-            st.caption(escape_markdown(c.confidential_note))
+        st.markdown(md.title)
+        if md.meta:
+            st.caption(md.meta)
+        st.markdown(md.summary)
+        if details and md.details:
+            with st.expander(t("details", lang)):
+                st.markdown(md.details)
 
 
 def _share_url(ids: list[str]) -> str:
@@ -162,40 +100,35 @@ def render_plan(
     plan: Plan, *, lang: str, place_label: str = "", demo: bool = False, filters: str = ""
 ) -> None:
     """Draw the plan: summary and places on top, then each need's services; PDF and share link."""
-    from mapapp.render.sheet import SheetOptions, sheet_pdf
+    from mapapp.render.sheet import SheetOptions, sheet_pdf, stop_lines
 
     now = datetime.now(UTC)
     cards = plan.cards(lang=lang, when=now)
     st.html(PRINT_CSS)
     with st.container(key=PRINT_KEY):
-        st.subheader(_t("title", lang))
+        st.subheader(t("plan_title", lang))
         st.markdown(f"**{escape_markdown(plan.explanation(lang))}**")
         if plan.stops:
-            lines = []
-            for k, stop in enumerate(plan.stops, 1):
-                names = " + ".join(cards[i].name for i in stop.service_ids)
-                first = cards[stop.service_ids[0]]
-                needs = ", ".join(Obstacle(o).label(lang) for o in stop.covers)
-                where = first.distance or first.where
-                sep = ": " if lang == "en" else " : "
-                lines.append(f"{k}. {escape_markdown(f'{names} ({where}){sep}{needs}')}")
-            st.markdown(f"**{_t('places', lang)}**  \n" + "  \n".join(lines))
+            # "1. " unescaped: an ordered list (read as one by screen readers)
+            rows = stop_lines(plan, cards, lang)
+            lines = [f"{k}. {escape_markdown(row)}" for k, row in enumerate(rows, 1)]
+            st.markdown(f"**{t('plan_places', lang)}**  \n" + "  \n".join(lines))
         for need in plan.needs:
             st.markdown(f"#### {escape_markdown(Obstacle(need.need).label(lang))}")
             note = need.note(lang, plan.radius_km)
             if note:
                 st.warning(escape_markdown(note))
                 if need.beyond is not None:
-                    _card(None, cards[need.beyond.id], lang)
+                    show_card(cards[need.beyond.id], lang)
             for k, p in enumerate(need.services, 1):
-                _card(k, cards[p.id], lang)
+                show_card(replace(cards[p.id], rank=k), lang)
     pdf = sheet_pdf(
         plan,
         SheetOptions(lang=lang, when=now, place=place_label, filters=filters, demo=demo),
     )
     col_pdf, col_share = st.columns([2, 3])
     col_pdf.download_button(
-        _t("pdf", lang),
+        t("plan_pdf", lang),
         data=pdf,
         file_name="fiche-plan.pdf" if lang != "en" else "plan-sheet.pdf",
         mime="application/pdf",
@@ -204,9 +137,9 @@ def render_plan(
         key="plan_pdf",
     )
     with col_share:
-        st.markdown(f"**{_t('share', lang)}**")
+        st.markdown(f"**{t('plan_share', lang)}**")
         st.code(_share_url(plan.service_ids()), language=None, wrap_lines=True)
-        st.caption(_t("share_help", lang) + " " + _t("print_note", lang))
+        st.caption(t("plan_share_help", lang) + " " + t("plan_print_note", lang))
 
 
 def shared_ids() -> list[str] | None:
@@ -226,46 +159,31 @@ def render_shared(ids: list[str], actors: pd.DataFrame, *, lang: str) -> None:
     rows = actors.set_index("id", drop=False).loc[known].drop(columns="geometry")
     st.html(PRINT_CSS)
     with st.container(key=PRINT_KEY):
-        st.subheader(_t("shared_title", lang))
+        st.subheader(t("plan_shared_title", lang))
         if not known:
-            st.info(_t("shared_none", lang))
+            st.info(t("plan_shared_none", lang))
         else:
-            st.caption(_t("shared_count", lang, n=len(known)))
-        cards = service_cards(rows, lang=lang, when=datetime.now(UTC))
-        for k, c in enumerate(cards, 1):
-            _card(k, c, lang)
-    if st.button(_t("shared_close", lang), key="shared_close"):
+            st.caption(t("plan_shared_count", lang, n=len(known)))
+        for card in service_cards(rows, lang=lang, when=datetime.now(UTC), ranked=True):
+            show_card(card, lang)
+    if st.button(t("plan_shared_close", lang), key="shared_close"):
         st.query_params.clear()
         st.rerun()
 
 
-_FILTER_TEXT: dict[str, tuple[str, str]] = {
-    "open_now": ("Ouvert maintenant (heure locale du lieu)", "Open now (the place's local time)"),
-    "open_day": ("Ouvert le", "Open on"),
-    "any_day": ("n'importe quel jour", "any day"),
-    "frais": ("Frais", "Fees"),
-    "modes": ("Accueil", "Reception"),
-    "hours_note": (
-        "Les lieux sans horaires connus ne sont pas gardés par ces deux filtres.",
-        "Places whose hours are unknown are left out by these two filters.",
-    ),
-}
-_WEEKDAYS = {
-    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-
-
 def _ft(key: str, lang: str) -> str:
-    fr, en = _FILTER_TEXT[key]
-    return en if lang == "en" else fr
+    return t(f"filter_{key}", lang)
+
+
+def _days(lang: str) -> tuple[str, ...]:
+    return tuple(t(f"weekday_{d}", lang) for d in range(7))
 
 
 def filter_widgets(lang: str) -> None:
     """The extra filters (open now / on a day, fees, reception), drawn inside the search form."""
     from mapapp.i18n import VOCABULARIES, t, vocab_label
 
-    days = _WEEKDAYS["en" if lang == "en" else "fr"]
+    days = _days(lang)
     st.checkbox(
         t("reserved_filter", lang), key="f_reserved_free", help=t("reserved_filter_help", lang)
     )
@@ -308,7 +226,8 @@ def _day_choice(value: object) -> int:
     """
     if isinstance(value, int) and -1 <= value <= 6:
         return value
-    for lang, days in _WEEKDAYS.items():
+    for lang in LANGS:
+        days = _days(lang)
         if value == _ft("any_day", lang):
             return -1
         if value in days:
@@ -352,7 +271,7 @@ def filters_text(values: Mapping[str, object], lang: str) -> str:
         chosen = values.get(key)
         if isinstance(chosen, tuple | list) and chosen:
             labels = ", ".join(vocab_label(vocab, str(v), lang) for v in chosen)
-            parts.append(f"{_ft(key, lang)} : {labels}")
+            parts.append(f"{_ft(key, lang)}{t('colon', lang)}{labels}")
     return "; ".join(parts)
 
 
@@ -369,7 +288,7 @@ def show(
     from mapapp.plan import plan_for_query
 
     if nothing_at_once:
-        st.info(_t("offer", lang))
+        st.info(t("plan_offer", lang))
     extra = {
         "open_at": query.open_at,
         "open_day": query.open_day,

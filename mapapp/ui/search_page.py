@@ -231,15 +231,7 @@ def _query(sub: _Submitted, place: Place) -> SearchQuery:
 
 
 def _card(card: Card, lang: str) -> None:
-    with st.container(border=True):
-        md = card_markdown(card, lang)
-        st.markdown(md.title)
-        st.markdown(md.meta)
-        st.markdown(md.summary)
-        if card.confidential:
-            st.caption(t("confidential_note", lang))
-        with st.expander(t("details", lang)):
-            st.markdown(md.details)
+    plan_view.show_card(card, lang, details=True)
 
 
 def _tiles_host(tiles: str) -> str:

@@ -70,6 +70,7 @@ from markupsafe import Markup
 
 from mapapp.emergency import load_emergency
 from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
+from mapapp.i18n import STRINGS as ALL_STRINGS
 from mapapp.i18n import Lang, t
 from mapapp.settings import Settings
 from mapapp.taxonomy import Obstacle
@@ -128,108 +129,17 @@ _MAX_BODY = 16 * 1024
 #: Longest text of a record shown on a card (names, addresses, hours).
 _MAX_TEXT = 160
 
-#: The page's own sentences: key -> (French, English).  Shared ones come
-#: from :mod:`mapapp.i18n`.
-STRINGS: dict[str, tuple[str, str]] = {
-    "title": ("Trouver de l'aide près de chez soi", "Find help near you"),
-    "lead": (
-        "Tapez votre commune, cochez ce dont vous avez besoin : les services les plus "
-        "proches s'affichent, avec leur téléphone.",
-        "Type your town, tick what you need: the nearest services are listed, with their "
-        "phone number.",
-    ),
-    "sos_title": ("En danger ? Appelez", "In danger? Call"),
-    "sos_why": ("À quoi servent ces numéros", "What these numbers are for"),
-    "sms": ("SMS", "text"),
-    "needs_legend": ("De quoi avez-vous besoin ?", "What do you need?"),
-    "go": ("Voir l'aide près de chez moi", "Show help near me"),
-    "other_lang": ("English", "Français"),
-    "other_lang_code": ("en", "fr"),
-    "exit_help": (
-        "« Quitter vite » remplace aussitôt cette page par un site neutre.",
-        "'Quick exit' immediately replaces this page with a neutral website.",
-    ),
-    "colon": (" : ", ": "),
-    "map_button": ("Voir ces lieux sur une carte", "Show these places on a map"),
-    "map_title": ("Carte : aide près de {place}", "Map: help near {place}"),
-    "map_tiles_note": (
-        "La carte charge son fond depuis {host}, qui voit la zone affichée.",
-        "The map loads its background from {host}, which sees the area shown.",
-    ),
-    "map_no_tiles": (
-        "Carte sans fond : les points seuls, rien n'est chargé d'ailleurs.",
-        "Map without background: the points only, nothing is loaded from elsewhere.",
-    ),
-    "map_you": ("Votre commune : {place}", "Your town: {place}"),
-    "back_to_list": ("Retour à la liste", "Back to the list"),
-    "map_needs_js": (
-        "La carte a besoin de JavaScript ; la liste ci-dessous suffit.",
-        "The map needs JavaScript; the list below is enough.",
-    ),
-    "privacy": (
-        "Votre recherche n'est ni enregistrée, ni mise dans l'adresse de la page, ni "
-        "envoyée à un tiers. Aucun cookie.",
-        "Your search is not stored, not put in the page address and sent to no one. No cookies.",
-    ),
-    "history": (
-        "Ce que le navigateur peut garder : l'historique montre la visite de ce site "
-        "(effacez-le, ou utilisez la navigation privée), et le journal d'appels du "
-        "téléphone garde les numéros composés.",
-        "What the browser may still keep: its history shows the visit to this site "
-        "(delete it, or use a private window), and the phone's call log keeps the numbers "
-        "dialled.",
-    ),
-    "results_title": ("Aide près de {place}", "Help near {place}"),
-    "new_search": ("Nouvelle recherche", "New search"),
-    "none_within": (
-        "Aucun service à moins de {km} km pour ce besoin. Appelez le 3919 pour être orientée.",
-        "No service within {km} km for this need. Call 3919 to be referred.",
-    ),
-    "any_need": ("Tous les services", "All services"),
-    "at_commune": (
-        "Adresse indiquée à l'échelle de la commune : distance non précise.",
-        "Located at the level of its town only: no precise distance.",
-    ),
-    "confidential": (
-        "Adresse confidentielle (mise à l'abri). Appelez ce numéro pour être orientée.",
-        "Confidential address (shelter). Call this number to be referred.",
-    ),
-    "km_away": ("à {km} (à vol d'oiseau)", "{km} away (as the crow flies)"),
-    "today": ("Aujourd'hui : {hours}", "Today: {hours}"),
-    "today_closed": ("Fermé aujourd'hui", "Closed today"),
-    "open_now": ("ouvert maintenant", "open now"),
-    "hours_as_given": ("Horaires : {hours}", "Hours: {hours}"),
-    "no_phone": ("Téléphone non renseigné", "No phone given"),
-    "call": ("Appeler le {phone}", "Call {phone}"),
-    "choose_go": ("Voir l'aide", "Show help"),
-    "too_long": (
-        "Ce que vous avez tapé est trop long : tapez seulement le nom de la commune ou le "
-        "code postal.",
-        "What you typed is too long: type only the town name or the postcode.",
-    ),
-    "demo": (
-        "Données de démonstration : ces lieux n'existent pas.",
-        "Demonstration data: these places do not exist.",
-    ),
-    "replayed": (
-        "Pour votre sécurité, une recherche n'est jamais ré-affichée : refaites-la si besoin.",
-        "For your safety, a search is never shown again: do it again if you need to.",
-    ),
-    "broken": (
-        "La recherche n'a pas pu aboutir. Réessayez dans un instant, ou appelez le 3919.",
-        "The search could not be completed. Try again in a moment, or call 3919.",
-    ),
-    "map_note": (
-        "Distances à vol d'oiseau depuis {place}.",
-        "Straight-line distances from {place}.",
-    ),
+#: The page's own sentences (key -> (French, English)): a view of the
+#: ``light_*`` keys of :data:`mapapp.i18n.STRINGS`, where they live.
+STRINGS: Mapping[str, tuple[str, str]] = {
+    key.removeprefix("light_"): pair
+    for key, pair in ALL_STRINGS.items()
+    if key.startswith("light_")
 }
 
 
 def _s(key: str, lang: str, **values: object) -> str:
-    fr, en = STRINGS[key]
-    text = en if lang == "en" else fr
-    return text.format(**values) if values else text
+    return t(f"light_{key}", lang, **values)
 
 
 # -- headers -------------------------------------------------------------------
@@ -500,7 +410,7 @@ def _services(frame: pd.DataFrame, now: datetime, lang: Lang) -> list[_Service]:
                 phone_href=card.phone_href,
                 hours=_cap(hours, _MAX_TEXT),
                 open_now=is_open,
-                address=_cap(card.address, _MAX_TEXT),
+                address=_cap(card.where, _MAX_TEXT),
                 distance=_s("km_away", lang, km=card.distance)
                 if precise and card.distance
                 else None,
