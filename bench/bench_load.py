@@ -1,29 +1,47 @@
-"""Load benchmark: the REST API under 50 and 200 concurrent clients, embedded store and PostGIS.
+"""Load benchmark: the REST API and the Streamlit app under concurrent users, embedded and PostGIS.
 
-Run: ``python bench/run.py load`` (or ``python bench/bench_load.py``).  Prints
-``name: value`` lines: p50 and p95 latency (ms), errors and requests per
-second for each store × concurrency.
+Run: ``python bench/run.py load`` (or ``python bench/bench_load.py [--actors N]
+[--only api|app] [--stores embedded,postgis]``).  Prints ``name: value`` lines.
 
-What it does, all on loopback:
+What it does, all on loopback, with ``--actors`` (default 100,000) services
+drawn by ``bench/synthetic.py`` (clustered by population, wide text columns)
+written to a fresh embedded store, and to PostGIS when ``MAPAPP_TEST_PG_URL``
+is set (``MAPAPP_PG_PORT=55480 bash tools/pg.sh start`` prints it; a
+``mapapp_bench`` database is created and dropped there):
 
-1. writes ``BENCH_ACTORS`` (default 100,000) synthetic services to a fresh
-   embedded store, and to PostGIS when ``MAPAPP_TEST_PG_URL`` is set (``bash
-   tools/pg.sh start`` prints it; a ``mapapp_bench`` database is created);
-2. starts ``mapapp api --workers 2`` on port ``BENCH_PORT`` (8610) with no
-   rate limit, waits until both workers answer searches;
-3. each client (one keep-alive connection, a bare asyncio HTTP/1.1 client so
-   that the client's own CPU cost stays small) sends requests one after
-   another (closed loop): a search of
-   the 10 nearest services for one obstacle around a random commune of
-   metropolitan France; ``BENCH_REQUESTS`` (default 3,000) requests in all per
-   run; an error is a non-200 answer or a failed connection.
+**API** (``load_api_<store>_c<clients>_*``): ``mapapp api --workers 2`` (no
+rate limit); 50 and 200 clients, each on one keep-alive connection (a bare
+asyncio HTTP/1.1 client, so the client's own CPU stays small) sending its next
+request when the previous one answered (closed loop): the 10 nearest services
+for one obstacle around a random commune.  The baseline is interleaved in the
+same run: every tenth request is ``GET /api/v1/types`` (no search: the
+framework, middleware and JSON floor), reported as ``*_floor_p50_ms``.
 
-The machine is shared and has 2 cores for the server *and* the client, so
-figures are an upper bound of what a dedicated server would show.
+**App** (``load_app_<store>_s<sessions>_*``): two ``streamlit run`` processes
+(the hardened options of ``mapapp serve``) on two ports, sessions split
+between them; each session speaks Streamlit's own websocket protocol
+(``/_stcore/stream``, protobuf ``BackMsg`` up, ``ForwardMsg`` down, as the
+browser does): it opens the page (a rerun with no widget state), then
+searches twice: a rerun carrying the form's widget state (a commune, one need)
+and the submit button's trigger, timed until the server says the script
+finished; before the second search it presses "modifier" (a rerun too,
+reported as the ``edit`` baseline next to the search).  A search counts as an
+error when it times out, raises, or does not end on the results summary.
+
+Each figure comes with ``*_loadavg`` (1-minute load average when it was
+taken: the machine is shared by several people, and its 2 cores serve the
+client and the server) and ``*_server_cpu_ms*`` (server CPU per request or
+rerun, all its processes).  The whole run is bounded: a fixed number of
+requests and searches, every wait has a timeout, a store's API or app stage
+starts only with 150 s of ``BENCH_BUDGET_S`` (default 480 s) left, and a
+concurrency level only within it.  On the shared machine both stores do not fit
+in 8 minutes: run ``--stores embedded`` and ``--stores postgis`` one after the
+other (each within 8 minutes; figures in docs/deployment.md).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -31,6 +49,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,46 +59,77 @@ import httpx
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from bench_search import synthetic_actors  # noqa: E402
+from synthetic import clustered_points, synthetic_actors  # noqa: E402
 
 from mapapp.geo.communes import analysis_units, load_geography  # noqa: E402
 from mapapp.settings import Settings  # noqa: E402
 from mapapp.store.parquet import ParquetStore  # noqa: E402
 from mapapp.taxonomy import Obstacle  # noqa: E402
 
-N_ACTORS = int(os.environ.get("BENCH_ACTORS", "100000"))
-N_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
-PORT = int(os.environ.get("BENCH_PORT", "8610"))
-CLIENTS = tuple(int(c) for c in os.environ.get("BENCH_CLIENTS", "50,200").split(","))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-STORES = os.environ.get("BENCH_STORES", "embedded,postgis").split(",")
+API_PORT = int(os.environ.get("BENCH_PORT", "8680"))
+APP_PORTS = (API_PORT + 1, API_PORT + 2)
+API_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
+API_CLIENTS = (50, 200)
+API_WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+APP_SESSIONS = (20, 50)
+APP_SEARCHES = 2  # per session
+BUDGET_S = float(os.environ.get("BENCH_BUDGET_S", "480"))
+T0 = time.monotonic()
 
 
-def _queries(n: int) -> list[dict[str, Any]]:
-    geo = load_geography(Settings.from_env().cache_dir)
-    units = analysis_units(geo.communes)
-    metro = units[~units["departement"].str.startswith("97")]
-    rng = np.random.default_rng(5)
-    rows = metro.iloc[rng.integers(0, len(metro), n)]
-    obstacles = rng.choice([o.value for o in Obstacle], n)
-    return [
-        {"lat": round(float(la), 5), "lon": round(float(lo), 5), "obstacles": o, "size": 10}
-        for la, lo, o in zip(rows["lat"], rows["lon"], obstacles, strict=True)
-    ]
+def over_budget(margin: float = 0.0) -> bool:
+    """Whether the run has spent its time budget, or will with ``margin`` more seconds."""
+    return time.monotonic() - T0 + margin > BUDGET_S
 
 
-def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "mapapp", "api", "--host", "127.0.0.1", "--port", str(PORT)]
-    cmd += ["--workers", str(WORKERS)]
+def emit(name: str, value: float | str) -> None:
+    text = f"{value:.1f}" if isinstance(value, float) else str(value)
+    print(f"{name}: {text}", flush=True)
+
+
+def percentiles(prefix: str, seconds: Sequence[float]) -> None:
+    if seconds:
+        ms = np.asarray(seconds) * 1000
+        emit(f"{prefix}_p50_ms", float(np.percentile(ms, 50)))
+        emit(f"{prefix}_p95_ms", float(np.percentile(ms, 95)))
+
+
+# --------------------------------------------------------------------- processes
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in process group ``pgid``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:  # fields[0] is the state; pgrp is the 5th field overall
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -87,25 +139,42 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(10)
 
 
-def _warm(base: str, queries: list[dict[str, Any]], timeout: float = 600.0) -> float:
+# --------------------------------------------------------------------- the API
+
+
+def api_queries(units: Any, n: int) -> list[bytes]:
+    """Request targets: nine searches around communes drawn by population, then the floor."""
+    lat, lon, _ = clustered_points(units, n, seed=5)
+    rng = np.random.default_rng(5)
+    obstacles = rng.choice([o.value for o in Obstacle], n)
+    out = []
+    for k, (la, lo, o) in enumerate(zip(lat, lon, obstacles, strict=True)):
+        if k % 10 == 9:
+            out.append(b"/api/v1/types")
+            continue
+        q = {"lat": round(float(la), 5), "lon": round(float(lo), 5), "obstacles": o, "size": 10}
+        out.append(("/api/v1/services?" + str(httpx.QueryParams(q))).encode("ascii"))
+    return out
+
+
+def api_warm(port: int, targets: list[bytes], timeout: float = 300.0) -> float:
     """Wait until searches answer fast (every worker built its index); seconds waited."""
-    start = time.monotonic()
-    fast = 0
-    with httpx.Client(base_url=base, timeout=120) as client:
-        k = 0
-        while fast < 4 * WORKERS:
-            if time.monotonic() - start > timeout:
+    start_t = time.monotonic()
+    fast = k = 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        while fast < 4 * API_WORKERS:
+            if time.monotonic() - start_t > timeout:
                 raise RuntimeError("the API never became ready")
             try:
                 t = time.perf_counter()
-                r = client.get("/api/v1/services", params=queries[k % len(queries)])
+                r = client.get(targets[k % 9].decode())
                 took = time.perf_counter() - t
             except httpx.TransportError:
                 time.sleep(0.5)
                 continue
             k += 1
             fast = fast + 1 if r.status_code == 200 and took < 0.5 else 0
-    return time.monotonic() - start
+    return time.monotonic() - start_t
 
 
 async def _get(
@@ -122,108 +191,320 @@ async def _get(
     return status, await reader.readexactly(length)
 
 
-async def _load(base: str, queries: list[dict[str, Any]], clients: int) -> dict[str, float]:
-    """``clients`` connections, each sending its next request when the previous one answered.
+@dataclass
+class ApiRun:
+    search: list[float] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+    errors: int = 0
+    wall: float = 0.0
 
-    A bare asyncio HTTP/1.1 client: on a 2-core machine shared by client and
-    server, httpx's own CPU cost would be measured as much as the server's.
-    """
-    targets = [("/api/v1/services?" + str(httpx.QueryParams(q))).encode("ascii") for q in queries]
-    latencies: list[float] = []
-    errors = 0
-    next_query = iter(range(N_REQUESTS))
-    host, port = base.rsplit("/", 1)[1].split(":")
+
+async def api_load(port: int, targets: list[bytes], clients: int) -> ApiRun:
+    """``clients`` connections, each sending its next request when the previous one answered."""
+    run = ApiRun()
+    next_k = iter(range(API_REQUESTS))
 
     async def one_client() -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection(host, int(port))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            for k in next_query:
+            for k in next_k:
+                target = targets[k % len(targets)]
                 t = time.perf_counter()
                 try:
-                    status, body = await asyncio.wait_for(
-                        _get(reader, writer, targets[k % len(targets)]), 60
-                    )
-                    ok = status == 200 and body.startswith(b'{"items"')
+                    status, body = await asyncio.wait_for(_get(reader, writer, target), 60)
+                    ok = status == 200 and body[:1] in (b"{", b"[")
                 except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
                     ok = False
                     writer.close()
-                    reader, writer = await asyncio.open_connection(host, int(port))
-                latencies.append(time.perf_counter() - t)
-                errors += 0 if ok else 1
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                took = time.perf_counter() - t
+                (run.floor if target == b"/api/v1/types" else run.search).append(took)
+                run.errors += 0 if ok else 1
         finally:
             writer.close()
 
-    start = time.perf_counter()
+    t0 = time.perf_counter()
     await asyncio.gather(*(one_client() for _ in range(clients)))
-    wall = time.perf_counter() - start
-    ms = np.array(latencies) * 1000
-    return {
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p95_ms": float(np.percentile(ms, 95)),
-        "errors": float(errors),
-        "requests": float(len(ms)),
-        "rps": len(ms) / wall,
-    }
+    run.wall = time.perf_counter() - t0
+    return run
 
 
-def _pg_bench_url(admin: str) -> str:
+def bench_api(store: str, env: dict[str, str], targets: list[bytes]) -> None:
+    cmd = [sys.executable, "-m", "mapapp", "api", "--host", "127.0.0.1"]
+    cmd += ["--port", str(API_PORT), "--workers", str(API_WORKERS)]
+    proc = start(cmd, env)
+    name = f"load_api_{store}"
+    try:
+        emit(f"{name}_ready_s", api_warm(API_PORT, targets))
+        for clients in API_CLIENTS:
+            if over_budget():
+                emit(f"{name}_c{clients}", "skipped (time budget spent)")
+                continue
+            cpu0, cpu_client0 = group_cpu_s(proc.pid), time.process_time()
+            run = asyncio.run(api_load(API_PORT, targets, clients))
+            done = len(run.search) + len(run.floor)
+            prefix = f"{name}_c{clients}"
+            percentiles(prefix, run.search)
+            percentiles(f"{prefix}_floor", run.floor)
+            emit(f"{prefix}_errors", str(run.errors))
+            emit(f"{prefix}_requests", str(done))
+            emit(f"{prefix}_rps", done / run.wall)
+            emit(f"{prefix}_server_cpu_ms", (group_cpu_s(proc.pid) - cpu0) / done * 1000)
+            emit(f"{prefix}_client_cpu_ms", (time.process_time() - cpu_client0) / done * 1000)
+            emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
+    finally:
+        stop(proc)
+
+
+# --------------------------------------------------------------------- the app
+
+
+def app_places(geo: Any, units: Any, n: int) -> list[str]:
+    """``n`` commune names a person would type, drawn by population, each naming one commune."""
+    from mapapp.geo.places import resolve_place
+
+    _, _, rows = clustered_points(units, 4 * n, seed=9)
+    out: list[str] = []
+    for r in rows:
+        text = f"{units['nom'].iloc[r]} {units['departement'].iloc[r]}"
+        try:
+            resolve_place(text, geo)
+        except ValueError:  # ambiguous or unknown (both are ValueErrors): not a one-step search
+            continue
+        out.append(text)
+        if len(out) == n:
+            break
+    return out
+
+
+class Session:
+    """One visitor on Streamlit's websocket: what a browser tab sends and waits for."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.widgets: dict[str, Any] = {}  # user key (or "submit") -> the widget's proto
+
+    async def rerun(self, states: Iterable[tuple[str, str, Any]] = ()) -> tuple[float, bool]:
+        """Send a rerun with ``(widget key, proto field, value)`` states; wait for its end.
+
+        Returns the seconds until ``script_finished`` and whether the run ended
+        cleanly (finished successfully, no exception element drawn).
+        """
+        # The client side of the protocol: the benchmark speaks it, the core never does.
+        from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: TID251
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: TID251
+
+        back = BackMsg()
+        back.rerun_script.query_string = ""
+        for key, kind, value in states:
+            state = back.rerun_script.widget_states.widgets.add()
+            state.id = self.widgets[key].id
+            if kind == "string_array_value":
+                state.string_array_value.data.extend(value)
+            else:
+                setattr(state, kind, value)
+        t = time.perf_counter()
+        await self.ws.send(back.SerializeToString())
+        self.widgets = {}
+        clean = True
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(await self.ws.recv())
+            what = msg.WhichOneof("type")
+            if what == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                element = msg.delta.new_element
+                sub = getattr(element, element.WhichOneof("type") or "empty")
+                wid = str(getattr(sub, "id", ""))
+                if wid:
+                    self.widgets["submit" if "FormSubmitter" in wid else wid.rsplit("-", 1)[1]] = (
+                        sub
+                    )
+                clean = clean and element.WhichOneof("type") != "exception"
+            elif what == "script_finished":
+                return time.perf_counter() - t, clean and msg.script_finished == 0
+
+
+@dataclass
+class AppRun:
+    page: list[float] = field(default_factory=list)
+    search: list[float] = field(default_factory=list)
+    edit: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+async def app_session(port: int, places: list[str], need: int, run: AppRun) -> None:
+    """Open the page, search, press "modifier", search again."""
+    import websockets
+    from websockets.typing import Subprotocol
+
+    try:
+        url = f"ws://127.0.0.1:{port}/_stcore/stream"
+        async with websockets.connect(
+            url, subprotocols=[Subprotocol("streamlit")], max_size=None
+        ) as ws:
+            s = Session(ws)
+            took, _ = await asyncio.wait_for(s.rerun(), 180)
+            run.page.append(took)
+            for k, place in enumerate(places):
+                if k:
+                    took, _ = await asyncio.wait_for(
+                        s.rerun([("edit_search", "trigger_value", True)]), 180
+                    )
+                    run.edit.append(took)
+                label = s.widgets["f_obstacles"].options[need].content
+                states = [
+                    ("f_place", "string_value", place),
+                    ("f_obstacles", "string_array_value", [label]),
+                    ("submit", "trigger_value", True),
+                ]
+                took, clean = await asyncio.wait_for(s.rerun(states), 180)
+                run.search.append(took)
+                run.errors += 0 if clean and "edit_search" in s.widgets else 1
+    except (TimeoutError, OSError, KeyError, IndexError, ValueError) as exc:
+        run.errors += 1
+        print(f"# session error: {type(exc).__name__}", file=sys.stderr, flush=True)
+
+
+async def app_load(places: list[str], sessions: int) -> AppRun:
+    run = AppRun()
+    await asyncio.gather(
+        *(
+            app_session(
+                APP_PORTS[i % 2],
+                [places[(i * APP_SEARCHES + k) % len(places)] for k in range(APP_SEARCHES)],
+                i % len(Obstacle),
+                run,
+            )
+            for i in range(sessions)
+        )
+    )
+    return run
+
+
+def app_ready(port: int, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the app on port {port} did not start within {timeout:.0f} s")
+
+
+def bench_app(store: str, env: dict[str, str], places: list[str]) -> None:
+    from mapapp.commands.serve import streamlit_command
+
+    procs = [start(streamlit_command(host="127.0.0.1", port=p), env) for p in APP_PORTS]
+    name = f"load_app_{store}"
+    try:
+        t = time.monotonic()
+        for port in APP_PORTS:
+            app_ready(port)
+        # One session per process pays the imports, the geography and the index.
+        warm = AppRun()
+        asyncio.run(_warm_app(places, warm))
+        emit(f"{name}_ready_s", time.monotonic() - t)
+        for sessions in APP_SESSIONS:
+            if over_budget():
+                emit(f"{name}_s{sessions}", "skipped (time budget spent)")
+                continue
+            cpu0 = sum(group_cpu_s(p.pid) for p in procs)
+            run = asyncio.run(app_load(places, sessions))
+            prefix = f"{name}_s{sessions}"
+            percentiles(f"{prefix}_search", run.search)
+            percentiles(f"{prefix}_edit", run.edit)
+            percentiles(f"{prefix}_page", run.page)
+            emit(f"{prefix}_errors", str(run.errors))
+            emit(f"{prefix}_searches", str(len(run.search)))
+            cpu = sum(group_cpu_s(p.pid) for p in procs) - cpu0
+            reruns = len(run.search) + len(run.edit) + len(run.page)
+            emit(f"{prefix}_server_cpu_ms_per_rerun", cpu / max(1, reruns) * 1000)
+            emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
+    finally:
+        for proc in procs:
+            stop(proc)
+
+
+async def _warm_app(places: list[str], run: AppRun) -> None:
+    await asyncio.gather(*(app_session(port, places[:1], 0, run) for port in APP_PORTS))
+    if run.errors:
+        raise RuntimeError("the app did not answer a first search")
+
+
+# --------------------------------------------------------------------- stores
+
+
+def pg_bench_url(admin: str) -> str:
     import psycopg
 
-    name = "mapapp_bench"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    url = admin.rsplit("/", 1)[0] + "/" + name
+        conn.execute("DROP DATABASE IF EXISTS mapapp_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE mapapp_bench")
+    url = admin.rsplit("/", 1)[0] + "/mapapp_bench"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     return url
 
 
-def _run_store(name: str, env: dict[str, str], queries: list[dict[str, Any]]) -> None:
-    base = f"http://127.0.0.1:{PORT}"
-    proc = _start(env)
-    try:
-        print(f"load_{name}_ready_s: {_warm(base, queries):.1f}", flush=True)
-        for clients in CLIENTS:
-            res = asyncio.run(_load(base, queries, clients))
-            for key, value in res.items():
-                print(f"load_{name}_c{clients}_{key}: {value:.1f}", flush=True)
-    finally:
-        _stop(proc)
-
-
-def main() -> int:
-    queries = _queries(2000)
-    actors = synthetic_actors(N_ACTORS)
-    print(f"load_services: {len(actors)}", flush=True)
-    base_env = {
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actors", type=int, default=int(os.environ.get("BENCH_ACTORS", 100_000)))
+    parser.add_argument("--only", choices=["api", "app"], default=None)
+    parser.add_argument("--stores", default=os.environ.get("BENCH_STORES", "embedded,postgis"))
+    args = parser.parse_args(argv)
+    stores = args.stores.split(",")
+    geo = load_geography(Settings.from_env().cache_dir)
+    units = analysis_units(geo.communes)
+    targets = api_queries(units, 2000)
+    places = app_places(geo, units, 200)
+    actors = synthetic_actors(units, args.actors)
+    emit("load_services", str(len(actors)))
+    emit("load_cpus", str(os.cpu_count()))
+    base = {
         **os.environ,
         "MAPAPP_API_RATE_LIMIT": "0",
         "MAPAPP_TILES": "none",
-        "PYTHONPATH": str(HERE.parent),
+        "PYTHONPATH": str(ROOT),
+        "MAPAPP_CACHE_DIR": str(Settings.from_env().cache_dir),  # the geography, built once
     }
+    base.pop("MAPAPP_STORE_URL", None)
     with tempfile.TemporaryDirectory(prefix="mapapp-load-") as tmp:
-        ParquetStore(tmp).write_actors(actors)
-        env = {**base_env, "MAPAPP_DATA_DIR": tmp}
-        env.pop("MAPAPP_STORE_URL", None)
-        if "embedded" in STORES:
-            _run_store("embedded", env, queries)
-        if "postgis" not in STORES:
-            return 0
+        envs: dict[str, dict[str, str]] = {}
+        if "embedded" in stores:
+            ParquetStore(tmp).write_actors(actors)
+            envs["embedded"] = {**base, "MAPAPP_DATA_DIR": tmp}
         admin = os.environ.get("MAPAPP_TEST_PG_URL")
-        if not admin:
-            print("load_postgis: skipped (set MAPAPP_TEST_PG_URL; bash tools/pg.sh start)")
-            return 0
-        from mapapp.store.postgis import PostgisStore
+        if "postgis" in stores and not admin:
+            emit("load_postgis", "skipped (set MAPAPP_TEST_PG_URL: bash tools/pg.sh start)")
+        elif "postgis" in stores:
+            from mapapp.store.postgis import PostgisStore
 
-        url = _pg_bench_url(admin)
-        t = time.perf_counter()
-        PostgisStore(url).write_actors(actors)
-        print(f"load_postgis_import_s: {time.perf_counter() - t:.1f}", flush=True)
-        _run_store("postgis", {**env, "MAPAPP_STORE_URL": url}, queries)
+            url = pg_bench_url(admin or "")
+            t = time.perf_counter()
+            PostgisStore(url).write_actors(actors)
+            emit("load_postgis_import_s", time.perf_counter() - t)
+            pg_dir = Path(tmp) / "pg"
+            pg_dir.mkdir()
+            envs["postgis"] = {
+                **base,
+                "MAPAPP_DATA_DIR": str(pg_dir),
+                "MAPAPP_STORE_URL": url,
+            }
+        del actors
+        for store, env in envs.items():
+            for part in ("api", "app"):
+                if args.only not in (None, part):
+                    continue
+                if over_budget(margin=150):  # starting servers and warming them takes minutes
+                    emit(f"load_{part}_{store}", "skipped (time budget spent)")
+                elif part == "api":
+                    bench_api(store, env, targets)
+                else:
+                    bench_app(store, env, places)
+    emit("load_total_s", time.monotonic() - T0)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -118,6 +118,55 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     ),
     "place_did_you_mean": ("Vouliez-vous dire :", "Did you mean:"),
     "place_choice_label": ("Commune", "Town"),
+    # -- where distances start (issue 12 item 2): the commune, a map point, her position
+    "start_from_commune": (
+        "Distances à vol d'oiseau depuis le centre de {place}.",
+        "Straight-line distances from the centre of {place}.",
+    ),
+    "start_from_point": (
+        "Distances à vol d'oiseau depuis le point choisi sur la carte.",
+        "Straight-line distances from the point chosen on the map.",
+    ),
+    "start_from_position": (
+        "Distances à vol d'oiseau depuis votre position (arrondie à environ 100 m).",
+        "Straight-line distances from your position (rounded to about 100 m).",
+    ),
+    "start_point_label": ("ce point de la carte", "this point on the map"),
+    "start_position_label": ("votre position", "your position"),
+    "use_position": ("Utiliser ma position", "Use my position"),
+    "position_note": (
+        "Votre position n'est demandée que si vous touchez ce bouton. Arrondie à environ "
+        "100 m, elle sert à cette recherche seulement : ni enregistrée, ni mise dans "
+        "l'adresse de la page.",
+        "Your position is asked for only if you tap this button. Rounded to about 100 m, it "
+        "is used for this search only: not stored, not put in the page address.",
+    ),
+    "position_locating": ("Recherche de votre position…", "Finding your position…"),
+    "position_failed": (
+        "Votre position n'est pas disponible (refusée ou introuvable) : tapez votre commune.",
+        "Your position is not available (refused or not found): type your town.",
+    ),
+    "position_ready": (
+        "Départ : votre position (arrondie à environ 100 m). Choisissez vos besoins puis "
+        "« Rechercher » ; la commune peut rester vide.",
+        "Start: your position (rounded to about 100 m). Choose your needs, then 'Search'; "
+        "the town can stay empty.",
+    ),
+    "map_clicked": (
+        "Point choisi sur la carte : {lat}, {lon}",
+        "Point chosen on the map: {lat}, {lon}",
+    ),
+    "map_click_hint": (
+        "Touchez la carte pour choisir un autre point de départ.",
+        "Tap the map to choose another starting point.",
+    ),
+    "start_here": ("Partir de ce point", "Start from this point"),
+    "start_back_commune": ("Repartir de la commune", "Start from the town again"),
+    "start_forget": ("Oublier ce point de départ", "Forget this starting point"),
+    "start_is_point": (
+        "Départ : le point choisi sur la carte.",
+        "Start: the point chosen on the map.",
+    ),
     # -- results
     "results_header": ("Services les plus proches de {place}", "Nearest services to {place}"),
     "results_count": ("{n} services trouvés", "{n} services found"),
@@ -383,7 +432,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Carte sans fond : les points seuls, rien n'est chargé d'ailleurs.",
         "Map without background: the points only, nothing is loaded from elsewhere.",
     ),
-    "light_map_you": ("Votre commune : {place}", "Your town: {place}"),
+    "light_map_you": ("Point de départ : {place}", "Starting point: {place}"),
     "light_back_to_list": ("Retour à la liste", "Back to the list"),
     "light_map_needs_js": (
         "La carte a besoin de JavaScript ; la liste ci-dessous suffit.",
@@ -441,10 +490,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "light_broken": (
         "La recherche n'a pas pu aboutir. Réessayez dans un instant, ou appelez le 3919.",
         "The search could not be completed. Try again in a moment, or call 3919.",
-    ),
-    "light_map_note": (
-        "Distances à vol d'oiseau depuis {place}.",
-        "Straight-line distances from {place}.",
     ),
     # -- safety page
     "safety_title": ("Naviguer en sécurité", "Browse safely"),

@@ -133,8 +133,8 @@ def actors_frame(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> gpd.Geo
     out: dict[str, Any] = {}
     for col, (kind, default) in COLUMNS.items():
         if kind == "list":
-            values = df[col] if col in df else pd.Series([None] * n, index=df.index)
-            lists = [_as_list(v) for v in values]
+            # an absent column: fresh empty lists, without a call per row
+            lists = [_as_list(v) for v in df[col]] if col in df else [[] for _ in range(n)]
             if col == "modes_accueil":
                 lists = [v or ["en-presentiel"] for v in lists]
             out[col] = pd.Series(lists, index=df.index, dtype=object)

@@ -89,3 +89,38 @@ def mapapp_cli(settings: Settings) -> Callable[..., subprocess.CompletedProcess[
         )
 
     return run
+
+
+#: Doctests over a few seconds each (they read the reference geography or run a
+#: whole import): a docstring cannot carry a marker, so they are marked here and
+#: the fast subset (README, "Tests") leaves them to the full run.
+SLOW_DOCTESTS = frozenset(
+    {
+        "mapapp.catalog",
+        "mapapp.ingest.pipeline",
+        "mapapp.safety",
+        "mapapp.safety.public_view",
+        "mapapp.safety.confidentiality",
+        "mapapp.safety.confidential_mask",
+        "mapapp.ingest.clean.stage_confidential",
+    }
+)
+
+
+#: Test modules whose every test is slow and whose mere import costs seconds
+#: (test_api_contract.py builds the app and its schemathesis cases at import).
+SLOW_MODULES = frozenset({"test_api_contract.py"})
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip importing :data:`SLOW_MODULES` when ``-m`` leaves slow tests out anyway."""
+    if collection_path.name in SLOW_MODULES and "not slow" in (config.option.markexpr or ""):
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark :data:`SLOW_DOCTESTS` ``slow`` (the hook sees every item, doctests of mapapp/ too)."""
+    for item in items:
+        if isinstance(item, pytest.DoctestItem) and item.name in SLOW_DOCTESTS:
+            item.add_marker(pytest.mark.slow)

@@ -100,6 +100,7 @@ def _records() -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.slow
 def test_search_by_lat_lon_sorted_with_great_circle_distance(tmp_path, settings):
     s = _settings(tmp_path, settings)
     write_store(s, _records())
@@ -112,6 +113,7 @@ def test_search_by_lat_lon_sorted_with_great_circle_distance(tmp_path, settings)
     assert body["demo"] is False and body["has_more"] is False
 
 
+@pytest.mark.slow
 def test_filters_obstacles_frais_publics_open_now(tmp_path, settings):
     s = _settings(tmp_path, settings)
     write_store(s, _records())
@@ -134,6 +136,7 @@ def test_filters_obstacles_frais_publics_open_now(tmp_path, settings):
     assert ids(size=1, page=2) == ["t:far"]
 
 
+@pytest.mark.slow
 def test_service_record_is_datainclusion_v1(tmp_path, settings):
     from data_inclusion.schema import v1
 
@@ -154,6 +157,7 @@ def test_service_record_is_datainclusion_v1(tmp_path, settings):
         ({"commune": "Saint-Denis 93"}, "93066"),
     ],
 )
+@pytest.mark.slow
 def test_place_by_commune_postcode_or_insee(client, params, insee):
     r = client.get("/api/v1/services", params={**params, "obstacles": "garde-enfants", "size": 3})
     assert r.status_code == 200, r.text
@@ -166,6 +170,7 @@ def test_place_by_commune_postcode_or_insee(client, params, insee):
     assert distances == sorted(distances)
 
 
+@pytest.mark.slow
 def test_ambiguous_and_unknown_places_are_problems_in_french_or_english(client):
     r = client.get("/api/v1/services", params={"commune": "Saint-Denis"})
     assert r.status_code == 400
@@ -191,6 +196,7 @@ def test_invalid_parameter_problem_never_echoes_the_value(client):
     assert r.json()["errors"][0]["loc"] == "query.lat"
 
 
+@pytest.mark.slow
 def test_unknown_service_and_route(client):
     assert client.get("/api/v1/services/nope:1").status_code == 404
     r = client.get("/api/v1/nothing-here")
@@ -243,6 +249,7 @@ def test_vocabularies_in_french_and_english(client):
     assert types["hebergement"]["label"]["en"] == "Shelter, housing"
 
 
+@pytest.mark.slow
 def test_coverage_table_counts_the_population_beyond_reach(tmp_path, settings, geo):
     s = _settings(tmp_path, settings)
     write_store(s, _records())
@@ -271,6 +278,7 @@ def test_coverage_table_counts_the_population_beyond_reach(tmp_path, settings, g
     assert both.status_code == 422
 
 
+@pytest.mark.slow
 def test_new_import_is_served_without_restart(tmp_path, settings):
     s = _settings(tmp_path, settings)
     write_store(s, _records()[:1])
@@ -305,6 +313,7 @@ def test_access_log_keeps_no_query_and_no_address(caplog):
     assert "Vienne" not in text and "violences" not in text and "203.0.113.9" not in text
 
 
+@pytest.mark.slow
 def test_plan_covers_every_need_without_the_start_point(tmp_path, settings):
     s = _settings(tmp_path, settings)
     write_store(s, _records())

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import hypothesis
+import pytest
 import schemathesis
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -39,6 +40,8 @@ def _contract_app():  # type: ignore[no-untyped-def]
     # Nothing is loaded here: the first request builds the snapshot.
     return create_app(settings)
 
+
+pytestmark = pytest.mark.slow  # both tests; the module is not even imported by the fast subset
 
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", _contract_app())
 

@@ -248,7 +248,12 @@ def test_progress_lines_on_request_when_not_a_terminal(
     args = ["ingest", str(FIX / "base.csv"), "--mapping", MAPPING, "--no-geocode"]
     main([*args, "--report", str(tmp_path / "r1.json")])
     assert "rows read" not in capsys.readouterr().err  # not a terminal: quiet by default
+    # a fresh store: the same file again on the first one is an unchanged no-op
+    monkeypatch.setenv("MAPAPP_DATA_DIR", str(tmp_path / "data2"))
     main([*args, "--progress", "--report", str(tmp_path / "r2.json")])
     err = capsys.readouterr().err
     assert "[lecture / reading] 3 lignes lues / rows read" in err
     assert "fusion / merging" in err and "rows/s" in err
+    monkeypatch.setenv("MAPAPP_DATA_DIR", str(tmp_path / "data"))
+    main([*args, "--progress", "--report", str(tmp_path / "r3.json")])
+    assert "[inchangé / unchanged]" in capsys.readouterr().err  # the no-op says so too

@@ -87,3 +87,42 @@ def test_geojson_and_gpkg_layers(creuse: pd.DataFrame, geo: Geography, tmp_path:
     assert back["code_insee"].tolist() == creuse.index.tolist()
     np.testing.assert_allclose(back["distance_km"], creuse["distance_km"])
     assert back.crs.to_epsg() == 4326
+
+
+def test_proposed_sites_travel_in_every_format(
+    geo: Geography, demo: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    from mapapp.coverage import suggest_sites, territory_units, with_sites
+
+    res = coverage_analysis(
+        demo, geo.communes, territory=Territory("departement", "23"), obstacles=["garde-enfants"]
+    )
+    units = territory_units(analysis_units(geo.communes), res.territory)
+    sites = suggest_sites(units, res.services, radius_km=res.radius_km, n=3)
+    assert len(sites) == 3  # the Creuse has people beyond 10 km of a crèche
+    table = with_sites(res.table, sites)
+    # CSV: the rank on each host commune's row, nowhere else.
+    back = pd.read_csv(io.BytesIO(table_to_csv(table)), dtype={"code_insee": str})
+    ranked = back.dropna(subset=["proposed_site_rank"]).set_index("code_insee")
+    assert ranked["proposed_site_rank"].astype(int).to_dict() == dict(
+        zip(sites["code_insee"], sites["rank"], strict=True)
+    )
+    ranked = ranked.sort_values("proposed_site_rank")
+    assert ranked["proposed_site_population_gained"].astype(int).tolist() == (
+        sites["population_gained"].tolist()
+    )
+    # GeoJSON and GeoPackage: the same, as feature properties.
+    shapes = gpd.GeoDataFrame(geometry=analysis_units(geo.communes).geometry)
+    layer = coverage_layer(table, shapes)
+    props = [f["properties"] for f in json.loads(layer_to_geojson(layer))["features"]]
+    assert {p["code_insee"]: p["proposed_site_rank"] for p in props if p["proposed_site_rank"]} == (
+        dict(zip(sites["code_insee"], sites["rank"], strict=True))
+    )
+    path = tmp_path / "sites.gpkg"
+    path.write_bytes(layer_to_gpkg(layer))
+    gpkg = pyogrio.read_dataframe(path).dropna(subset=["proposed_site_rank"])
+    assert sorted(gpkg["proposed_site_rank"].astype(int)) == [1, 2, 3]
+    # By département: the count and the names, in rank order.
+    deps = with_sites(res.departements, sites, departements=res.table["departement"])
+    assert int(deps.loc["23", "proposed_sites"]) == 3
+    assert deps.loc["23", "proposed_site_communes"].startswith(f"1. {sites['nom'].iloc[0]} (")

@@ -46,6 +46,7 @@ def test_unknown_population_reads_unknown_on_the_map(geo: Geography) -> None:
 
 
 @pytest.mark.parametrize("code", ["04", "06", "11"])
+@pytest.mark.slow
 def test_a_region_is_drawn_in_under_3_s(geo: Geography, code: str) -> None:
     actors = public_view(demo_actors(), geo.communes)
     territory = Territory.parse("region", code)

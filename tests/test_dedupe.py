@@ -325,6 +325,7 @@ def test_every_rule_has_french_and_english() -> None:
         assert fr and en and fr != en
 
 
+@pytest.mark.slow
 def test_candidate_pairs_stay_bounded_where_thousands_share_one_point() -> None:
     """3,000 records of each of two files on one spot: pairs grow linearly, not as n²."""
     import numpy as np

@@ -28,6 +28,7 @@ def test_stored_records_as_is_do_not_validate(demo):
     assert validate_services(raw).valid == 0
 
 
+@pytest.mark.slow
 def test_200_demo_records_validate_once_mapped(settings):
     shown = load_public_actors(settings)
     report = validate_services(services_v1(_sample(shown.actors)))
@@ -74,6 +75,7 @@ def test_publics_and_zone_follow_v1_rules():
     assert validate_services([svc]).valid == 1
 
 
+@pytest.mark.slow
 def test_export_cli_datainclusion_confidential_at_commune(settings, mapapp_cli, geo):
     write_store(
         settings,
@@ -109,6 +111,7 @@ def test_export_cli_datainclusion_confidential_at_commune(settings, mapapp_cli, 
     assert records[0]["telephone"] == "115"  # a shelter's referral line
 
 
+@pytest.mark.slow
 def test_export_cli_csv_defuses_formulas_and_hides_address(settings, mapapp_cli):
     write_store(
         settings,

@@ -117,6 +117,7 @@ def _check_headers(resp: object) -> None:
     assert "set-cookie" not in h
 
 
+@pytest.mark.slow
 def test_every_response_carries_the_headers_and_no_cookie(client: TestClient) -> None:
     responses = [
         client.get("/m"),
@@ -135,6 +136,7 @@ def test_every_response_carries_the_headers_and_no_cookie(client: TestClient) ->
     assert client.cookies == {} or len(client.cookies) == 0
 
 
+@pytest.mark.slow
 def test_the_inline_style_is_the_one_the_csp_allows(client: TestClient) -> None:
     for resp in (client.get("/m"), client.post("/m", data={"place": "38000"})):
         page = parse(resp.text)
@@ -147,6 +149,7 @@ def test_the_inline_style_is_the_one_the_csp_allows(client: TestClient) -> None:
         assert [s.get("src") for s in page.scripts] == ["/m/light.js"]
 
 
+@pytest.mark.slow
 def test_the_query_is_never_in_a_url(client: TestClient) -> None:
     page = parse(client.get("/m").text)
     forms = re.findall(r"<form[^>]*>", client.get("/m").text)
@@ -231,6 +234,7 @@ def _sections(html: str) -> dict[str, list[str]]:
     return out
 
 
+@pytest.mark.slow
 def test_results_list_the_three_nearest_per_need(
     client: TestClient, settings: Settings, geo: Geography
 ) -> None:
@@ -252,6 +256,7 @@ def test_results_list_the_three_nearest_per_need(
         assert [htmllib.unescape(n) for n in names] == expected
 
 
+@pytest.mark.slow
 def test_a_confidential_record_shows_its_commune_and_referral_line(
     client: TestClient, settings: Settings
 ) -> None:
@@ -278,6 +283,7 @@ def test_a_confidential_record_shows_its_commune_and_referral_line(
         assert len(digits) >= 6 and digits not in re.sub(r"\D", "", body)
 
 
+@pytest.mark.slow
 def test_an_ambiguous_name_asks_which_commune_then_answers(client: TestClient) -> None:
     resp = client.post("/m", data={"place": "Saint-Denis", "need": ["droits"]})
     assert resp.status_code == 200
@@ -290,6 +296,7 @@ def test_an_ambiguous_name_asks_which_commune_then_answers(client: TestClient) -
     assert list(_sections(resp.text)) == ["Droits et démarches"]
 
 
+@pytest.mark.slow
 def test_unknown_and_missing_places_say_what_to_do(client: TestClient) -> None:
     resp = client.post("/m", data={"place": "Grenobel"})
     assert resp.status_code == 400
@@ -340,6 +347,7 @@ def test_today_hours_in_words() -> None:
 # -- no trace --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_query_reaches_no_log(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     typed_ok, typed_unknown = "sAiNt-MaRtIn-d hErEs", "Zorglubville-Qx7"
     with caplog.at_level(logging.DEBUG):
@@ -350,6 +358,7 @@ def test_the_query_reaches_no_log(client: TestClient, caplog: pytest.LogCaptureF
         assert needle not in logged
 
 
+@pytest.mark.slow
 def test_nothing_is_written_to_the_data_folder(client: TestClient, settings: Settings) -> None:
     before = (
         {p for p in Path(settings.data_dir).rglob("*")} if settings.data_dir.exists() else set()
@@ -359,6 +368,7 @@ def test_nothing_is_written_to_the_data_folder(client: TestClient, settings: Set
     assert after == before
 
 
+@pytest.mark.slow
 def test_a_replayed_form_does_not_show_her_search_again(client: TestClient) -> None:
     data = {"place": "Grenoble", "need": ["violences"]}
     tapped = client.post(
@@ -436,6 +446,7 @@ def test_a_uvicorn_server_logs_nothing_of_her_search(
         assert "POST" not in text
 
 
+@pytest.mark.slow
 def test_the_map_comes_only_on_request(settings: Settings) -> None:
     from dataclasses import replace
 

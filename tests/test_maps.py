@@ -177,6 +177,7 @@ def test_points_without_coordinates_are_skipped() -> None:
 
 
 @pytest.mark.parametrize("n", [max(LIMIT_CHOICES), MAX_MARKERS, MAX_MARKERS + 1, 5000])
+@pytest.mark.slow
 def test_map_payload_stays_under_1_5_mb(n: int) -> None:
     # The UI sends at most max(LIMIT_CHOICES) results (+ the search point);
     # larger sets (up to 5000) switch to a coordinates-only cluster layer.

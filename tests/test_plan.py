@@ -33,6 +33,7 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0088 * math.asin(math.sqrt(h))
 
 
+@pytest.mark.slow
 def test_saint_denis_93_three_needs_shows_every_need(settings: Settings, geo: Geography) -> None:
     """The issue's case: 'any of these needs' listed no mobility service at all."""
     place = resolve_place("Saint-Denis 93", geo)
@@ -109,6 +110,7 @@ def test_services_at_one_address_are_one_place() -> None:
     assert [sorted(s.service_ids) for s in plan.stops] == [["a:1", "a:2"]]
 
 
+@pytest.mark.slow
 def test_cover_is_the_cheapest_on_random_cases() -> None:
     """Against brute force over every subset of candidate places."""
     rng = random.Random(7)
@@ -192,6 +194,7 @@ def test_bad_inputs_are_refused() -> None:
         build_plan(actors, lat=48.0, lon=2.0, obstacles=["mobilite"], per_need=0)
 
 
+@pytest.mark.slow
 def test_plan_command_formats(mapapp_cli: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     args = ["plan", "--near", "Saint-Denis 93", *(f"--obstacle={o}" for o in NEEDS)]
     table = mapapp_cli(*args)
@@ -246,6 +249,7 @@ def test_reunion_distances_are_honest(
     assert not any(c.distance in ("0,0 km", "0,1 km") for c in creches)
 
 
+@pytest.mark.slow
 def test_search_table_gives_no_distance_to_a_commune_level_record(
     mapapp_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:

@@ -115,6 +115,7 @@ def test_the_scan_catches_each_way_in(snippet: str) -> None:
     assert raw_uses(snippet)
 
 
+@pytest.mark.slow
 def test_no_consumer_reads_raw_records() -> None:
     offenders = {
         path: sorted(uses)

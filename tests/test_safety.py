@@ -177,6 +177,7 @@ def test_public_view_is_idempotent_and_json_clean(records: list[dict[str, object
             assert f"{rec['latitude']:.6f}"[:-1] not in payload
 
 
+@pytest.mark.slow
 def test_real_commune_point_is_inside_the_commune(geo: Geography) -> None:
     actors = actors_frame(
         [
@@ -198,6 +199,7 @@ def test_real_commune_point_is_inside_the_commune(geo: Geography) -> None:
     assert shown.loc[0, "latitude"] != pytest.approx(45.1901, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_public_view_of_parquet_roundtrip_with_numpy_lists(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from mapapp.store import ParquetStore
 
@@ -242,6 +244,7 @@ def test_no_confidential_record_is_a_no_op() -> None:
         ("autre", False, "Médiathèque", False, None),
     ],
 )
+@pytest.mark.slow
 def test_the_one_rule_in_the_public_view(
     actor_type: str, flag: object, nom: str, hidden: bool, line: str | None
 ) -> None:

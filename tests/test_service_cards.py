@@ -7,6 +7,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from mapapp.catalog import load_public_actors
 from mapapp.servicecard import service_cards
 from mapapp.settings import Settings
@@ -92,6 +94,7 @@ def test_staging_carries_the_source_link(tmp_path: Path) -> None:
     assert rows.loc["B", "lien_source"] == "https://dora.example.org/services/b"
 
 
+@pytest.mark.slow
 def test_cards_from_an_imported_export(
     mapapp_cli: Callable[..., subprocess.CompletedProcess[str]], settings: Settings, tmp_path: Path
 ) -> None:

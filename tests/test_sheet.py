@@ -145,6 +145,7 @@ def test_sheet_says_what_it_must_and_nothing_it_must_not(geo: Geography, tmp_pat
     assert sorted(codes) == ["https://dora.example.org/services/garage", "https://epn.example.org/"]
 
 
+@pytest.mark.slow
 def test_sheet_in_english_from_the_command(
     mapapp_cli: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
@@ -181,6 +182,7 @@ def test_sheet_in_english_from_the_command(
     assert "pts (A4)" in info
 
 
+@pytest.mark.slow
 def test_demo_sheet_has_every_need_of_the_saint_denis_case(
     settings: Settings, geo: Geography, tmp_path: Path
 ) -> None:

@@ -43,6 +43,7 @@ def test_start_point_is_the_town_centre(geo: Geography, code: str) -> None:
     assert _km(float(row["lat"]), float(row["lon"]), lat, lon) < 1.0, row["nom"]
 
 
+@pytest.mark.slow
 def test_start_points_stay_inside_their_commune(geo: Geography) -> None:
     """A town-hall point outside its commune (some are km off) is never used."""
     import geopandas as gpd

@@ -52,7 +52,14 @@ from mapapp.coverage.distance import (
     weighted_quantile,
     worst_covered,
 )
-from mapapp.coverage.export import coverage_layer, layer_to_geojson, layer_to_gpkg, table_to_csv
+from mapapp.coverage.export import (
+    coverage_layer,
+    layer_to_geojson,
+    layer_to_gpkg,
+    table_to_csv,
+    with_sites,
+)
+from mapapp.coverage.index import CoverageIndex
 from mapapp.coverage.labels import format_value, summary_frame, summary_label
 from mapapp.coverage.services import (
     ZONES,
@@ -77,6 +84,7 @@ __all__ = [
     "TERRITORY_KINDS",
     "ZONES",
     "CoverageAnalysis",
+    "CoverageIndex",
     "ServicePoints",
     "Territory",
     "accessibility_matrix",
@@ -102,6 +110,7 @@ __all__ = [
     "territory_units",
     "two_step_fca",
     "weighted_quantile",
+    "with_sites",
     "worst_covered",
     "zone_of_departement",
     "zone_of_points",

@@ -37,25 +37,21 @@ one: the middle commune is at 0 km, east and west neighbours at
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
+from mapapp.coverage.index import CoverageIndex
 from mapapp.coverage.services import (
     ServicePoints,
-    _placement,
     zone_of_departement,
     zone_of_points,
 )
-from mapapp.filters import membership
-from mapapp.geo.communes import analysis_units
 from mapapp.geo.sphere import chord_to_km, to_unit_xyz
-from mapapp.taxonomy import Obstacle, parse_obstacle
+from mapapp.taxonomy import Obstacle
 
 __all__ = [
     "DEFAULT_THRESHOLDS_KM",
@@ -161,8 +157,10 @@ def distance_matrix(
 ) -> pd.DataFrame:
     """Distance (km) from every analysis unit to the nearest service, per obstacle.
 
-    One pass over the actors, then one k-d tree per obstacle and zone: the
-    whole country × every obstacle in a fraction of a second.
+    One pass over the actors, then one k-d tree per obstacle and zone.  A
+    caller that asks more than once per store generation keeps a
+    :class:`mapapp.coverage.index.CoverageIndex` instead: the trees are then
+    built once and the matrix takes a tenth of a second at a million services.
 
     Parameters
     ----------
@@ -180,26 +178,7 @@ def distance_matrix(
         Indexed by the analysis units' ``code_insee``, one column per obstacle
         slug, ``inf`` where the zone has no such service.
     """
-    units = analysis_units(communes)
-    wanted = [parse_obstacle(o) for o in (obstacles if obstacles is not None else list(Obstacle))]
-    slugs = [o.value for o in wanted]
-    lat, lon, _, _ = _placement(actors, communes)
-    zone = zone_of_points(lat, lon)
-    placed = np.isfinite(lat) & np.isfinite(lon) & (zone >= 0)
-    member = membership(actors["obstacles"], slugs) & placed[:, None]
-    svc_xyz = to_unit_xyz(np.nan_to_num(lat), np.nan_to_num(lon))
-    unit_xyz = to_unit_xyz(units["lat"], units["lon"])
-    groups = _zone_groups(zone_of_departement(units["departement"]))
-
-    def column(k: int) -> NDArray[np.float64]:
-        rows = np.flatnonzero(member[:, k])
-        return _nearest_by_zone(unit_xyz, groups, svc_xyz[rows], zone[rows], workers=1)[0]
-
-    # cKDTree releases the GIL: one obstacle per thread beats threads per query.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(slugs), os.cpu_count() or 1))) as pool:
-        columns = list(pool.map(column, range(len(slugs))))
-    out = np.column_stack(columns) if columns else np.empty((len(units), 0))
-    return pd.DataFrame(out, index=units.index, columns=pd.Index(slugs, name="obstacle"))
+    return CoverageIndex.build(actors, communes, obstacles=obstacles).distances()
 
 
 def coverage_table(

@@ -26,7 +26,7 @@ import pyogrio
 
 from mapapp.csv_export import frame_csv
 
-__all__ = ["coverage_layer", "layer_to_geojson", "layer_to_gpkg", "table_to_csv"]
+__all__ = ["coverage_layer", "layer_to_geojson", "layer_to_gpkg", "table_to_csv", "with_sites"]
 
 
 def _finite(table: pd.DataFrame) -> pd.DataFrame:
@@ -80,3 +80,45 @@ def layer_to_gpkg(layer: gpd.GeoDataFrame, *, layer_name: str = "coverage") -> b
     buffer = io.BytesIO()
     pyogrio.write_dataframe(layer, buffer, driver="GPKG", layer=layer_name)
     return buffer.getvalue()
+
+
+def with_sites(
+    table: pd.DataFrame, sites: pd.DataFrame, *, departements: pd.Series | None = None
+) -> pd.DataFrame:
+    """The table with the proposed sites (:func:`mapapp.coverage.suggest_sites`) on its rows.
+
+    Why in the table: every download (CSV, GeoJSON, GeoPackage) is built
+    from it, so the proposals travel with the figures they answer, whatever
+    the format.  A commune-level table gets ``proposed_site_rank`` and
+    ``proposed_site_population_gained`` on the host commune's row (empty
+    elsewhere); a département-level table (``departements`` maps each
+    commune code to its département) gets ``proposed_sites``, how many, and
+    ``proposed_site_communes``, which ones in rank order.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"nom": ["A", "B"]}, index=pd.Index(["24001", "24002"]))
+    >>> s = pd.DataFrame({"rank": [1], "code_insee": ["24002"], "nom": ["B"],
+    ...                   "population_gained": [1500]})
+    >>> with_sites(t, s)["proposed_site_rank"].tolist()
+    [<NA>, 1]
+    >>> d = pd.DataFrame({"nom": ["Dordogne"]}, index=pd.Index(["24"]))
+    >>> row = with_sites(d, s, departements=pd.Series({"24002": "24"})).loc["24"]
+    >>> int(row["proposed_sites"]), row["proposed_site_communes"]
+    (1, '1. B (24002)')
+    """
+    out = table.copy()
+    codes = sites["code_insee"].astype(str)
+    if departements is None:
+        by_code = pd.Series(sites["rank"].to_numpy(), index=codes.to_numpy())
+        gained = pd.Series(sites["population_gained"].to_numpy(), index=codes.to_numpy())
+        out["proposed_site_rank"] = by_code.reindex(out.index).astype("Int64").array
+        out["proposed_site_population_gained"] = gained.reindex(out.index).astype("Int64").array
+        return out
+    dep = departements.reindex(codes.to_numpy()).to_numpy(dtype=object)
+    labels = [f"{r}. {n} ({c})" for r, n, c in zip(sites["rank"], sites["nom"], codes, strict=True)]
+    listed = pd.Series(labels, dtype=object).groupby(dep).agg("; ".join)
+    counts = pd.Series(1, index=range(len(dep))).groupby(dep).sum()
+    out["proposed_sites"] = counts.reindex(out.index).fillna(0).astype("Int64").array
+    out["proposed_site_communes"] = listed.reindex(out.index).fillna("").to_numpy(dtype=object)
+    return out

@@ -38,14 +38,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import sparse
 from scipy.spatial import cKDTree
 
-from mapapp.coverage.services import ServicePoints, _placement
-from mapapp.filters import membership
-from mapapp.geo.communes import analysis_units
+from mapapp.coverage.index import CoverageIndex
+from mapapp.coverage.services import ServicePoints
 from mapapp.geo.sphere import km_to_chord, to_unit_xyz
-from mapapp.taxonomy import Obstacle, parse_obstacle
+from mapapp.taxonomy import Obstacle
 
 __all__ = ["accessibility_matrix", "catchment_pairs", "two_step_fca"]
 
@@ -134,32 +132,14 @@ def accessibility_matrix(
 
     One catchment search over all services; a service's demand does not
     depend on the obstacle, so step 1 runs once and step 2 for every obstacle
-    is one sparse matrix product.
+    is one sparse matrix product.  Keep a
+    :class:`mapapp.coverage.index.CoverageIndex` to reuse the catchment pairs.
 
     Returns
     -------
     DataFrame
         Indexed by the analysis units' ``code_insee``, one column per obstacle.
     """
-    units = analysis_units(communes)
-    wanted = [parse_obstacle(o) for o in (obstacles if obstacles is not None else list(Obstacle))]
-    slugs = [o.value for o in wanted]
-    lat, lon, _, _ = _placement(actors, communes)
-    placed = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
-    member = membership(actors["obstacles"], slugs)[placed]
-    cap_raw = actors["capacite"].to_numpy(dtype=float)[placed]
-    cap = np.where(np.isfinite(cap_raw) & (cap_raw > 0), cap_raw, 1.0)
-    i, j = catchment_pairs(
-        units["lat"], units["lon"], lat[placed], lon[placed], catchment_km=catchment_km
+    return CoverageIndex.build(actors, communes, obstacles=obstacles).accessibility(
+        catchment_km=catchment_km, keep=False
     )
-    pop = units["population"].to_numpy(dtype=float)
-    # A service's demand (people within its catchment) does not depend on the
-    # obstacle: step 1 once, then step 2 for every obstacle as one sparse product.
-    demand = np.bincount(j, weights=pop[i], minlength=len(placed))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(demand > 0, cap / demand, 0.0)
-    reach = sparse.csr_matrix(
-        (np.ones(len(i)), (i, j)), shape=(len(units), len(placed)), dtype=float
-    )
-    out = np.asarray(reach @ (member * ratio[:, None]), dtype=np.float64)
-    return pd.DataFrame(out, index=units.index, columns=pd.Index(slugs, name="obstacle"))

@@ -43,6 +43,7 @@ each, in this order (each is a plain function, tested alone in
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -128,15 +129,56 @@ def _text(frame: pd.DataFrame, col: str) -> pd.Series:
     """A staging column as stripped strings ('' for missing), whatever it held."""
     if col not in frame:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
-    s = frame[col]
-    out = s.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip())
-    return out.astype(object)
+    s = frame[col].astype(object)
+    missing = s.isna().to_numpy()
+    out = s.astype(str).str.strip().astype(object)  # column-wise, not one call per cell
+    if missing.any():
+        out[missing] = ""
+    return out
 
 
 def _lists(frame: pd.DataFrame, col: str) -> list[list[str]]:
+    """A list column parsed, each distinct cell once (a column holds few distinct lists)."""
     if col not in frame:
         return [[] for _ in range(len(frame))]
-    return [parse_list(v) for v in frame[col].to_numpy(dtype=object)]
+    cells = frame[col].to_numpy(dtype=object)
+    try:
+        codes, uniques = pd.factorize(cells, use_na_sentinel=False)
+    except TypeError:  # unhashable cells (lists read from JSON): one by one
+        return [parse_list(v) for v in cells]
+    parsed = [parse_list(v) for v in uniques]
+    return [parsed[k] for k in codes.tolist()]  # shared: no stage changes a list in place
+
+
+def _each_distinct(column: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """``column.map(fn)``, calling ``fn`` once per distinct value (columns repeat a lot).
+
+    >>> _each_distinct(pd.Series(["a", "b", "a"]), str.upper).tolist()
+    ['A', 'B', 'A']
+    """
+    values = column.astype(object)
+    done = {v: fn(v) for v in pd.unique(values)}
+    return values.map(done).astype(object)
+
+
+def _lists_each(lists: list[list[str]], fn: Callable[[list[str]], list[str]]) -> list[list[str]]:
+    """``[fn(v) for v in lists]``, calling ``fn`` once per distinct list.
+
+    Rows with equal lists share one list object (a million rows hold a few
+    hundred distinct lists): no stage changes a row's list in place.
+
+    >>> _lists_each([["a"], ["a"], []], lambda v: [x.upper() for x in v])
+    [['A'], ['A'], []]
+    """
+    done: dict[tuple[str, ...], list[str]] = {}
+    out = []
+    for v in lists:
+        key = tuple(v)
+        got = done.get(key)
+        if got is None:
+            got = done[key] = fn(v)
+        out.append(got)
+    return out
 
 
 def _idx(mask: Any) -> list[int]:
@@ -175,7 +217,7 @@ def stage_ids(
     >>> ids.tolist(), r[1].reason.value
     (['mon-fichier:7', 'import:'], 'no-id')
     """
-    slug = source.map(lambda s: _slug(s) or default_source)
+    slug = _each_distinct(source, lambda s: _slug(s) or default_source)
     _first(reasons, (source_id == "").to_numpy(), Quarantine(QuarantineReason.NO_ID))
     return slug, slug + ":" + source_id
 
@@ -204,10 +246,13 @@ def stage_lists(rows: pd.DataFrame) -> dict[str, list[list[str]]]:
     ([['jeunes']], [['mobilite']], [['en-presentiel']])
     """
     lists = {c: _lists(rows, c) for c in _LISTS}
-    lists["publics"] = [publics_v1(v) for v in lists["publics"]]
+    lists["publics"] = _lists_each(lists["publics"], publics_v1)
     # the store's default (schema.actors_frame): in person unless said otherwise
-    lists["modes_accueil"] = [v or ["en-presentiel"] for v in lists["modes_accueil"]]
-    lists["thematiques"] = [[t.strip().lower() for t in v] for v in lists["thematiques"]]
+    in_person = ["en-presentiel"]  # one list shared by the rows that say nothing
+    lists["modes_accueil"] = [v or in_person for v in lists["modes_accueil"]]
+    lists["thematiques"] = _lists_each(
+        lists["thematiques"], lambda v: [t.strip().lower() for t in v]
+    )
     return lists
 
 
@@ -231,14 +276,19 @@ def stage_types(
     types: list[str] = []
     kept: list[str] = []
     unknown: list[list[str]] = []
+    seen: dict[tuple[str, str, tuple[str, ...], str], tuple[str, str, list[str]]] = {}
     for explicit, stype, row_codes, source in zip(
         given_type, source_type, codes, sources, strict=True
     ):
-        all_codes = [stype, *row_codes] if stype else list(row_codes)
-        atype, joined = resolve_type(explicit, all_codes)
-        types.append(atype)
-        kept.append(joined)
-        unknown.append(unknown_codes(all_codes, source))
+        key = (explicit, stype, tuple(row_codes), source)
+        done = seen.get(key)  # a national file repeats a few hundred combinations
+        if done is None:
+            all_codes = [stype, *row_codes] if stype else list(row_codes)
+            atype, joined = resolve_type(explicit, all_codes)
+            done = seen[key] = (atype, joined, unknown_codes(all_codes, source))
+        types.append(done[0])
+        kept.append(done[1])
+        unknown.append(done[2])  # shared, like the lists of _lists_each
     return types, kept, unknown
 
 
@@ -252,11 +302,15 @@ def stage_obstacles(
     >>> stage_obstacles(["cidff"], [["acces-aux-droits-et-citoyennete--x", "zz"]], [[]])
     ([['droits', 'violences']], [['zz']])
     """
+    shared: dict[tuple[str, ...], list[str]] = {}
     obstacles = [
-        list(_obstacles(t, tuple(them), tuple(given)))
-        for t, them, given in zip(actor_types, thematiques, explicit, strict=True)
+        shared.setdefault(found, list(found))  # one list per distinct set (see _lists_each)
+        for found in (
+            _obstacles(t, tuple(them), tuple(given))
+            for t, them, given in zip(actor_types, thematiques, explicit, strict=True)
+        )
     ]
-    unknown = [[t for t in them if not known_thematique(t)] for them in thematiques]
+    unknown = _lists_each(thematiques, lambda v: [t for t in v if not known_thematique(t)])
     return obstacles, unknown
 
 
@@ -398,7 +452,7 @@ def stage_declared_commune(
         if note in ("decimal comma", "Lambert-93 converted"):
             repairs[i].append(note)
     pc_list, name_list = postcode.tolist(), commune.tolist()
-    given = code_insee.map(normalize_insee).to_numpy(dtype=object)
+    given = _each_distinct(code_insee, normalize_insee).to_numpy(dtype=object)
     insee_how = np.where(given != "", "given", "").astype(object)
     known = locator.known(given)
     for i in _idx((given != "") & ~known):
@@ -637,7 +691,7 @@ def clean_chunk(
 
     out["source"], out["id"] = stage_ids(out["source"], out["source_id"], default_source, reasons)
     out["nom"] = stage_names(out["nom"], out["structure_nom"], reasons)
-    out["telephone"] = out["telephone"].map(lambda t: re.sub(r"\s+", " ", t).strip())
+    out["telephone"] = out["telephone"].str.replace(r"\s+", " ", regex=True).str.strip()
 
     lists = stage_lists(rows)
     types, source_types, unknown_type_codes = stage_types(
@@ -668,7 +722,7 @@ def clean_chunk(
     out["horaires_accueil"] = pd.Series(hours, dtype=object)
     out["description"] = pd.Series(desc, dtype=object)
 
-    postcode = out["code_postal"].map(normalize_postcode)
+    postcode = _each_distinct(out["code_postal"], normalize_postcode)
     place = stage_declared_commune(rows, postcode, out["commune"], out["code_insee"], locator)
     stage_postcode_only(place, out["adresse"].tolist(), locator)
     stage_repairs(place, locator)
@@ -699,11 +753,15 @@ def clean_chunk(
     # cluster columns are filled by the pipeline once every source is combined
     out["cluster_id"] = ""
     out["duplicate"] = False
-    out["sources"] = pd.Series([[s] if s else [] for s in out["source"]], dtype=object)
+    one: dict[str, list[str]] = {}
+    out["sources"] = pd.Series(
+        [one.setdefault(s, [s] if s else []) for s in out["source"]], dtype=object
+    )
     for c, values in lists.items():
         out[c] = pd.Series(values, dtype=object)
     out["obstacles"] = pd.Series(obstacles, dtype=object)
     frame = pd.DataFrame({c: out[c] for c in COLUMNS})
+    none: list[dict[str, str]] = []  # shared by the rows with no reason
     info = pd.DataFrame(
         {
             "origin": chunk.origins,
@@ -713,12 +771,15 @@ def clean_chunk(
             "unknown_codes": unknown_type_codes,
             "invalid_hours": invalid_hours,
             "hours_warnings": hours_warn,
-            "confidential_reasons": [[f.as_dict() for f in row] for row in findings],
+            "confidential_reasons": [
+                [f.as_dict() for f in row] if row else none for row in findings
+            ],
         }
     )
     bad = np.asarray([r is not None for r in reasons])
-    staging = rows.to_dict(orient="records")
-    for i in _idx(bad):
+    bad_rows = _idx(bad)
+    staging = rows.iloc[bad_rows].to_dict(orient="records")  # only the quarantined rows
+    for i, staged in zip(bad_rows, staging, strict=True):
         reason = reasons[i]
         assert reason is not None
         quarantined.append(
@@ -726,7 +787,7 @@ def clean_chunk(
                 "origin": chunk.origins[i],
                 **reason.as_dict(),
                 "original": chunk.originals[i],
-                "staging": {k: v for k, v in staging[i].items() if _present(v)},
+                "staging": {k: v for k, v in staged.items() if _present(v)},
             }
         )
     keep = ~bad

@@ -102,7 +102,33 @@ def parse_point(value: Any) -> tuple[float, float, str]:
 
 
 def _numbers(values: pd.Series) -> tuple[Floats, NDArray[np.bool_]]:
+    """Numbers of a column of text or numbers, and where a decimal comma was read.
+
+    A column of text (a CSV's) is read column-wise; anything else cell by cell.
+
+    >>> out, comma = _numbers(pd.Series(["45,5", " 2.25 ", "", None, "x"]))
+    >>> out.tolist()[:2], np.isnan(out[2:]).all(), comma.tolist()
+    ([45.5, 2.25], np.True_, [True, False, False, False, False])
+    """
     raw = values.to_numpy(dtype=object)
+    if len(raw) and pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        return _text_numbers(raw)
+    return _cell_numbers(raw)
+
+
+def _text_numbers(raw: NDArray[np.object_]) -> tuple[Floats, NDArray[np.bool_]]:
+    text = pd.Series(raw, dtype=object).fillna("").astype(str).str.strip()
+    comma = text.str.match(_COMMA_NUMBER.pattern).to_numpy(dtype=bool)
+    text = text.where(~comma, text.str.replace(",", ".", regex=False))
+    cells = text.where(text != "", "nan").tolist()
+    try:
+        return np.array([float(t) for t in cells], dtype=float), comma
+    except ValueError:  # a cell that is no number: one by one, as below
+        out, _ = _cell_numbers(np.array(cells, dtype=object))
+        return out, comma
+
+
+def _cell_numbers(raw: NDArray[np.object_]) -> tuple[Floats, NDArray[np.bool_]]:
     out = np.full(len(raw), np.nan)
     comma = np.zeros(len(raw), dtype=bool)
     for i, v in enumerate(raw):

@@ -431,7 +431,7 @@ class _Fingerprints:
 
     def __init__(self, actors: pd.DataFrame) -> None:
         self.columns = {c: _column(actors, c, None).tolist() for c in _IDENTITY_FIELDS}
-        # the commune too, only so that name_key's cache (filled by _name_keys) is hit
+        # the commune too, only so that name_key's cache (filled by _NameKeys) is hit
         self.communes = _column(actors, "commune").astype(str).tolist()
         self.done: dict[int, str] = {}
 
@@ -501,9 +501,7 @@ def _column(actors: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
     return pd.Series([default] * len(actors), index=actors.index)
 
 
-def _candidate_edges(
-    actors: pd.DataFrame, files: np.ndarray, keys: list[list[NameKey]]
-) -> list[_Edge]:
+def _candidate_edges(actors: pd.DataFrame, files: np.ndarray, keys: _NameKeys) -> list[_Edge]:
     """Pairs within :data:`SIRET_M` that one of the rules accepts, strongest first."""
     lat = pd.to_numeric(_column(actors, "latitude", np.nan), errors="coerce").to_numpy(float)
     lon = pd.to_numeric(_column(actors, "longitude", np.nan), errors="coerce").to_numpy(float)
@@ -554,10 +552,11 @@ def _identical_edges(
     """
     prints = _Fingerprints(actors)
     groups: dict[tuple[str, str, bool], list[int]] = {}
-    for pos, row in enumerate(rows.tolist()):
+    bound = km_to_chord(IDENTICAL_M / 1000)
+    for pos in np.flatnonzero(_has_twin_nearby(xyz, files[rows], bound)).tolist():
+        row = int(rows[pos])
         groups.setdefault((str(files[row]), prints[row], bool(conf[row])), []).append(pos)
     edges: list[_Edge] = []
-    bound = km_to_chord(IDENTICAL_M / 1000)
     for members in groups.values():
         if len(members) < 2:
             continue
@@ -573,6 +572,23 @@ def _identical_edges(
                         _Edge(min(a, b), max(a, b), MergeRule.IN_FILE_IDENTICAL, metres, 100.0)
                     )
     return edges
+
+
+def _has_twin_nearby(xyz: np.ndarray, files: np.ndarray, bound: float) -> np.ndarray:
+    """Whether each point has another point of its own file within chord ``bound``.
+
+    Only those rows can be identical twins: the others need no fingerprint
+    (normalising every field of a million rows is the costly part).
+    """
+    out = np.zeros(len(xyz), dtype=bool)
+    _, which = np.unique(files, return_inverse=True)
+    for f in range(int(which.max()) + 1 if len(which) else 0):
+        mine = np.flatnonzero(which == f)
+        if len(mine) < 2:
+            continue
+        dist, _ = cKDTree(xyz[mine]).query(xyz[mine], k=2, distance_upper_bound=bound)
+        out[mine] = np.isfinite(dist[:, 1])
+    return out
 
 
 def _near_pairs(xyz: np.ndarray, files: np.ndarray) -> np.ndarray:
@@ -628,21 +644,28 @@ def _rule_for(
     return None, score
 
 
-def _name_keys(actors: pd.DataFrame) -> list[list[NameKey]]:
-    """Each record's name, then its structure's name when it differs (a service)."""
-    communes = _column(actors, "commune").astype(str).tolist()
-    out = []
-    for nom, snom, commune in zip(
-        _column(actors, "nom").astype(str),
-        _column(actors, "structure_nom").astype(str),
-        communes,
-        strict=True,
-    ):
-        keys = [name_key(nom, commune)]
-        if snom and snom != nom:
-            keys.append(name_key(snom, commune))
-        out.append(keys)
-    return out
+class _NameKeys:
+    """Each record's name, then its structure's name when it differs (a service).
+
+    Computed on first use: only the records near a record of another file are
+    ever compared by name, a small part of a national store.
+    """
+
+    def __init__(self, actors: pd.DataFrame) -> None:
+        self.noms = _column(actors, "nom").astype(str).tolist()
+        self.snoms = _column(actors, "structure_nom").astype(str).tolist()
+        self.communes = _column(actors, "commune").astype(str).tolist()
+        self.done: dict[int, list[NameKey]] = {}
+
+    def __getitem__(self, row: int) -> list[NameKey]:
+        keys = self.done.get(row)
+        if keys is None:
+            nom, snom, commune = self.noms[row], self.snoms[row], self.communes[row]
+            keys = [name_key(nom, commune)]
+            if snom and snom != nom:
+                keys.append(name_key(snom, commune))
+            self.done[row] = keys
+        return keys
 
 
 def cluster_actors(
@@ -700,7 +723,7 @@ def cluster_actors(
                 members[0], m, same_file_ok=True, forced=True
             ):
                 accepted.append(_Edge(members[0], m, MergeRule.OVERRIDE_JOIN, np.nan, np.nan))
-    keys = _name_keys(actors)
+    keys = _NameKeys(actors)
     for e in _candidate_edges(actors, files, keys):
         if uf.join(e.a, e.b, same_file_ok=e.rule is MergeRule.IN_FILE_IDENTICAL):
             accepted.append(e)

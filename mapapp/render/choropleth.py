@@ -11,12 +11,15 @@ elements.  Classes come from :mod:`mapapp.coverage.classes`, polygons from
 Payload: a département's communes are simplified to ~100 m and their
 coordinates rounded to 5 decimals (the Pas-de-Calais, 887 communes, weighs
 well under 3 MB); the national map shows ~100 départements, never 35,000
-communes.  The legend is a plain table the page shows natively (no legend
-script from a CDN).
+communes.  The legend is plain HTML the page shows beside the map
+(:func:`legend_html`: no legend script from a CDN); each label wraps rather
+than being cut, at 375 px as at 1366 px.
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 
 import folium
@@ -28,7 +31,7 @@ from mapapp.coverage.classes import Classes
 from mapapp.i18n import format_number, t
 from mapapp.render.text import escape_text
 
-__all__ = ["coverage_map"]
+__all__ = ["coverage_map", "legend_html"]
 
 
 def _base_map(*, tiles: str | None, attribution: str, leaflet_base: str | None) -> folium.Map:
@@ -124,3 +127,41 @@ def coverage_map(
     if np.all(np.isfinite([x0, y0, x1, y1])):
         m.fit_bounds([(y0, x0), (y1, x1)])
     return m
+
+
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def legend_html(classes: Classes, title: str) -> str:
+    """The legend as a small HTML list: a swatch and the whole label per class.
+
+    Why not a table widget: a data grid truncates a long label ("aucun
+    service dans la zone") to its column width, and a narrow phone column
+    left it blank.  Labels and the title are escaped; a colour that is not
+    ``#rrggbb`` is refused rather than pasted into a style.
+
+    Examples
+    --------
+    >>> from mapapp.coverage.classes import distance_classes
+    >>> out = legend_html(distance_classes([1.0, float("inf")]), "Légende <km>")
+    >>> "Légende &lt;km&gt;" in out, "aucun service dans la zone" in out
+    (True, True)
+    >>> out.count("<li")
+    6
+    """
+    items = []
+    for color, label in zip(classes.colors, classes.labels, strict=True):
+        if not _COLOR.fullmatch(color):
+            raise ValueError(f"not a #rrggbb colour: {color!r}")
+        items.append(
+            '<li style="display:flex;align-items:flex-start;gap:.5em;margin:.2em 0">'
+            f'<span aria-hidden="true" style="flex:0 0 1.6em;height:1.1em;margin-top:.15em;'
+            f'background:{color};border:1px solid #555"></span>'
+            f'<span style="overflow-wrap:anywhere">{html.escape(label)}</span></li>'
+        )
+    return (
+        f'<figure class="coverage-legend" style="margin:0">'
+        f'<figcaption style="font-size:.875rem">{html.escape(title)}</figcaption>'
+        f'<ul style="list-style:none;padding:0;margin:.3em 0;font-size:.875rem">'
+        f"{''.join(items)}</ul></figure>"
+    )

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +45,7 @@ from mapapp.sources._io import TRUNCATED_REASON, Probe, TruncatedRow
 __all__ = [
     "STAGING_COLUMNS",
     "Adapter",
+    "FrameRecords",
     "Merged",
     "RawChunk",
     "chunk_records",
@@ -90,7 +91,7 @@ class RawChunk:
 
     rows: pd.DataFrame
     origins: list[str]
-    originals: list[dict[str, Any]]
+    originals: Sequence[dict[str, Any]]
     adapter: str
     quarantined: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     merged: list[tuple[str, str]] = field(default_factory=list)
@@ -137,6 +138,32 @@ def chunk_records(
             rows, origins, originals, bad, merged = [], [], [], [], []
     if rows or bad or merged:
         yield RawChunk(pd.DataFrame(rows, dtype=object), origins, originals, adapter, bad, merged)
+
+
+class FrameRecords(Sequence[dict[str, Any]]):
+    """The rows of a DataFrame as records, each built only when asked for.
+
+    Why: a chunk keeps every row as read, for the quarantine; building a dict
+    per row up front costs more than cleaning it, and only the quarantined
+    few are ever looked at.
+
+    Examples
+    --------
+    >>> recs = FrameRecords(pd.DataFrame({"id": ["1", "2"], "nom": ["A", "B"]}))
+    >>> len(recs), recs[1]
+    (2, {'id': '2', 'nom': 'B'})
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame.reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return {str(k): v for k, v in self.frame.iloc[int(i)].items()}
 
 
 @dataclass(frozen=True)

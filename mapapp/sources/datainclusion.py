@@ -27,8 +27,26 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mapapp.sources._base import Adapter, Merged, RawChunk, chunk_records, norm_key
-from mapapp.sources._io import Probe, iter_flat_records, parse_list, probe
+import numpy as np
+import pandas as pd
+
+from mapapp.sources._base import (
+    Adapter,
+    FrameRecords,
+    Merged,
+    RawChunk,
+    chunk_records,
+    norm_key,
+)
+from mapapp.sources._io import (
+    TRUNCATED_REASON,
+    Probe,
+    csv_layout,
+    iter_flat_records,
+    iter_table_chunks,
+    parse_list,
+    probe,
+)
 
 __all__ = ["DataInclusionExport", "join_service", "read", "stage"]
 
@@ -61,6 +79,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "coords": ("geometry", "_geometry"),
 }
 _STRUCTURE_CODES = ("reseaux_porteurs", "typologie")
+#: File kinds read as tables (column by column), and their chunk size in rows.
+_TABLES = ("csv", "parquet")
+_CHUNK_ROWS = 20_000
 _SERVICE_HINTS = {"thematiques", "modes_accueil", "profils", "publics", "frais", "types"}
 _STRUCTURE_HINTS = {"typologie", "reseaux_porteurs", "siret", "rna", "antenne", "labels_nationaux"}
 #: Fields a service takes from its structure when it has none of its own.
@@ -108,6 +129,56 @@ def stage(record: Mapping[str, Any]) -> dict[str, Any]:
     if codes:
         out["source_codes"] = codes
     return out
+
+
+def _blank_mask(column: pd.Series) -> np.ndarray:
+    """:func:`_blank` of every cell of a column, computed on the whole column."""
+    values = column.astype(object)
+    text = values.astype(str).str.strip()
+    return (values.isna() | (text == "")).to_numpy(dtype=bool)
+
+
+def stage_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`stage` then :func:`join_service` (no structure) of every row of a table chunk.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"ID": ["s1", "s2"], "Nom": ["Aide", " "], "Name": ["x", "Autre"],
+    ...                   "source": ["dora", ""], "typologie": ["CCAS", ""]})
+    >>> out = stage_frame(f)
+    >>> out["nom"].tolist(), out["source_codes"].tolist()
+    (['Aide', 'Autre'], [['CCAS', 'dora'], []])
+    """
+    rec = {norm_key(str(c)): frame[c] for c in frame.columns}  # the last of a name wins
+    n = len(frame)
+    out: dict[str, Any] = {}
+    for col, keys in _ALIASES.items():
+        value: np.ndarray | None = None
+        todo = np.ones(n, dtype=bool)
+        for key in keys:
+            if key not in rec:
+                continue
+            cells = rec[key].to_numpy(dtype=object)
+            take = todo & ~_blank_mask(rec[key])
+            if value is None:
+                value = np.full(n, np.nan, dtype=object)
+            value[take] = cells[take]
+            todo &= ~take
+        if value is not None and not todo.all():
+            out[col] = value
+    codes: list[list[str]] = [[] for _ in range(n)]
+    for key in _STRUCTURE_CODES:
+        if key in rec:
+            for row, cell in zip(codes, rec[key].to_numpy(dtype=object), strict=True):
+                row += parse_list(cell)
+    source = out.get("source")
+    if source is not None:
+        for row, src in zip(codes, source, strict=True):
+            if isinstance(src, str) and src.strip():
+                row.append(src.strip())
+    staged = pd.DataFrame(out, index=range(n), dtype=object)
+    staged["source_codes"] = pd.Series(codes, index=range(n), dtype=object)
+    return staged
 
 
 def join_service(service: dict[str, Any], structure: dict[str, Any] | None) -> dict[str, Any]:
@@ -171,7 +242,27 @@ class DataInclusionExport(Adapter):
         probes = [probe(p) for p in paths]
         structures = [p for p in probes if _role(p) == "structures"]
         services = [p for p in probes if _role(p) == "services"]
+        if not structures and services and all(p.kind in _TABLES for p in services):
+            return self._table_chunks(services)
         return chunk_records(self._records(structures, services), adapter=self.name)
+
+    def _table_chunks(self, services: list[Probe]) -> Iterator[RawChunk]:
+        """Services CSV/Parquet files without structures, staged column by column.
+
+        The same staging rows as :func:`stage` then :func:`join_service` give
+        record by record, without building a dict per row: a national export
+        of a million services is read in seconds, not minutes.
+        """
+        for p in services:
+            n = 0
+            for frame in iter_table_chunks(p.path, p.kind, chunk_rows=_CHUNK_ROWS):
+                origins = [f"{p.path.name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
+                n += len(frame)
+                yield RawChunk(stage_frame(frame), origins, FrameRecords(frame), self.name)
+            tail = csv_layout(p.path).tail if p.kind == "csv" else None
+            if tail is not None:
+                cut = (f"{p.path.name}#{n + 1}", TRUNCATED_REASON, tail.original())
+                yield RawChunk(pd.DataFrame(), [], [], self.name, [cut])
 
     def _records(
         self, structures: list[Probe], services: list[Probe]

@@ -40,14 +40,15 @@ from mapapp.coverage import (
     summary_frame,
     table_to_csv,
     territory_units,
+    with_sites,
     worst_covered,
 )
-from mapapp.coverage.classes import accessibility_classes, distance_classes, legend_frame
+from mapapp.coverage.classes import accessibility_classes, distance_classes
 from mapapp.coverage.levels import level_shapes, level_table, parse_selection_key, selection_key
 from mapapp.geo.communes import analysis_units
 from mapapp.geo.shapes import display_geometry
 from mapapp.i18n import format_number, t
-from mapapp.render.choropleth import coverage_map
+from mapapp.render.choropleth import coverage_map, legend_html
 from mapapp.render.text import escape_markdown
 from mapapp.reserved_view import ReservedCoverage, reserved_coverage
 from mapapp.settings import Settings
@@ -341,12 +342,8 @@ def _map_panel(s: Settings, res: CoverageAnalysis, measure: str, lang: str, key:
             returned_objects=["last_active_drawing"],
         )
     with lcol:
-        st.caption(t("cov_legend", lang) + (" (km)" if measure == "distance" else ""))
-        legend = legend_frame(classes)
-        st.dataframe(
-            legend.style.map(lambda c: f"background-color: {c}; color: {c}", subset=["couleur"]),
-            hide_index=True,
-            width="stretch",
+        st.html(
+            legend_html(classes, t("cov_legend", lang) + (" (km)" if measure == "distance" else ""))
         )
         if level != "commune":
             st.caption(t("cov_map_level_dep", lang))
@@ -367,10 +364,23 @@ def _map_panel(s: Settings, res: CoverageAnalysis, measure: str, lang: str, key:
             )
 
 
-def _downloads(s: Settings, res: CoverageAnalysis, lang: str) -> None:
+def _sites(s: Settings, res: CoverageAnalysis, n: int) -> pd.DataFrame:
+    """The ``n`` proposed sites of this analysis (empty when none is asked for)."""
+    if n <= 0:
+        return pd.DataFrame(columns=["rank", "code_insee", "nom", "population_gained"])
+    units = territory_units(analysis_units(resources.geography(s).communes), res.territory)
+    return suggest_sites(units, res.services, radius_km=res.radius_km, n=n)
+
+
+def _downloads(s: Settings, res: CoverageAnalysis, lang: str, sites: pd.DataFrame) -> None:
     level = res.territory.map_level
     slug = f"couverture-{res.territory.kind}-{res.territory.code or 'france'}"
     table = level_table(res, level)
+    communes_table = res.table
+    if not sites.empty:  # every download carries the proposed sites
+        communes_table = with_sites(res.table, sites)
+        deps = res.table["departement"] if level == "departement" else None
+        table = with_sites(table, sites, departements=deps)
 
     def layer() -> gpd.GeoDataFrame:
         shapes = level_shapes(level, resources.geography(s).communes, s.cache_dir)
@@ -380,7 +390,7 @@ def _downloads(s: Settings, res: CoverageAnalysis, lang: str) -> None:
     c1, c2, c3 = st.columns(3)
     c1.download_button(
         t("cov_dl_csv", lang),
-        data=lambda: table_to_csv(res.table),
+        data=lambda: table_to_csv(communes_table),
         file_name=f"{slug}-communes.csv",
         mime="text/csv",
         on_click="ignore",
@@ -442,10 +452,8 @@ def _worst(s: Settings, res: CoverageAnalysis, lang: str) -> None:
         )
 
 
-def _suggestions(s: Settings, res: CoverageAnalysis, n: int, lang: str) -> None:
+def _suggestions(res: CoverageAnalysis, sites: pd.DataFrame, lang: str) -> None:
     st.subheader(t("cov_suggest_header", lang))
-    units = territory_units(analysis_units(resources.geography(s).communes), res.territory)
-    sites = suggest_sites(units, res.services, radius_km=res.radius_km, n=n)
     before = format_number(res.summary["population_beyond_radius"], lang=lang)
     st.markdown(t("cov_suggest_intro", lang, n=before, r=f"{res.radius_km:g}"))
     if sites.empty:
@@ -582,9 +590,10 @@ def render(s: Settings, lang: str | None = None) -> None:
             _map_panel(s, other, params.measure, lang, "coverage_map_b")
     else:
         _map_panel(s, res, params.measure, lang, "coverage_map")
-    _downloads(s, res, lang)
+    sites = _sites(s, res, params.suggest_n)
+    _downloads(s, res, lang, sites)
     _worst(s, res, lang)
     if params.suggest_n > 0:
-        _suggestions(s, res, params.suggest_n, lang)
+        _suggestions(res, sites, lang)
     if "garde-enfants" in params.obstacles or {"creche", "creche-avip"} & set(params.types):
         _reserved(s, res, max(params.suggest_n, 1), lang)

@@ -28,9 +28,10 @@ from mapapp.render.search_map import MapPoint, results_map
 from mapapp.render.text import escape_markdown
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
-from mapapp.ui import plan_view, resources
+from mapapp.ui import plan_view, resources, start_point
 from mapapp.ui.assets import leaflet_base
 from mapapp.ui.chrome import current_lang
+from mapapp.ui.start_point import START_KEY, Start
 from mapapp.vocabulary import DEFAULT_RADIUS_KM
 
 if TYPE_CHECKING:
@@ -80,9 +81,17 @@ _FIELDS = (
 
 
 def _submit() -> None:
-    """Form callback (runs before the page): the search to show in this run."""
+    """Form callback (runs before the page): the search to show in this run.
+
+    A new commune typed replaces a chosen start (map point, position): she
+    changed where she searches from.
+    """
+    place_text = str(st.session_state.get("f_place") or "").strip()
+    old: _Submitted | None = st.session_state.get(_QUERY)
+    if place_text and place_text != (old.place_text if old else ""):
+        st.session_state.pop(START_KEY, None)
     st.session_state[_QUERY] = _Submitted(
-        place_text=str(st.session_state.get("f_place") or "").strip(),
+        place_text=place_text,
         obstacles=tuple(st.session_state.get("f_obstacles") or ()),
         match=str(st.session_state.get("f_match") or "any"),
         types=tuple(st.session_state.get("f_types") or ()),
@@ -283,10 +292,11 @@ def _map_panel(
         key="results_map",
         height=_MAP_HEIGHT,
         use_container_width=True,
-        returned_objects=["last_object_clicked"],
+        returned_objects=["last_object_clicked", "last_clicked"],
     )
     if cards:
-        st.caption(t("map_caption", lang))
+        st.caption(t("map_caption", lang) + " " + t("map_click_hint", lang))
+    _offer_point((out or {}).get("last_clicked"), lang)
     clicked = (out or {}).get("last_object_clicked")
     if isinstance(clicked, dict) and cards:
         lat, lng = clicked.get("lat"), clicked.get("lng")
@@ -300,6 +310,27 @@ def _map_panel(
                         + "**"
                     )
                     st.markdown(card_markdown(best, lang).details)
+
+
+def _offer_point(clicked: object, lang: str) -> None:
+    """A point clicked on the map: offer "partir de ce point" (re-runs the search from it)."""
+    if not isinstance(clicked, dict):
+        return
+    lat, lng = clicked.get("lat"), clicked.get("lng")
+    if not (isinstance(lat, int | float) and isinstance(lng, int | float)):
+        return
+    try:
+        point = Start("point", float(lat), float(lng))
+    except ValueError:
+        return
+    if st.session_state.get(START_KEY) == point:
+        return
+    with st.container(border=True, key="map_point"):
+        text, button = st.columns([3, 2], vertical_alignment="center")
+        text.markdown(t("map_clicked", lang, lat=f"{point.lat:.4f}", lon=f"{point.lon:.4f}"))
+        if button.button(t("start_here", lang), type="primary", key="start_here"):
+            st.session_state[START_KEY] = point
+            st.rerun()  # the whole page: the search and the plan from this point
 
 
 def _sheets(
@@ -351,9 +382,17 @@ def render(s: Settings) -> None:
     st.header(t("search_header", lang))
     top = st.container()
     sub: _Submitted | None = st.session_state.get(_QUERY)
-    place: Place | None = None
-    if sub is not None:
-        place = _resolve(resources.geography(s), sub.place_text, lang)
+    # asks the browser only on her tap
+    tapped = start_point.position_button(lang, note=START_KEY not in st.session_state)
+    if tapped is not None:
+        st.session_state[START_KEY] = tapped
+    start: Start | None = st.session_state.get(START_KEY)
+    commune: Place | None = None
+    if sub is not None and (sub.place_text or start is None):
+        commune = _resolve(resources.geography(s), sub.place_text, lang)
+    place = start_point.origin(start, commune, lang)  # where distances start
+    if start is not None:
+        start_point.start_status(start, commune, lang, searched=sub is not None)
     with top:
         if sub is not None and place is not None and not st.session_state.get(_EDIT):
             _summary(sub, place, lang)
@@ -368,6 +407,7 @@ def render(s: Settings) -> None:
     cards = cards_from_frame(cat.index.nearest(query), lang=lang)
     remote = cards_from_frame(cat.index.remote(query, limit=20), lang=lang, ranked=False)
     st.subheader(t("results_header", lang, place=escape_markdown(place.label)))
+    st.caption(escape_markdown(start_point.origin_note(start, commune, lang)))
     if len(sub.obstacles) >= 2:  # several needs: the plan, grouped by need, on top
         nothing = sub.match == "all" and not cards
         plan_view.show(

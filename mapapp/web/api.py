@@ -485,8 +485,13 @@ def plan(
 
 
 @router.get("/obstacles", response_model=list[VocabularyItem], summary="Obstacles / Freins")
-def list_obstacles() -> list[VocabularyItem]:
-    """The obstacles, French and English labels, and the data·inclusion v1 thématiques mapped."""
+async def list_obstacles() -> list[VocabularyItem]:
+    """The obstacles, French and English labels, and the data·inclusion v1 thématiques mapped.
+
+    ``async``: a few microseconds of work on the event loop, where a plain
+    ``def`` would wait for a thread-pool hop (seconds behind a busy server's
+    searches, measured by bench/bench_load.py).
+    """
     return [
         VocabularyItem(
             value=o.value,
@@ -498,8 +503,8 @@ def list_obstacles() -> list[VocabularyItem]:
 
 
 @router.get("/types", response_model=list[VocabularyItem], summary="Actor types / Types d'acteurs")
-def list_types() -> list[VocabularyItem]:
-    """The actor types, French and English labels, and their default obstacles."""
+async def list_types() -> list[VocabularyItem]:
+    """The actor types, French and English labels, and their default obstacles (``async``: see above)."""
     return [
         VocabularyItem(
             value=t.value,

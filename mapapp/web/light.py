@@ -25,6 +25,13 @@ How it respects the safety rules (``DOMAIN.md``):
   (``location.replace``), clears the site's storage, and moves inside the
   page without adding history entries, so Back does not return;
 * places are resolved locally (:mod:`mapapp.geo.places`);
+* "utiliser ma position" is progressive enhancement: without JavaScript the
+  button stays hidden and the commune field works alone; with it, the
+  browser's position is asked for only on her tap (``Permissions-Policy:
+  geolocation=(self)``), rounded to 3 decimals (about 100 m, enough for "the
+  nearest"), put in hidden ``lat``/``lon`` fields and sent in the POST body;
+  the server rounds again, searches from there, says so ("depuis votre
+  position"), and never logs or stores it;
 * a list of distances by default; a map only on request (a button posting
   the same search to ``/m/carte``), which alone loads the app's vendored
   Leaflet (served here) and, when tiles are configured, their tiles (the
@@ -161,7 +168,8 @@ HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Permissions-Policy": "geolocation=(), camera=(), microphone=()",
+    # geolocation for this page only, and only on her tap ("Utiliser ma position")
+    "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
 }
 
 
@@ -491,6 +499,35 @@ class _Query:
     place: str
     code: str
     needs: tuple[Obstacle, ...]
+    position: tuple[float, float] | None = None
+
+
+#: Decimals kept of her position: 3 is about 100 m, enough for "the nearest".
+POSITION_DECIMALS = 3
+
+
+def _position(form: Mapping[str, Any]) -> tuple[float, float] | None:
+    """Her position from the form's hidden ``lat``/``lon`` fields, rounded (None when absent or bad).
+
+    Why rounded here too: the script already rounds, but the server keeps no
+    more precision than it needs, whatever a client sends.
+
+    Examples
+    --------
+    >>> _position({"lat": "45.18312", "lon": "5.72749"})
+    (45.183, 5.727)
+    >>> _position({"lat": "", "lon": ""}), _position({"lat": "nan", "lon": "5"})
+    (None, None)
+    >>> _position({"lat": "91", "lon": "5"}), _position({"lat": "45"})
+    (None, None)
+    """
+    try:
+        lat, lon = float(_text(form.get("lat"))[:24]), float(_text(form.get("lon"))[:24])
+    except ValueError:
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180:
+        return None
+    return round(lat, POSITION_DECIMALS), round(lon, POSITION_DECIMALS)
 
 
 def _parse(form: Mapping[str, Any], getlist: Callable[[str], list[Any]]) -> _Query:
@@ -504,6 +541,7 @@ def _parse(form: Mapping[str, Any], getlist: Callable[[str], list[Any]]) -> _Que
         place=_text(form.get("place"))[: _MAX_PLACE * 4],
         code=_text(form.get("code"))[:5],
         needs=tuple(dict.fromkeys(needs)),
+        position=_position(form),
     )
 
 
@@ -563,7 +601,7 @@ async def _results(request: Request, lang: Lang, *, as_map: bool = False) -> Res
 def _answer(
     request: Request, lang: Lang, q: _Query, ctx: dict[str, Any], *, as_map: bool = False
 ) -> Response:
-    from mapapp.geo.places import resolve_place, suggest_places
+    from mapapp.geo.places import Place, resolve_place, suggest_places
 
     chosen = [n.value for n in q.needs]
     again = {**ctx, "place": q.place, "chosen": chosen}
@@ -572,7 +610,10 @@ def _answer(
     s = _settings(request)
     geo = _geography(str(s.cache_dir))
     place: Place | None = None
-    if q.code and q.code in geo.communes.index:
+    if q.position is not None:  # her position, asked on her tap: it wins over the field
+        lat, lon = q.position
+        place = Place("", t("start_position_label", lang), "", lat, lon)
+    elif q.code and q.code in geo.communes.index:
         place = _place_from_code(geo, q.code)
     elif not q.place:
         return _render("home.html", 400, **again, error=t("place_missing", lang))
@@ -595,9 +636,16 @@ def _answer(
             )
     cat = _catalog(s)
     found = nearest_by_need(cat.index, place.lat, place.lon, q.needs)
+    label = place.nom if q.position is not None else place.label
+    start = (
+        t("start_from_position", lang)
+        if q.position is not None
+        else t("start_from_commune", lang, place=place.label)
+    )
+    where: dict[str, Any] = {"code": place.code_insee, "position": q.position, "place_label": label}
     if as_map:
         labelled = [(n.label(lang) if n else "", f) for n, f in found]
-        return _map_page(lang, {**again, "code": place.code_insee}, place, labelled, s)
+        return _map_page(lang, {**again, **where}, place, labelled, s, start)
     now = datetime.now(_TZ)
     groups = [
         (
@@ -612,8 +660,8 @@ def _answer(
     return _render(
         "results.html",
         **again,
-        place_label=place.label,
-        code=place.code_insee,
+        **where,
+        start=start,
         groups=groups,
         km=int(RADIUS_KM),
         demo=demo,
@@ -688,6 +736,7 @@ def _map_page(
     place: Place,
     found: list[tuple[str, pd.DataFrame]],
     s: Settings,
+    start: str,
 ) -> Response:
     """Numbered points of the listed services; confidential ones at their commune point."""
     points: list[dict[str, Any]] = []
@@ -704,7 +753,11 @@ def _map_page(
             points.append({"n": len(names), "lat": round(lat, 5), "lon": round(lon, 5), "t": name})
     data = {
         "points": points,
-        "home": {"lat": place.lat, "lon": place.lon, "t": _s("map_you", lang, place=place.label)},
+        "home": {
+            "lat": place.lat,
+            "lon": place.lon,
+            "t": _s("map_you", lang, place=ctx["place_label"]),
+        },
         "tiles": s.tiles or "",
         "attribution": s.tiles_attribution if s.tiles else "",
     }
@@ -712,9 +765,9 @@ def _map_page(
     response = _render(
         "map.html",
         **ctx,
-        place_label=place.label,
         names=names,
         data=data,
+        start=start,
         note=_s("map_tiles_note", lang, host=host) if host else _s("map_no_tiles", lang),
     )
     response.headers["x-light-csp"] = _map_csp(s.tiles)

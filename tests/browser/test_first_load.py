@@ -33,3 +33,4 @@ def test_first_load_within_budget(tiles_server: AppServer, browser: Any, width: 
     assert load.other_hosts == 0, f"asked of other hosts before she did anything: {load.hosts}"
     assert load.requests <= bench.BUDGET.requests, load
     assert load.bytes <= bench.BUDGET.bytes, load
+    assert load.bytes_gzip <= bench.BUDGET.bytes_gzip, load  # behind the documented proxy
