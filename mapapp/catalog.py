@@ -19,7 +19,7 @@ Examples
 >>> from mapapp.settings import Settings
 >>> s = Settings.from_env({"MAPAPP_DATA_DIR": tempfile.mkdtemp()})
 >>> shown = load_public_actors(s)
->>> shown.is_demo, shown.stamp
+>>> shown.is_demo, shown.stamp.split("+")[0]
 (True, 'demo')
 >>> bool((shown.actors["precision"] != "address")[shown.actors["confidential"]].all())
 True
@@ -80,10 +80,14 @@ def store_stamp(settings: Settings) -> str:
     Cheap enough to call on every page run: caches compare it to decide
     whether a new import must be picked up.
     """
+    import pandas as pd
+
+    from mapapp.reserved_view import combined_stamp, reserved_stamp
     from mapapp.store import open_store
 
     store = open_store(settings)
-    return "demo" if store.is_empty() else store.stamp()
+    base = "demo" if store.is_empty() else store.stamp()
+    return combined_stamp(base, reserved_stamp(settings), pd.Timestamp.now(tz="UTC"))
 
 
 def load_public_actors(settings: Settings, *, communes: pd.DataFrame | None = None) -> PublicActors:
@@ -98,6 +102,9 @@ def load_public_actors(settings: Settings, *, communes: pd.DataFrame | None = No
         used to place confidential records at their commune; loaded from the
         cache when not given.
     """
+    import pandas as pd
+
+    from mapapp.reserved_view import attach_reserved, combined_stamp, load_places
     from mapapp.safety import public_view
     from mapapp.store import demo_actors, open_store
 
@@ -111,7 +118,10 @@ def load_public_actors(settings: Settings, *, communes: pd.DataFrame | None = No
         from mapapp.geo.communes import load_geography
 
         communes = load_geography(settings.cache_dir).communes
-    return PublicActors(public_view(raw, communes), is_demo, stamp)
+    # reserved childcare places (issue 17): only the register's public columns
+    reserved, now = load_places(settings), pd.Timestamp.now(tz="UTC")
+    shown = attach_reserved(public_view(raw, communes), reserved.places, now)
+    return PublicActors(shown, is_demo, combined_stamp(stamp, reserved.stamp, now))
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,9 @@ def load_search_index(
         background thread (a long-running server), so that no later search
         pays for one.
     """
+    import pandas as pd
+
+    from mapapp.reserved_view import combined_stamp, reserved_stamp
     from mapapp.search import SearchIndex
     from mapapp.store import open_store
     from mapapp.store import search_cache as cache
@@ -175,7 +188,8 @@ def load_search_index(
         from mapapp.geo.communes import load_geography
 
         communes = load_geography(settings.cache_dir).communes
-    stamp = store.stamp()
+    # the rows kept carry the reserved places (issue 17): key on the register too
+    stamp = combined_stamp(store.stamp(), reserved_stamp(settings), pd.Timestamp.now(tz="UTC"))
     expect = {"stamp": stamp, "geography": _geography_key(communes)}
     folder = _cache_folder(settings, store, stamp)
     found = cache.load(folder, expect)
@@ -193,6 +207,8 @@ def load_search_index(
         saved = cache.save(folder, {**meta, **expect}, arrays, bytes(text))
         if saved and settings.store_url:  # beside the store, old versions go with theirs
             cache.prune(folder.parent, keep=folder.name)
+        elif saved:  # copies of an older register state of this version
+            cache.prune_siblings(folder)
     return PublicIndex(index, shown.is_demo, shown.stamp)
 
 

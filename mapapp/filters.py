@@ -9,7 +9,10 @@ the list a person gets.  The rules:
   or nothing at all (a source that says nothing describes a place to go);
 - it is *remote only* when they hold ``a-distance`` and not ``en-presentiel``;
 - with several obstacles, ``match="any"`` keeps services covering one of
-  them, ``match="all"`` those covering every one; types are allowed values.
+  them, ``match="all"`` those covering every one; types are allowed values;
+- *with a free reserved place* means at least one childcare place reserved
+  for women returning to work is free now (``reserved_free``, attached by
+  :func:`mapapp.reserved_view.attach_reserved`); a frame without it has none.
 
 Examples
 --------
@@ -42,7 +45,13 @@ from numpy.typing import NDArray
 
 from mapapp.taxonomy import ActorType, Obstacle, parse_actor_type, parse_obstacle
 
-__all__ = ["ReceptionMode", "membership", "reception_flags", "service_mask"]
+__all__ = [
+    "ReceptionMode",
+    "membership",
+    "reception_flags",
+    "reserved_free_mask",
+    "service_mask",
+]
 
 
 class ReceptionMode(StrEnum):
@@ -90,17 +99,35 @@ def reception_flags(modes: pd.Series) -> tuple[NDArray[np.bool_], NDArray[np.boo
     return on_site | ~(on_site | remote), remote & ~on_site
 
 
+def reserved_free_mask(actors: pd.DataFrame) -> NDArray[np.bool_]:
+    """Rows with at least one reserved childcare place free now (none without the column).
+
+    Examples
+    --------
+    >>> reserved_free_mask(pd.DataFrame({"reserved_free": [0, 2, None]})).tolist()
+    [False, True, False]
+    >>> reserved_free_mask(pd.DataFrame({"id": ["a"]})).tolist()
+    [False]
+    """
+    if "reserved_free" not in actors:
+        return np.zeros(len(actors), dtype=bool)
+    free = pd.to_numeric(actors["reserved_free"], errors="coerce").fillna(0)
+    return (free > 0).to_numpy(dtype=bool)
+
+
 def service_mask(
     actors: pd.DataFrame,
     *,
     obstacles: Sequence[Obstacle | str] = (),
     types: Sequence[ActorType | str] = (),
     match: Literal["any", "all"] = "any",
+    reserved_free: bool = False,
 ) -> NDArray[np.bool_]:
     """Rows of ``actors`` covering the obstacles (any/all) with an allowed type.
 
-    Empty ``obstacles`` or ``types`` mean no restriction.  Unknown slugs
-    raise :class:`mapapp.errors.UnknownVocabularyError`.
+    Empty ``obstacles`` or ``types`` mean no restriction; ``reserved_free``
+    keeps only rows with a free reserved place.  Unknown slugs raise
+    :class:`mapapp.errors.UnknownVocabularyError`.
     """
     if match not in ("any", "all"):
         raise ValueError("match must be 'any' or 'all'")
@@ -112,4 +139,6 @@ def service_mask(
     if types:
         wanted = {parse_actor_type(t).value for t in types}
         keep &= actors["actor_type"].isin(wanted).to_numpy()
+    if reserved_free:
+        keep &= reserved_free_mask(actors)
     return keep

@@ -823,6 +823,67 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Places pour 10 000 habitants (méthode 2SFCA)",
         "Places per 10,000 inhabitants (2SFCA method)",
     ),
+    # -- reserved childcare places (issue 17; mapapp.reserved_view)
+    "plan_reserved_preferred": (
+        "Garde d'enfants : une crèche avec une place réservée libre passe avant une crèche "
+        "plus proche de moins de {km}.",
+        "Childcare: a crèche with a free reserved place comes before a crèche less than {km} "
+        "nearer.",
+    ),
+    "reserved_free_one": ("1 place réservée libre", "1 reserved place free"),
+    "reserved_free_many": ("{n} places réservées libres", "{n} reserved places free"),
+    "reserved_none_free": (
+        "Aucune place réservée libre sur {total}",
+        "No reserved place free out of {total}",
+    ),
+    "reserved_confirmed_today": ("confirmé aujourd'hui", "confirmed today"),
+    "reserved_confirmed_yesterday": ("confirmé hier", "confirmed yesterday"),
+    "reserved_confirmed_days": ("confirmé il y a {n} jours", "confirmed {n} days ago"),
+    "reserved_never_confirmed": ("jamais confirmé", "never confirmed"),
+    "reserved_stale_suffix": (", peut-être plus à jour", ", may be out of date"),
+    "reserved_referral": (
+        "Demandez à une travailleuse sociale ou au CIDFF de vous orienter.",
+        "Ask a social worker or the CIDFF to refer you.",
+    ),
+    "reserved_cov_header": (
+        "Places réservées en crèche (réseau « Une place, une chance »)",
+        "Reserved crèche places (the 'Une place, une chance' network)",
+    ),
+    "reserved_cov_intro": (
+        "Places gardées pour des femmes qui reprennent un emploi, valables aujourd'hui. "
+        "Rapportées à la population totale : les données de référence ne comptent pas "
+        "les jeunes enfants par commune. Le partenaire qui réserve n'est jamais montré.",
+        "Places kept for women returning to work, valid today. Per total population: the "
+        "reference data do not count young children per commune. The partner who reserves "
+        "them is never shown.",
+    ),
+    "reserved_cov_partners": ("Crèches partenaires", "Partner crèches"),
+    "reserved_cov_total": ("Places réservées", "Reserved places"),
+    "reserved_cov_free": ("Places libres", "Free places"),
+    "reserved_cov_per_1000": (
+        "Places pour 1 000 habitants (population totale)",
+        "Places per 1,000 inhabitants (total population)",
+    ),
+    "reserved_cov_suggest": (
+        "Communes où une crèche de plus dans le réseau aiderait le plus (à moins de {r} km, "
+        "parmi les communes qui ont déjà une crèche non partenaire)",
+        "Communes where one more crèche in the network would help most (within {r} km, among "
+        "communes that already have a crèche outside the network)",
+    ),
+    "reserved_cov_dl": (
+        "Places réservées par département (CSV)",
+        "Reserved places by département (CSV)",
+    ),
+    "reserved_cov_dl_sites": (
+        "Communes proposées pour le réseau (CSV)",
+        "Communes proposed for the network (CSV)",
+    ),
+    "reserved_filter": ("Avec une place réservée libre", "With a free reserved place"),
+    "reserved_filter_help": (
+        "Crèches qui gardent des places pour des femmes qui reprennent un emploi, "
+        "avec au moins une place libre aujourd'hui.",
+        "Crèches keeping places for women returning to work, with at least one free today.",
+    ),
 }
 
 #: Labels of data·inclusion codes the UI shows: vocabulary -> code -> (French, English).

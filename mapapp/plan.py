@@ -17,6 +17,12 @@ states for n needs, a few dozen candidates) finds the cheapest cover.
 A need with nothing within the radius is said to be uncovered, and the plan
 names the nearest service beyond the radius.
 
+Childcare (``garde-enfants``) prefers a crèche with a place reserved for
+women returning to work that is free now and confirmed within 30 days
+(:mod:`mapapp.reserved_view`): it is ranked and weighed as if
+:data:`RESERVED_PREFERENCE_KM` nearer, so it comes before an ordinary
+crèche less than that much closer, and the explanation says so.
+
 Honest distances: a service located only to its commune (or at a point its
 source shared among many addresses, see
 :attr:`mapapp.search.SearchIndex.approximate`) has no distance of its own;
@@ -56,6 +62,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from mapapp import vocabulary
@@ -72,6 +79,7 @@ __all__ = [
     "DEFAULT_PER_NEED",
     "DEFAULT_RADIUS_KM",
     "PLACE_COST_KM",
+    "RESERVED_PREFERENCE_KM",
     "SHARE_PARAM",
     "UNCERTAIN_KM",
     "NeedResult",
@@ -92,6 +100,8 @@ DEFAULT_RADIUS_KM = float(vocabulary.DEFAULT_RADIUS_KM)
 PLACE_COST_KM = 2.0
 #: Added to the distance of a service whose exact position is unknown, for ranking.
 UNCERTAIN_KM = 3.0
+#: Childcare: how much nearer a crèche with a free reserved place counts (km).
+RESERVED_PREFERENCE_KM = 3.0
 #: Candidates per need considered for the cover (beyond the ones shown).
 _CANDIDATES_PER_NEED = 8
 #: Services closer than this (degrees, ~1 m) share a place.
@@ -111,11 +121,17 @@ class PlanService:
     distance_km: float
     precise: bool
     covers: tuple[str, ...]
+    #: a crèche with a free, recently confirmed reserved place (childcare is preferred there)
+    reserved_free: bool = False
 
     @property
     def rank_km(self) -> float:
-        """The distance used to rank and weigh: uncertain positions count further."""
-        return self.distance_km + (0.0 if self.precise else UNCERTAIN_KM)
+        """The distance used to rank and weigh: uncertain positions count further,
+        a free reserved childcare place nearer."""
+        km = self.distance_km + (0.0 if self.precise else UNCERTAIN_KM)
+        if self.reserved_free and Obstacle.GARDE_ENFANTS.value in self.covers:
+            km = max(0.0, km - RESERVED_PREFERENCE_KM)
+        return km
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -125,6 +141,7 @@ class PlanService:
             "distance_km": round(self.distance_km, 3),
             "precise": self.precise,
             "covers": list(self.covers),
+            "reserved_free": self.reserved_free,
         }
 
 
@@ -220,14 +237,22 @@ class Plan:
                 missing=missing,
             )
         if len(self.obstacles) == 1:
-            return _t("cover_one_need", lang)
+            return _t("cover_one_need", lang) + self._reserved_note(lang)
         return _t(
             "cover",
             lang,
             places=places,
             needs=len(self.obstacles),
             cost=f"{PLACE_COST_KM:g} km",
-        )
+        ) + self._reserved_note(lang)
+
+    def _reserved_note(self, lang: str) -> str:
+        """Say how childcare was chosen when a crèche with a free reserved place is listed."""
+        childcare = [n for n in self.needs if n.need == Obstacle.GARDE_ENFANTS.value]
+        if not any(p.reserved_free for n in childcare for p in n.services):
+            return ""
+        km = format_km(RESERVED_PREFERENCE_KM, lang)
+        return " " + _t("reserved_preferred", lang, km=km)
 
     def cards(self, *, lang: str = "fr", when: datetime | None = None) -> dict[str, ServiceCard]:
         """A card for every service named, by id (see :mod:`mapapp.servicecard`)."""
@@ -277,15 +302,24 @@ def _index(actors_or_index: SearchIndex | gpd.GeoDataFrame) -> SearchIndex:
     return SearchIndex(actors_or_index)
 
 
-def _service(index: SearchIndex, row: int, km: float, wanted: Sequence[str]) -> PlanService:
+def _service(
+    index: SearchIndex, row: int, km: float, wanted: Sequence[str], *, only_reserved: bool = False
+) -> PlanService:
     rec = index.record(row)
     name = str(rec["nom"] or rec["structure_nom"] or rec["id"])
+    reserved = int(rec.get("reserved_free", 0) or 0) > 0 and not bool(
+        rec.get("reserved_stale", False)
+    )
+    covers = tuple(o for o in wanted if o in set(rec["obstacles"]))
+    if only_reserved and not reserved:  # "with a free reserved place" asked for childcare
+        covers = tuple(o for o in covers if o != Obstacle.GARDE_ENFANTS.value)
     return PlanService(
         id=str(rec["id"]),
         name=name,
         distance_km=float(km),
         precise=str(rec["precision"]) in ("address", "") and not index.approximate[row],
-        covers=tuple(o for o in wanted if o in set(rec["obstacles"])),
+        covers=covers,
+        reserved_free=reserved,
     )
 
 
@@ -366,7 +400,8 @@ def build_plan(
     **filters
         Any other :class:`~mapapp.search.SearchQuery` field (``types``,
         ``publics``, ``free_only``, ``frais``, ``modes``, ``open_at``,
-        ``open_day``), applied to every need.
+        ``open_day``), applied to every need; ``reserved_free`` applies to
+        childcare only (the other needs are not crèches).
 
     Raises
     ------
@@ -380,8 +415,12 @@ def build_plan(
         raise ValueError("per_need must be at least 1")
     index = _index(actors_or_index)
     needs = list(dict.fromkeys(parse_obstacle(o).value for o in obstacles))
+    only_reserved = bool(filters.pop("reserved_free", False))
+    childcare = Obstacle.GARDE_ENFANTS.value
 
-    def query(obs: Sequence[str], limit: int, radius: float | None) -> SearchQuery:
+    def query(
+        obs: Sequence[str], limit: int, radius: float | None, reserved: bool = False
+    ) -> SearchQuery:
         return SearchQuery(
             lat=lat,
             lon=lon,
@@ -389,6 +428,7 @@ def build_plan(
             match="all",
             radius_km=radius,
             limit=limit,
+            reserved_free=reserved,
             **filters,
         )
 
@@ -398,7 +438,7 @@ def build_plan(
     used_rows: list[int] = []
 
     def add(row: int, km: float) -> PlanService:
-        svc = _service(index, row, km, needs)
+        svc = _service(index, row, km, needs, only_reserved=only_reserved)
         if svc.id not in candidates:
             candidates[svc.id] = (svc, lat_col[row], lon_col[row], svc.precise)
             used_rows.append(row)
@@ -406,14 +446,27 @@ def build_plan(
 
     results = []
     for need in needs:
-        rows, kms = index.query(query([need], max(per_need, _CANDIDATES_PER_NEED), radius_km))
-        found = [add(int(r), float(k)) for r, k in zip(rows, kms, strict=True)]
+        reserved = only_reserved and need == childcare
+        rows, kms = index.query(
+            query([need], max(per_need, _CANDIDATES_PER_NEED), radius_km, reserved)
+        )
+        if need == childcare and not reserved:
+            # the nearest crèches with a free reserved place are candidates too
+            more = index.query(query([need], per_need, radius_km, True))
+            rows, kms = np.concatenate([rows, more[0]]), np.concatenate([kms, more[1]])
+        found = list(
+            {
+                p.id: p for p in (add(int(r), float(k)) for r, k in zip(rows, kms, strict=True))
+            }.values()
+        )
         found.sort(key=lambda p: p.rank_km)
         beyond = None
         if not found and radius_km is not None:
-            rows_b, kms_b = index.query(query([need], 1, None))
+            rows_b, kms_b = index.query(query([need], 1, None, reserved))
             if len(rows_b):
-                beyond = _service(index, int(rows_b[0]), float(kms_b[0]), needs)
+                beyond = _service(
+                    index, int(rows_b[0]), float(kms_b[0]), needs, only_reserved=only_reserved
+                )
                 used_rows.append(int(rows_b[0]))
         results.append(NeedResult(need, tuple(found[:per_need]), beyond))
     # services meeting several needs at once, possibly a bit further away
@@ -523,4 +576,5 @@ def plan_for_query(
         modes=query.modes,
         open_at=query.open_at,
         open_day=query.open_day,
+        reserved_free=query.reserved_free,
     )

@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from mapapp.filters import membership, reception_flags
+from mapapp.filters import membership, reception_flags, reserved_free_mask
 from mapapp.geo.sphere import chord_to_km, km_to_chord, to_unit_xyz
 from mapapp.hours import is_open, local_time, open_on, time_zone
 from mapapp.store.search_cache import RowStore
@@ -93,6 +93,9 @@ class SearchQuery:
         time where the service is.
     open_day : date or None
         Keep services open at some time on that day.
+    reserved_free : bool
+        Keep only crèches with a childcare place reserved for women returning
+        to work that is free now (:func:`mapapp.filters.reserved_free_mask`).
     radius_km : float or None
         Maximum great-circle distance.
     limit : int
@@ -112,6 +115,7 @@ class SearchQuery:
     modes: tuple[str, ...] = ()
     open_at: datetime | None = None
     open_day: date | None = None
+    reserved_free: bool = False
 
     def __post_init__(self) -> None:
         if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
@@ -135,6 +139,7 @@ class _Filters:
     modes_mask: NDArray[np.bool_] | None = None
     open_at: datetime | None = None
     open_day: date | None = None
+    reserved_free: bool = False
 
 
 class SearchIndex:
@@ -198,6 +203,7 @@ class SearchIndex:
         self._located, self._remote, self._xyz = a.located, a.remote, a.xyz
         self._obstacle_bits, self._type_code = a.obstacle_bits, a.type_code
         self._open_to_all, self._free, self._cluster = a.open_to_all, a.free, a.cluster
+        self._reserved_free = a.reserved_free
         self._has_duplicates = a.has_duplicates
         self.approximate = a.approximate
         self._obit = {o: 1 << i for i, o in enumerate(Obstacle)}
@@ -265,6 +271,7 @@ class SearchIndex:
             modes_mask=self._mask("modes_accueil", q.modes) if q.modes else None,
             open_at=q.open_at,
             open_day=q.open_day,
+            reserved_free=q.reserved_free,
         )
 
     def _mask(self, column: str, values: Sequence[str]) -> NDArray[np.bool_]:
@@ -303,6 +310,8 @@ class SearchIndex:
             keep &= f.frais_mask[rows]
         if f.modes_mask is not None:
             keep &= f.modes_mask[rows]
+        if f.reserved_free:
+            keep &= self._reserved_free[rows]
         if f.open_at is not None or f.open_day is not None:
             keep[keep] = self._open(rows[keep], f)
         return keep
@@ -435,6 +444,7 @@ class _Arrays:
     type_code: NDArray[np.int16]
     open_to_all: NDArray[np.bool_]
     free: NDArray[np.bool_]
+    reserved_free: NDArray[np.bool_]
     cluster: NDArray[np.int64]
     approximate: NDArray[np.bool_]
     zone_code: NDArray[np.int16]
@@ -451,6 +461,7 @@ class _Arrays:
         "type_code",
         "open_to_all",
         "free",
+        "reserved_free",
         "cluster",
         "approximate",
         "zone_code",
@@ -533,6 +544,7 @@ def _arrays_of(a: gpd.GeoDataFrame) -> _Arrays:
         type_code=type_code,
         open_to_all=open_to_all,
         free=free,
+        reserved_free=reserved_free_mask(a),
         cluster=codes.astype(np.int64),
         approximate=_placeholder_points(a),
         zone_code=zone_code,

@@ -53,7 +53,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -105,6 +105,7 @@ LINE_KINDS: tuple[str, ...] = (
     "hours",
     "today",
     "conditions",
+    "reserved",
 )
 
 _DAY_TOKEN = re.compile(r"\b(Mo|Tu|We|Th|Fr|Sa|Su|PH|off)\b")
@@ -179,6 +180,8 @@ class ServiceCard:
     source: str
     lat: float
     lon: float
+    #: reserved childcare places, e.g. "2 places réservées libres (confirmé hier)"
+    reserved: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (NaN coordinates become None)."""
@@ -239,6 +242,7 @@ def card_lines(card: ServiceCard, lang: str = "fr") -> list[CardLine]:
     lines.append(CardLine("hours", card.hours or t("hours_unknown", lang), label=hours_label))
     lines.append(CardLine("today", card.today))
     lines.append(CardLine("conditions", card.conditions))
+    lines.append(CardLine("reserved", card.reserved))
     return [line for line in lines if line.text]
 
 
@@ -340,6 +344,7 @@ def _distance(row: pd.Series, has_km: bool) -> float | None:
 def _card(
     row: pd.Series, rank: int | None, km: float | None, lang: str, when: datetime | None
 ) -> ServiceCard:
+    from mapapp.reserved_view import card_reserved
     from mapapp.safety import safe_url, tel_url
 
     where, precise = _where(row, km, lang)
@@ -394,6 +399,7 @@ def _card(
         source=source,
         lat=float(row.get("latitude", math.nan)),
         lon=float(row.get("longitude", math.nan)),
+        reserved=card_reserved(row, lang, when or datetime.now(UTC)),
     )
 
 

@@ -8,6 +8,7 @@ no copy at all.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from pathlib import Path
@@ -178,3 +179,33 @@ def test_background_trees_answer_like_trees_built_on_demand(
     assert None in warm._trees and all(o in warm._trees for o in ("logement", "mobilite"))
     for q in QUERIES:
         assert warm.nearest(q)["id"].tolist() == lazy.nearest(q)["id"].tolist()
+
+
+def test_a_register_change_reaches_a_mapped_index_and_old_copies_go(
+    settings: Settings, geo: Geography
+) -> None:
+    """Issue 17: the kept copy is keyed on the register too, and never serves an older state."""
+    from mapapp.render.cards import cards_from_frame
+    from mapapp.reserved.register import apply_change
+    from tests.test_reserved_view import PARTNER, SAINT_DENIS, _actors
+
+    ParquetStore(settings.data_dir).write_actors(actors_frame(_actors()))
+    apply_change(settings, "t:free", {"partner": PARTNER, "places_reserved": 2}, by="a")
+    q = SearchQuery(lat=SAINT_DENIS[0], lon=SAINT_DENIS[1], obstacles=("garde-enfants",))
+    free_only = dataclasses.replace(q, reserved_free=True)
+    before = load_search_index(settings, communes=geo.communes)
+    assert load_search_index(settings, communes=geo.communes).index._actors is None  # mapped
+    assert before.index.nearest(free_only).empty  # reserved, none free
+
+    apply_change(settings, "t:free", {"places_free": 1}, by="a")
+    built = load_search_index(settings, communes=geo.communes)
+    mapped = load_search_index(settings, communes=geo.communes)
+    assert built.stamp != before.stamp and mapped.stamp == built.stamp
+    assert mapped.index._actors is None
+    for shown in (built, mapped):
+        found = shown.index.nearest(free_only)
+        assert found["id"].tolist() == ["t:free"]
+        line = cards_from_frame(found, lang="fr")[0].reserved
+        assert "1 place réservée libre" in line, line
+    generation = Path(ParquetStore(settings.data_dir).actors_path).parent
+    assert len(list(generation.glob("search-*"))) == 1  # the older register state's copy is gone

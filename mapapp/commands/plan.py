@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from mapapp.i18n import t
 from mapapp.taxonomy import ActorType, Obstacle
 from mapapp.vocabulary import DEFAULT_RADIUS_KM
 
@@ -82,6 +83,12 @@ def parse_day(text: str, today: date) -> date:
 @click.option("--type", "types", multiple=True, type=click.Choice([t.value for t in ActorType]))
 @click.option("--public", "publics", multiple=True, help="femmes, jeunes, familles...")
 @click.option("--free-only", is_flag=True, help="Only services free of charge.")
+@click.option(
+    "--reserved-free",
+    is_flag=True,
+    help="Childcare: only crèches with a free reserved place / seulement les crèches avec "
+    "une place réservée libre.",
+)
 @click.option("--frais", "frais", multiple=True, help="gratuit, payant, adhesion...")
 @click.option("--mode", "modes", multiple=True, help="en-presentiel, a-distance...")
 @click.option("--open-now", is_flag=True, help="Only services open now (their local time).")
@@ -109,6 +116,7 @@ def plan_command(
     types: tuple[str, ...],
     publics: tuple[str, ...],
     free_only: bool,
+    reserved_free: bool,
     frais: tuple[str, ...],
     modes: tuple[str, ...],
     open_now: bool,
@@ -156,6 +164,7 @@ def plan_command(
             modes=modes,
             open_at=now if open_now else None,
             open_day=day,
+            reserved_free=reserved_free,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -170,7 +179,14 @@ def plan_command(
                 place=place_label,
                 when=now,
                 demo=shown.is_demo,
-                filters=_filters_text(lang, types, publics, free_only, frais, modes, open_now, day),
+                filters="; ".join(
+                    f
+                    for f in (
+                        _filters_text(lang, types, publics, free_only, frais, modes, open_now, day),
+                        t("reserved_filter", lang) if reserved_free else "",
+                    )
+                    if f
+                ),
             ),
         )
         click.echo(f"Fiche écrite / sheet written: {pdf}", err=True)
@@ -263,6 +279,7 @@ def _csv(plan: Plan, lang: str, now: datetime) -> str:
         "hours",
         "today",
         "conditions",
+        "reserved",
     ]
     rows = []
     for need in plan.needs:
@@ -285,6 +302,7 @@ def _csv(plan: Plan, lang: str, now: datetime) -> str:
                     c.hours,
                     c.today,
                     c.conditions,
+                    c.reserved,
                 ]
             )
     # every cell through the one writer that defuses spreadsheet formulas

@@ -24,6 +24,7 @@ from mapapp.csv_export import frame_csv
 from mapapp.errors import UnknownVocabularyError
 from mapapp.geo.communes import load_geography
 from mapapp.geo.places import resolve_place
+from mapapp.reserved_view import reserved_line
 from mapapp.search import SearchIndex, SearchQuery
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
@@ -35,6 +36,8 @@ from mapapp.vocabulary import (
 )
 
 __all__ = ["search_command"]
+
+_RESERVED = ["reserved_total", "reserved_free", "reserved_confirmed_at"]
 
 _OUT_COLUMNS = [
     "distance_km",
@@ -49,6 +52,9 @@ _OUT_COLUMNS = [
     "horaires_accueil",
     "precision",
     "id",
+    "reserved_total",
+    "reserved_free",
+    "reserved_confirmed_at",
 ]
 
 
@@ -57,6 +63,10 @@ def _rows(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.reindex(columns=_OUT_COLUMNS).copy()
     out["obstacles"] = out["obstacles"].map(lambda v: ",".join(v))
     out["distance_km"] = out["distance_km"].round(2)
+    out["reserved_total"] = out["reserved_total"].fillna(0).astype(int)
+    out["reserved_free"] = out["reserved_free"].fillna(0).astype(int)
+    confirmed = pd.to_datetime(out["reserved_confirmed_at"], utc=True)
+    out["reserved_confirmed_at"] = confirmed.map(lambda d: d.isoformat() if pd.notna(d) else "")
     return out
 
 
@@ -111,6 +121,12 @@ def _vocabulary(parse: Callable[[str], tuple[Any, str]]) -> Callable[..., tuple[
 )
 @click.option("--free-only", is_flag=True, help="Only services free of charge.")
 @click.option(
+    "--reserved-free",
+    is_flag=True,
+    help="Only crèches with a childcare place reserved for women returning to work, "
+    "free now / seulement les crèches avec une place réservée libre.",
+)
+@click.option(
     "--radius",
     "radius_km",
     type=click.FloatRange(min=0),
@@ -135,6 +151,7 @@ def search_command(
     types: tuple[str, ...],
     publics: tuple[str, ...],
     free_only: bool,
+    reserved_free: bool,
     radius_km: float,
     limit: int,
     fmt: str,
@@ -160,13 +177,16 @@ def search_command(
         types=types,
         publics=publics,
         free_only=free_only,
+        reserved_free=reserved_free,
         radius_km=radius_km or None,
         limit=limit,
     )
     # Confidential records are searched at their commune, so neither their street
     # nor a distance computed from their real position ever leaves this process.
     index = SearchIndex(shown.actors)
-    rows = _rows(index.nearest(query))
+    shown_rows = index.nearest(query)
+    rows = _rows(shown_rows)
+    now = pd.Timestamp.now(tz="UTC")
     if rows.empty and query.radius_km is not None:
         click.echo(_beyond(index, query), err=True)
     if fmt == "json":
@@ -184,7 +204,10 @@ def search_command(
         # A record located only to its commune has no distance of its own (the
         # commune's centre is not where it is): say so instead of "0.00".
         precise = rows["precision"].isin(["address", ""])
-        table = rows.drop(columns=["id", "code_insee", "precision"]).astype(object)
+        table = rows.drop(columns=["id", "code_insee", "precision", *_RESERVED]).astype(object)
+        lines = [reserved_line(r, "fr", now) or "" for _, r in shown_rows.iterrows()]
+        if any(lines):  # reserved childcare places, as the app's card says them
+            table["places_reservees"] = lines
         table.loc[~precise, "distance_km"] = "-"
         table.loc[~precise, "adresse"] = "adresse précise non connue / exact address unknown"
         with pd.option_context("display.max_colwidth", 40, "display.width", 200):

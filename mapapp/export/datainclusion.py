@@ -166,6 +166,8 @@ def to_v1_service(row: Mapping[str, Any] | pd.Series) -> dict[str, Any]:
         A row of the public view (never a raw store record: confidential
         records must already be at their commune).
     """
+    from mapapp.reserved_view import api_fields
+
     r: Mapping[str, Any] = (
         {str(k): v for k, v in row.items()} if isinstance(row, pd.Series) else row
     )
@@ -212,6 +214,7 @@ def to_v1_service(row: Mapping[str, Any] | pd.Series) -> dict[str, Any]:
         "confidential": bool(r.get("confidential", False)),
         "precision": str(r.get("precision", "")),
         "demo": bool(r.get("demo", False)),
+        "places_reservees": api_fields(r),
     }
     return out
 

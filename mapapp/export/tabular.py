@@ -50,6 +50,8 @@ EXPORT_COLUMNS = (
     "date_maj",
     "confidential",
     "demo",
+    "reserved_total",  # reserved childcare places (issue 17): counts only, never the partner
+    "reserved_free",
 )
 
 

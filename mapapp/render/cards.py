@@ -70,6 +70,7 @@ _ICONS = {
     "hours": "schedule",
     "today": "today",
     "conditions": "info",
+    "reserved": "child_care",
 }
 
 

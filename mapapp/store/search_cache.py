@@ -334,6 +334,18 @@ def load(
     return meta, arrays, text
 
 
+def prune_siblings(folder: Path) -> None:
+    """Remove the other ``search-*`` copies beside ``folder`` (same store version, older register).
+
+    Only folders named like a copy are touched: the store version's own
+    files sit in the same parent.
+    """
+    with contextlib.suppress(OSError):
+        for p in folder.parent.glob("search-*"):
+            if p.is_dir() and p.name != folder.name:
+                shutil.rmtree(p, ignore_errors=True)
+
+
 def prune(parent: Path, keep: str) -> None:
     """Remove the cache folders of ``parent`` other than ``keep`` (older store versions)."""
     with contextlib.suppress(OSError):

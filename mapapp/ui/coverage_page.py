@@ -50,6 +50,7 @@ from mapapp.geo.shapes import display_geometry
 from mapapp.i18n import format_number, t
 from mapapp.render.choropleth import coverage_map, legend_html
 from mapapp.render.text import escape_markdown
+from mapapp.reserved_view import ReservedCoverage, reserved_coverage
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
 from mapapp.ui import resources
@@ -474,6 +475,82 @@ def _suggestions(res: CoverageAnalysis, sites: pd.DataFrame, lang: str) -> None:
     )
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _reserved_coverage(
+    _s: Settings, key: tuple[str, str, str], stamp: str, territory: str, radius_km: float, n: int
+) -> ReservedCoverage:
+    """Reserved places of the store and register version ``stamp`` (it includes the register's)."""
+    return reserved_coverage(
+        resources.public(_s, at=stamp).actors,
+        resources.geography(_s).communes,
+        _territory(territory),
+        radius_km=radius_km,
+        n=n,
+    )
+
+
+def _reserved(s: Settings, res: CoverageAnalysis, n: int, lang: str) -> None:
+    """Reserved childcare places (issue 17): counts, per 1,000 inhabitants, partner crèches to seek."""
+    territory = f"{res.territory.kind}:{res.territory.code}" if res.territory.code else "france"
+    rc = _reserved_coverage(
+        s, resources.store_key(s), resources.stamp(s), territory, res.radius_km, n
+    )
+    st.subheader(t("reserved_cov_header", lang))
+    st.caption(t("reserved_cov_intro", lang))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(
+        t("reserved_cov_partners", lang),
+        format_number(rc.summary["creches_partenaires"], lang=lang),
+    )
+    c2.metric(
+        t("reserved_cov_total", lang), format_number(rc.summary["places_reservees"], lang=lang)
+    )
+    c3.metric(t("reserved_cov_free", lang), format_number(rc.summary["places_libres"], lang=lang))
+    per = rc.summary["places_pour_1000_habitants"]
+    c4.metric(t("reserved_cov_per_1000", lang), format_number(per, digits=2, lang=lang))
+    number = st.column_config.NumberColumn
+    st.dataframe(
+        rc.departements,
+        width="stretch",
+        column_config={
+            "nom": st.column_config.TextColumn(t("cov_col_nom", lang)),
+            "population": number(t("cov_m_population", lang), format="localized"),
+            "creches_partenaires": number(t("reserved_cov_partners", lang)),
+            "places_reservees": number(t("reserved_cov_total", lang)),
+            "places_libres": number(t("reserved_cov_free", lang)),
+            "places_pour_1000_habitants": number(t("reserved_cov_per_1000", lang), format="%.3f"),
+        },
+    )
+    st.markdown(t("reserved_cov_suggest", lang, r=f"{res.radius_km:g}"))
+    if rc.suggestions.empty:
+        st.info(t("cov_suggest_none", lang))
+    else:
+        st.dataframe(
+            rc.suggestions.drop(columns=["lat", "lon"]),
+            hide_index=True,
+            width="stretch",
+            column_config=_column_config(lang),
+        )
+    slug = f"places-reservees-{res.territory.kind}-{res.territory.code or 'france'}"
+    d1, d2 = st.columns(2)
+    d1.download_button(
+        t("reserved_cov_dl", lang),
+        data=table_to_csv(rc.departements),
+        file_name=f"{slug}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_reserved",
+    )
+    d2.download_button(
+        t("reserved_cov_dl_sites", lang),
+        data=table_to_csv(rc.suggestions.set_index("code_insee")),
+        file_name=f"{slug}-communes-proposees.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_reserved_sites",
+    )
+
+
 def render(s: Settings, lang: str | None = None) -> None:
     """Draw the coverage view (``lang`` defaults to the app's language switch)."""
     lang = lang or current_lang()
@@ -518,3 +595,5 @@ def render(s: Settings, lang: str | None = None) -> None:
     _worst(s, res, lang)
     if params.suggest_n > 0:
         _suggestions(res, sites, lang)
+    if "garde-enfants" in params.obstacles or {"creche", "creche-avip"} & set(params.types):
+        _reserved(s, res, max(params.suggest_n, 1), lang)

@@ -181,9 +181,12 @@ def _days(lang: str) -> tuple[str, ...]:
 
 def filter_widgets(lang: str) -> None:
     """The extra filters (open now / on a day, fees, reception), drawn inside the search form."""
-    from mapapp.i18n import VOCABULARIES, vocab_label
+    from mapapp.i18n import VOCABULARIES, t, vocab_label
 
     days = _days(lang)
+    st.checkbox(
+        t("reserved_filter", lang), key="f_reserved_free", help=t("reserved_filter_help", lang)
+    )
     st.checkbox(_ft("open_now", lang), key="f_open_now")
     st.selectbox(
         _ft("open_day", lang),
@@ -248,14 +251,17 @@ def filter_values() -> dict[str, object]:
         "open_day": open_day,
         "frais": tuple(st.session_state.get("f_frais") or ()),
         "modes": tuple(st.session_state.get("f_modes") or ()),
+        "reserved_free": bool(st.session_state.get("f_reserved_free")),
     }
 
 
 def filters_text(values: Mapping[str, object], lang: str) -> str:
     """The extra filters in words, for the sheet."""
-    from mapapp.i18n import vocab_label
+    from mapapp.i18n import t, vocab_label
 
     parts = []
+    if values.get("reserved_free"):
+        parts.append(t("reserved_filter", lang))
     if values.get("open_at") is not None:
         parts.append(_ft("open_now", lang))
     day = values.get("open_day")
@@ -288,6 +294,7 @@ def show(
         "open_day": query.open_day,
         "frais": query.frais,
         "modes": query.modes,
+        "reserved_free": query.reserved_free,
     }
     render_plan(
         plan_for_query(index, query),

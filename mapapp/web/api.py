@@ -181,7 +181,15 @@ def _search(
 
 def _remote(snap: Snapshot, query: SearchQuery, frais: list[str], size: int) -> list[bytes]:
     """Remote-only services matching the filters (they do not depend on the place: cached)."""
-    key = (query.obstacles, query.match, query.types, query.publics, tuple(frais), size)
+    key = (
+        query.obstacles,
+        query.match,
+        query.types,
+        query.publics,
+        tuple(frais),
+        size,
+        query.reserved_free,
+    )
     found = snap.remote_cache.get(key)
     if found is None:
         far = snap.index.remote(dataclasses.replace(query, limit=size), limit=size)
@@ -226,6 +234,13 @@ async def search_services(
     open_now: Annotated[
         bool, Query(description="Only services open now (by their hours).")
     ] = False,
+    place_reservee_libre: Annotated[
+        bool,
+        Query(
+            description="Only crèches with a childcare place reserved for women returning "
+            "to work, free now / seulement les crèches avec une place réservée libre."
+        ),
+    ] = False,
     radius_km: Annotated[float | None, Query(gt=0, le=1000)] = None,
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -257,6 +272,7 @@ async def search_services(
         free_only=wanted_frais == ["gratuit"],
         radius_km=radius_km,
         limit=page * size + 1,
+        reserved_free=place_reservee_libre,
     )
     rows, km = _search(snap, query, _post_filter(snap, wanted_frais, open_now))
     start = (page - 1) * size
@@ -439,6 +455,9 @@ def plan(
     per_need: Annotated[int, Query(ge=1, le=10)] = 3,
     radius_km: Annotated[float | None, Query(gt=0, le=1000)] = None,
     lang: Annotated[Literal["fr", "en"] | None, Query()] = None,
+    place_reservee_libre: Annotated[
+        bool, Query(description="Childcare: only crèches with a free reserved place.")
+    ] = False,
 ) -> PlanOut:
     """For each need (obstacle), its nearest services, and the fewest near places covering all.
 
@@ -460,6 +479,7 @@ def plan(
         types=tuple(types or ()),
         publics=tuple(p.value for p in publics or ()),
         free_only=wanted == ["gratuit"],
+        reserved_free=place_reservee_libre,
     )
     return PlanOut(**result.to_dict("en" if lang == "en" else "fr"))
 

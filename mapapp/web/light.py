@@ -88,7 +88,7 @@ if TYPE_CHECKING:
     from mapapp.catalog import PublicActors
     from mapapp.geo.communes import Geography
     from mapapp.geo.places import Place
-    from mapapp.search import SearchIndex
+    from mapapp.search import SearchIndex, SearchQuery
 
 __all__ = [
     "NEEDS_ORDER",
@@ -295,8 +295,23 @@ def nearest_by_need(
             radius_km=radius_km,
             limit=per_need,
         )
-        out.append((need, index.nearest(query)))
+        found = index.nearest(query)
+        if need is Obstacle.GARDE_ENFANTS:
+            found = _with_reserved(index, query, found)
+        out.append((need, found))
     return out
+
+
+def _with_reserved(index: SearchIndex, query: SearchQuery, found: pd.DataFrame) -> pd.DataFrame:
+    """Childcare: the nearest crèche with a free reserved place joins the list if it is not in it."""
+    import dataclasses
+
+    import pandas as pd
+
+    best = index.nearest(dataclasses.replace(query, reserved_free=True, limit=1))
+    if best.empty or best["id"].iloc[0] in set(found["id"]):
+        return found
+    return pd.concat([found, best], ignore_index=True)
 
 
 # -- what a card shows ----------------------------------------------------------
@@ -351,6 +366,8 @@ class _Service:
     distance: str | None
     at_commune: bool
     confidential: bool
+    #: free reserved childcare places and who can refer her (never the partner)
+    reserved: str | None = None
 
 
 def _cap(text: str, limit: int) -> str:
@@ -408,6 +425,7 @@ def _local(now: datetime, row: pd.Series) -> datetime:
 
 def _services(frame: pd.DataFrame, now: datetime, lang: Lang) -> list[_Service]:
     from mapapp.render.cards import cards_from_frame
+    from mapapp.reserved_view import woman_line
 
     out: list[_Service] = []
     cards = cards_from_frame(frame, lang=lang)
@@ -428,6 +446,7 @@ def _services(frame: pd.DataFrame, now: datetime, lang: Lang) -> list[_Service]:
                 else None,
                 at_commune=not precise,
                 confidential=card.confidential,
+                reserved=woman_line(row, lang, now),
             )
         )
     return out

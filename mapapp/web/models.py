@@ -20,12 +20,22 @@ __all__ = [
     "PlaceOut",
     "PlanOut",
     "Problem",
+    "ReservedPlacesOut",
     "SearchPage",
     "ServiceOut",
     "ServiceResult",
     "TerritoryOut",
     "VocabularyItem",
 ]
+
+
+class ReservedPlacesOut(BaseModel):
+    """Childcare places a crèche keeps for women returning to work (never who reserves them)."""
+
+    total: int = Field(ge=1, description="Places reserved and valid today.")
+    libres: int = Field(ge=0, description="How many of them are free now.")
+    confirme_le: str | None = Field(description="Oldest confirmation (ISO 8601, UTC).")
+    peut_etre_perime: bool = Field(description="Not confirmed for 30 days: may be out of date.")
 
 
 class MapappFields(BaseModel):
@@ -40,6 +50,9 @@ class MapappFields(BaseModel):
     )
     precision: str = Field(description="'address', 'commune' or 'none'.")
     demo: bool = Field(description="True for demonstration records that are not real places.")
+    places_reservees: ReservedPlacesOut | None = Field(
+        default=None, description="Reserved childcare places (crèches of the network), if any."
+    )
 
 
 class ServiceOut(BaseModel):
