@@ -50,6 +50,7 @@ def test_figures_are_collected_and_judged(run: ModuleType, tmp_path: Path) -> No
     assert run.summary(figures) == 1
 
 
+@pytest.mark.slow
 def test_an_overrunning_benchmark_and_its_children_are_stopped(
     run: ModuleType, tmp_path: Path
 ) -> None:

@@ -87,11 +87,17 @@ def _actors(geo: Geography) -> gpd.GeoDataFrame:
     return public_view(raw, geo.communes)
 
 
-@pytest.fixture
-def frame(geo: Geography) -> gpd.GeoDataFrame:
+@pytest.fixture(scope="module")
+def _public_frame(geo: Geography) -> gpd.GeoDataFrame:
     out = _actors(geo).drop(columns="geometry")
     out["distance_km"] = [0.5, 1.0, 1.5, 2.0]
     return out
+
+
+@pytest.fixture
+def frame(_public_frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A fresh copy per test (the public view is built once per module: about 1 s)."""
+    return _public_frame.copy()
 
 
 def _markdown_plain(md: str) -> str:
@@ -201,6 +207,7 @@ def test_page_and_text_sheet_show_every_line_of_the_model(
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils reads the PDF back")
+@pytest.mark.slow
 def test_the_pdf_shows_every_line_of_the_model(geo: Geography, tmp_path: Path) -> None:
     actors = _actors(geo)
     centre = geo.communes.loc["93066"]

@@ -221,6 +221,7 @@ def test_users_add_reads_the_password_from_stdin_never_argv(filled: Settings) ->
     assert option.returncode != 0  # there is no way to give it on the command line
 
 
+@pytest.mark.slow
 def test_a_company_crèche_added_by_hand_is_a_crèche_at_its_commune(filled: Settings) -> None:
     from mapapp.reserved.creches import creches
     from mapapp.reserved.manual import add_creche

@@ -194,6 +194,7 @@ def test_concurrent_writers_lose_no_change(rsettings: Settings) -> None:
     assert len(free_places(rsettings)) == 1 + 3 * 6
 
 
+@pytest.mark.slow
 def test_done_means_on_each_store_a_coordinator_marks_a_place_free_and_it_shows(
     rsettings: Settings, tmp_path: Path, settings: Settings
 ) -> None:

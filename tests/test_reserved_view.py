@@ -273,6 +273,7 @@ def _store(settings: Settings) -> None:
         store.commit(_actors(), {})
 
 
+@pytest.mark.slow
 def test_a_change_reaches_catalog_cli_api_and_light_page_without_the_partner(
     settings: Settings, mapapp_cli: Any
 ) -> None:
@@ -341,6 +342,7 @@ def test_a_change_reaches_catalog_cli_api_and_light_page_without_the_partner(
             assert "alice" not in body  # who changed it: the history stays in the register
 
 
+@pytest.mark.slow
 def test_the_api_shows_a_change_within_the_minute(settings: Settings) -> None:
     from mapapp.web.state import ApiState
 

@@ -30,6 +30,8 @@ from mapapp.web.app import create_app
 from mapapp.web.reserved import FAIL_SECONDS
 from tests.conftest import _cache_dir
 
+pytestmark = pytest.mark.slow  # password hashing and the deliberately slow wrong-password answer
+
 with warnings.catch_warnings():
     # starlette warns that its TestClient will move to another httpx package.
     warnings.simplefilter("ignore")

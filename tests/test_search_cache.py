@@ -82,6 +82,7 @@ QUERIES = [
 ]
 
 
+@pytest.mark.slow
 def test_mapped_index_answers_like_a_fresh_build_and_reads_no_frame(
     stored: Settings, geo: Geography
 ) -> None:
@@ -129,6 +130,7 @@ def test_the_copy_holds_the_public_view_only(stored: Settings, geo: Geography) -
     assert row["adresse"] == "" and row["precision"] != "address"
 
 
+@pytest.mark.slow
 def test_a_new_import_is_never_served_from_the_old_copy(stored: Settings, geo: Geography) -> None:
     before = load_search_index(stored, communes=geo.communes)
     extra = actors_frame(
@@ -144,6 +146,7 @@ def test_a_new_import_is_never_served_from_the_old_copy(stored: Settings, geo: G
     assert mapped.index._actors is None and mapped.index.nearest(q)["id"].tolist() == ["t:new"]
 
 
+@pytest.mark.slow
 def test_a_copy_for_another_geography_is_not_used(stored: Settings, geo: Geography) -> None:
     load_search_index(stored, communes=geo.communes)
     moved = geo.communes.copy()
@@ -166,6 +169,7 @@ def test_rowstore_round_trip_keeps_kinds_and_order() -> None:
     assert rows.take([]).empty
 
 
+@pytest.mark.slow
 def test_background_trees_answer_like_trees_built_on_demand(
     stored: Settings, geo: Geography
 ) -> None:

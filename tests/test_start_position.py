@@ -30,6 +30,8 @@ from mapapp.web import light
 from tests.test_app import APP, TIMEOUT, _listed_refs, _run, _search, _unescape_md
 from tests.test_app import _all_text as _raw_text
 
+pytestmark = pytest.mark.slow  # each test runs the page or the whole app (1.5 to 11 s)
+
 with warnings.catch_warnings():
     # Starlette's test client warns about its httpx dependency on import.
     warnings.simplefilter("ignore")
