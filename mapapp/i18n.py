@@ -491,6 +491,31 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "La recherche n'a pas pu aboutir. Réessayez dans un instant, ou appelez le 3919.",
         "The search could not be completed. Try again in a moment, or call 3919.",
     ),
+    # -- mapapp duplicates (command line)
+    "dup_none": (
+        "Aucun regroupement : chaque fiche est un lieu à part.",
+        "No clusters: every record is a place of its own.",
+    ),
+    "dup_no_store": (
+        "Aucun import pour l'instant : lancez 'mapapp ingest FICHIER'.",
+        "Nothing imported yet: run 'mapapp ingest FILE'.",
+    ),
+    "dup_unknown": (
+        "aucune fiche ni regroupement « {id} » ; 'mapapp duplicates' les liste",
+        "no record or cluster '{id}'; 'mapapp duplicates' lists them",
+    ),
+    "dup_header": (
+        "Regroupement {cid} : {n} fiches, un seul lieu (fiche principale : {cid})",
+        "Cluster {cid}: {n} records, one place (primary record: {cid})",
+    ),
+    "dup_alone": (
+        "{cid} n'est regroupée avec aucune autre fiche.",
+        "{cid} is not clustered with any other record.",
+    ),
+    "dup_overrides": (
+        "Corriger : {path} (voir docs/duplicates.md), puis relancer un import.",
+        "To fix: {path} (see docs/duplicates.md), then import again.",
+    ),
     # -- safety page
     "safety_title": ("Naviguer en sécurité", "Browse safely"),
     "safety_intro": (

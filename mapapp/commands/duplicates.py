@@ -16,48 +16,16 @@ from typing import Any
 import click
 import pandas as pd
 
+from mapapp.csv_export import frame_csv
 from mapapp.settings import Settings
 
 __all__ = ["cluster_table", "duplicates_command", "explain_table", "plain_table"]
 
-_TEXT = {
-    "none": (
-        "Aucun regroupement : chaque fiche est un lieu à part.",
-        "No clusters: every record is a place of its own.",
-    ),
-    "no_store": (
-        "Aucun import pour l'instant : lancez 'mapapp ingest FICHIER'.",
-        "Nothing imported yet: run 'mapapp ingest FILE'.",
-    ),
-    "unknown": (
-        "aucune fiche ni regroupement « {id} » ; 'mapapp duplicates' les liste",
-        "no record or cluster '{id}'; 'mapapp duplicates' lists them",
-    ),
-    "header": (
-        "Regroupement {cid} : {n} fiches, un seul lieu (fiche principale : {cid})",
-        "Cluster {cid}: {n} records, one place (primary record: {cid})",
-    ),
-    "alone": (
-        "{cid} n'est regroupée avec aucune autre fiche.",
-        "{cid} is not clustered with any other record.",
-    ),
-    "overrides": (
-        "Corriger : {path} (voir docs/duplicates.md), puis relancer un import.",
-        "To fix: {path} (see docs/duplicates.md), then import again.",
-    ),
-}
-
 
 def _t(key: str, lang: str, **values: Any) -> str:
-    fr, en = _TEXT[key]
-    return (en if lang == "en" else fr).format(**values)
+    from mapapp.i18n import t
 
-
-def _defuse(value: Any) -> Any:
-    # A spreadsheet runs a cell starting with = + - @ as a formula: keep it text.
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
+    return t(f"dup_{key}", "en" if lang == "en" else "fr", **values)
 
 
 def _read_clusters(settings: Settings) -> pd.DataFrame | None:
@@ -151,7 +119,7 @@ def _emit(frame: pd.DataFrame, fmt: str) -> None:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         click.echo()
     elif fmt == "csv":
-        frame.map(_defuse).to_csv(sys.stdout, index=False)
+        sys.stdout.write(frame_csv(frame))
     else:
         click.echo(plain_table(frame))
 
