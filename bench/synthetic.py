@@ -30,7 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from mapapp.schema import actors_frame
+from mapapp.schema import actors_frame, in_france
 from mapapp.taxonomy import ActorType, Obstacle
 
 __all__ = ["clustered_points", "synthetic_actors", "synthetic_queries"]
@@ -56,7 +56,11 @@ def clustered_points(
     lat0 = communes["lat"].to_numpy(dtype=float)[rows]
     lon0 = communes["lon"].to_numpy(dtype=float)[rows]
     dlon = rng.normal(0.0, 1.0, n) * spread_km / (111.2 * np.cos(np.radians(lat0)))
-    return lat0 + dlat, lon0 + dlon, rows
+    lat, lon = lat0 + dlat, lon0 + dlon
+    # a border commune's offset can leave France's boxes: the store would refuse it
+    out = ~in_france(lat, lon)
+    lat[out], lon[out] = lat0[out], lon0[out]
+    return lat, lon, rows
 
 
 def _obstacle_lists(rng: np.random.Generator, slugs: np.ndarray, n: int) -> list[list[str]]:
