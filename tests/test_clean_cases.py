@@ -100,7 +100,7 @@ def test_no_shelter_secret_reaches_the_public_view(
     shown = load_public_actors(imported["settings"], communes=geo.communes).actors
     shown = shown.set_index("source_id")
     sheet = _sheet()
-    blob = shown.drop(columns="geometry").to_json(force_ascii=False)
+    blob = shown.drop(columns="geometry").to_json(force_ascii=False, date_format="iso")
     for sid in [*SHELTERS, "flag"]:
         row = sheet[sid]
         assert row["Adresse"] not in blob, sid
@@ -243,7 +243,7 @@ def test_real_reunion_shelters_are_hidden_and_france_services_tagged(
     # "20 Rue Sainte Rose" too: an address shared with public records is the identity
     # work's concern, not this rule's.)
     by_id = {s["Service ID"]: s for s in services}
-    blob = rows.drop(columns="geometry").to_json(force_ascii=False)
+    blob = rows.drop(columns="geometry").to_json(force_ascii=False, date_format="iso")
     for sid in wanted:
         assert by_id[sid]["Adresse"] not in blob
     # Typology RFS (Réseau France Services): rights and digital skills, always.

@@ -220,7 +220,8 @@ def test_the_app_starts_from_her_position_only_on_her_tap(
         body = page.inner_text("body")
         assert text["from"] in body
         # The nearest mobility service is the one at her door (0.0 or 0.1 km: rounding).
-        first = re.search(r"\n1\. ([^\n]*)\n+[^\n]*?(\d+[,.]\d) km", body)
+        # the first card: from its title "1. …" to the next card's; its first distance
+        first = re.search(r"\n1\. ([^\n]*)\n(?:(?!\n2\. )[\s\S])*?(\d+[,.]\d) km", body)
         assert first, body[:800]
         assert first.group(1) == TARGET and first.group(2)[-1] in "01", first.group(0)
         _shot(page, f"app-position-{lang}")
