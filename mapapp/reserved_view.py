@@ -49,7 +49,6 @@ True
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from mapapp.i18n import t
+from mapapp.reserved import PUBLIC_COLUMNS
 
 if TYPE_CHECKING:
     from mapapp.settings import Settings
@@ -85,18 +85,6 @@ __all__ = [
 
 #: Days without confirmation after which a line says "peut-être plus à jour".
 STALE_DAYS: Final = 30
-#: The only register columns this module reads (never the partner, never the history).
-PUBLIC_COLUMNS: Final = (
-    "actor_id",
-    "places_reserved",
-    "places_free",
-    "confirmed_at",
-    "valid_from",
-    "valid_until",
-    "ages",
-    "hours",
-    "who_may_refer",
-)
 #: Columns :func:`attach_reserved` adds to an actors frame.
 RESERVED_COLUMNS: Final = (
     "reserved_total",
@@ -402,29 +390,24 @@ class ReservedPlaces:
 
 
 def load_places(settings: Settings) -> ReservedPlaces:
-    """The register's public places and stamp, read through :mod:`mapapp.reserved`.
+    """The register's public places and stamp, read through :mod:`mapapp.reserved`."""
+    from mapapp import reserved
 
-    While the register module is not installed (a checkout without issue 17
-    items 1-2) there are no reserved places: an empty frame and stamp ``""``.
-    Any other import error is raised, not hidden.
-    """
-    try:
-        reserved = importlib.import_module("mapapp.reserved")
-    except ModuleNotFoundError as exc:
-        if exc.name != "mapapp.reserved":
-            raise
-        return ReservedPlaces(places_frame(), "")
-    from mapapp.store.reserved_db import open_register
-
-    db = open_register(settings)
-    if db.backend == "sqlite" and not db.path.exists():
-        # nothing registered yet: reading must not create the file (a search
-        # writes nothing to the data folder)
+    if _no_register(settings):
         return ReservedPlaces(places_frame(), "")
     # the stamp first: should the register change in between, the stamp is the
     # older one, and the next check picks the change up (never the reverse)
     stamp = str(reserved.register_stamp(settings))
     return ReservedPlaces(places_frame(reserved.free_places(settings)), stamp)
+
+
+def _no_register(settings: Settings) -> bool:
+    """True while nothing was ever registered (reading must not create the file:
+    a search writes nothing to the data folder)."""
+    from mapapp.store.reserved_db import open_register
+
+    db = open_register(settings)
+    return db.backend == "sqlite" and not db.path.exists()
 
 
 def reserved_stamp(settings: Settings) -> str:
@@ -433,18 +416,9 @@ def reserved_stamp(settings: Settings) -> str:
     Why apart from :func:`load_places`: caches compare stamps on every page
     run, and reading every place there would cost a query per run.
     """
-    try:
-        reserved = importlib.import_module("mapapp.reserved")
-    except ModuleNotFoundError as exc:
-        if exc.name != "mapapp.reserved":
-            raise
-        return ""
-    from mapapp.store.reserved_db import open_register
+    from mapapp import reserved
 
-    db = open_register(settings)
-    if db.backend == "sqlite" and not db.path.exists():
-        return ""  # nothing registered yet (and reading must not create the file)
-    return str(reserved.register_stamp(settings))
+    return "" if _no_register(settings) else str(reserved.register_stamp(settings))
 
 
 def combined_stamp(store_stamp: str, register_stamp: str, now: datetime | pd.Timestamp) -> str:
