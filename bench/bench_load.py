@@ -324,60 +324,95 @@ class Session:
                 return time.perf_counter() - t, clean and msg.script_finished == 0
 
 
+#: The kinds of rerun a session makes, in order: open the page, search,
+#: press "modifier", search again (``search`` is both searches).
+APP_STEPS = ("page", "search", "edit", "search")
+
+
 @dataclass
 class AppRun:
-    page: list[float] = field(default_factory=list)
-    search: list[float] = field(default_factory=list)
-    edit: list[float] = field(default_factory=list)
+    times: dict[str, list[float]] = field(default_factory=dict)  # kind -> seconds each
+    cpu_s: dict[str, float] = field(default_factory=dict)  # kind -> server CPU, all processes
     errors: int = 0
 
 
-async def app_session(port: int, places: list[str], need: int, run: AppRun) -> None:
-    """Open the page, search, press "modifier", search again."""
+async def app_step(s: Session, kind: str, place: str, need: int) -> tuple[float, bool]:
+    """One rerun of ``kind`` for session ``s``; seconds and whether it ended as it should."""
+    if kind == "page":
+        took, clean = await asyncio.wait_for(s.rerun(), 180)
+        return took, clean and "f_obstacles" in s.widgets
+    if kind == "edit":
+        took, clean = await asyncio.wait_for(s.rerun([("edit_search", "trigger_value", True)]), 180)
+        return took, clean and "f_place" in s.widgets
+    label = s.widgets["f_obstacles"].options[need].content
+    states = [
+        ("f_place", "string_value", place),
+        ("f_obstacles", "string_array_value", [label]),
+        ("submit", "trigger_value", True),
+    ]
+    took, clean = await asyncio.wait_for(s.rerun(states), 180)
+    return took, clean and "edit_search" in s.widgets
+
+
+async def _connect(port: int) -> Any:
     import websockets
     from websockets.typing import Subprotocol
 
-    try:
-        url = f"ws://127.0.0.1:{port}/_stcore/stream"
-        async with websockets.connect(
-            url, subprotocols=[Subprotocol("streamlit")], max_size=None
-        ) as ws:
-            s = Session(ws)
-            took, _ = await asyncio.wait_for(s.rerun(), 180)
-            run.page.append(took)
-            for k, place in enumerate(places):
-                if k:
-                    took, _ = await asyncio.wait_for(
-                        s.rerun([("edit_search", "trigger_value", True)]), 180
-                    )
-                    run.edit.append(took)
-                label = s.widgets["f_obstacles"].options[need].content
-                states = [
-                    ("f_place", "string_value", place),
-                    ("f_obstacles", "string_array_value", [label]),
-                    ("submit", "trigger_value", True),
-                ]
-                took, clean = await asyncio.wait_for(s.rerun(states), 180)
-                run.search.append(took)
-                run.errors += 0 if clean and "edit_search" in s.widgets else 1
-    except (TimeoutError, OSError, KeyError, IndexError, ValueError) as exc:
-        run.errors += 1
-        print(f"# session error: {type(exc).__name__}", file=sys.stderr, flush=True)
-
-
-async def app_load(places: list[str], sessions: int) -> AppRun:
-    run = AppRun()
-    await asyncio.gather(
-        *(
-            app_session(
-                APP_PORTS[i % 2],
-                [places[(i * APP_SEARCHES + k) % len(places)] for k in range(APP_SEARCHES)],
-                i % len(Obstacle),
-                run,
-            )
-            for i in range(sessions)
-        )
+    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+    return await asyncio.wait_for(
+        websockets.connect(url, subprotocols=[Subprotocol("streamlit")], max_size=None), 60
     )
+
+
+async def app_load(
+    places: list[str], sessions: int, cpu: Any = None, ports: Sequence[int] = APP_PORTS
+) -> AppRun:
+    """``sessions`` visitors in lock step: all open the page, then all search, and so on.
+
+    Each step starts for every session at once and ends when the last one is
+    answered, so the server CPU spent during a step (``cpu()``, seconds, all
+    server processes) is that kind of rerun's cost; a search step is the
+    strict reading of the goal: every session searches at the same moment.
+    A session that failed a step is counted once as an error and left out of
+    the next steps.
+    """
+    run = AppRun()
+    opened = await asyncio.gather(
+        *(_connect(ports[i % len(ports)]) for i in range(sessions)), return_exceptions=True
+    )
+    alive: dict[int, Session] = {}
+    for i, ws in enumerate(opened):
+        if isinstance(ws, BaseException):
+            run.errors += 1
+        else:
+            alive[i] = Session(ws)
+
+    async def one(i: int, kind: str, place: str) -> None:
+        try:
+            took, ok = await app_step(alive[i], kind, place, i % len(Obstacle))
+        except (TimeoutError, OSError, KeyError, IndexError, ValueError) as exc:
+            took, ok = float("nan"), False
+            print(f"# session error: {type(exc).__name__}", file=sys.stderr, flush=True)
+        if ok:
+            run.times.setdefault(kind, []).append(took)
+        else:
+            run.errors += 1
+            await alive.pop(i).ws.close()
+
+    try:
+        searched = 0
+        for kind in APP_STEPS:
+            c0 = cpu() if cpu else 0.0
+            await asyncio.gather(
+                *(
+                    one(i, kind, places[(i * APP_SEARCHES + searched) % len(places)])
+                    for i in list(alive)
+                )
+            )
+            searched += kind == "search"
+            run.cpu_s[kind] = run.cpu_s.get(kind, 0.0) + ((cpu() - c0) if cpu else 0.0)
+    finally:
+        await asyncio.gather(*(s.ws.close() for s in alive.values()), return_exceptions=True)
     return run
 
 
@@ -392,9 +427,23 @@ def app_ready(port: int, timeout: float = 120.0) -> None:
     raise RuntimeError(f"the app on port {port} did not start within {timeout:.0f} s")
 
 
+def _script_cpu(folder: Path) -> dict[str, list[tuple[float, float]]]:
+    """Per kind, each rerun's (script-thread CPU ms, gc ms) the app wrote (then cleared)."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    path = folder / "cpu.txt"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            kind, ms, gc_ms = line.split()
+            out.setdefault(kind, []).append((float(ms), float(gc_ms)))
+        path.unlink()
+    return out
+
+
 def bench_app(store: str, env: dict[str, str], places: list[str]) -> None:
     from mapapp.commands.serve import streamlit_command
 
+    timing = Path(tempfile.mkdtemp(prefix="mapapp-load-cpu-"))
+    env = {**env, PROFILE_ENV: str(timing), MODE_ENV: "cpu"}  # script CPU per rerun, no profiler
     procs = [start(streamlit_command(host="127.0.0.1", port=p), env) for p in APP_PORTS]
     name = f"load_app_{store}"
     try:
@@ -402,34 +451,92 @@ def bench_app(store: str, env: dict[str, str], places: list[str]) -> None:
         for port in APP_PORTS:
             app_ready(port)
         # One session per process pays the imports, the geography and the index.
-        warm = AppRun()
-        asyncio.run(_warm_app(places, warm))
+        warm = asyncio.run(app_load(places, len(APP_PORTS)))
+        if warm.errors:
+            raise RuntimeError("the app did not answer a first search")
         emit(f"{name}_ready_s", time.monotonic() - t)
+        _script_cpu(timing)
         for sessions in APP_SESSIONS:
             if over_budget():
                 emit(f"{name}_s{sessions}", "skipped (time budget spent)")
                 continue
-            cpu0 = sum(group_cpu_s(p.pid) for p in procs)
-            run = asyncio.run(app_load(places, sessions))
+
+            def cpu() -> float:
+                return sum(group_cpu_s(p.pid) for p in procs)
+
+            run = asyncio.run(app_load(places, sessions, cpu))
             prefix = f"{name}_s{sessions}"
-            percentiles(f"{prefix}_search", run.search)
-            percentiles(f"{prefix}_edit", run.edit)
-            percentiles(f"{prefix}_page", run.page)
+            for kind in ("search", "edit", "page"):
+                percentiles(f"{prefix}_{kind}", run.times.get(kind, []))
             emit(f"{prefix}_errors", str(run.errors))
-            emit(f"{prefix}_searches", str(len(run.search)))
-            cpu = sum(group_cpu_s(p.pid) for p in procs) - cpu0
-            reruns = len(run.search) + len(run.edit) + len(run.page)
-            emit(f"{prefix}_server_cpu_ms_per_rerun", cpu / max(1, reruns) * 1000)
+            emit(f"{prefix}_searches", str(len(run.times.get("search", []))))
+            script = _script_cpu(timing)
+            for kind in ("search", "edit", "page"):
+                n = len(run.times.get(kind, []))
+                emit(f"{prefix}_{kind}_server_cpu_ms", run.cpu_s.get(kind, 0.0) / max(1, n) * 1000)
+                rows = np.asarray(script.get(kind, [(np.nan, np.nan)]))
+                emit(f"{prefix}_{kind}_script_cpu_ms_median", float(np.median(rows[:, 0])))
+                emit(f"{prefix}_{kind}_gc_ms_mean", float(np.mean(rows[:, 1])))
+            reruns = sum(len(v) for v in run.times.values())
+            emit(
+                f"{prefix}_server_cpu_ms_per_rerun", sum(run.cpu_s.values()) / max(1, reruns) * 1000
+            )
             emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
     finally:
         for proc in procs:
             stop(proc)
+        for f in timing.iterdir():
+            f.unlink()
+        timing.rmdir()
 
 
-async def _warm_app(places: list[str], run: AppRun) -> None:
-    await asyncio.gather(*(app_session(port, places[:1], 0, run) for port in APP_PORTS))
-    if run.errors:
-        raise RuntimeError("the app did not answer a first search")
+#: The app measures each rerun when this names a folder (mapapp/ui/profiling.py).
+PROFILE_ENV = "MAPAPP_PROFILE_RERUNS"
+#: ``cpu``: the app times its reruns without the profiler.
+MODE_ENV = "MAPAPP_PROFILE_MODE"
+
+
+def profile_app(env: dict[str, str], places: list[str], folder: Path, sessions: int = 6) -> None:
+    """One app process, ``sessions`` visitors one after the other, every rerun profiled.
+
+    The app writes a cProfile file per rerun into ``folder`` (only when
+    ``MAPAPP_PROFILE_RERUNS`` is set, as here) and the server's main thread
+    (the event loop: websocket, protobuf) is profiled as a whole; this prints
+    each kind's median script CPU (profiler on: inflated) and writes
+    ``<kind>.txt`` and ``server.txt``, the profiles sorted by time.
+    """
+    import pstats
+
+    from mapapp.commands.serve import streamlit_command
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cmd = streamlit_command(host="127.0.0.1", port=APP_PORTS[0])
+    cmd[1:1] = ["-m", "cProfile", "-o", str(folder / "server.prof")]
+    proc = start(cmd, {**env, PROFILE_ENV: str(folder)})
+    try:
+        app_ready(APP_PORTS[0])
+        asyncio.run(app_load(places, 1, ports=APP_PORTS[:1]))
+        for old in folder.glob("*.prof"):
+            old.unlink()
+        _script_cpu(folder)
+        errors = 0
+        for i in range(sessions):
+            errors += asyncio.run(app_load(places[2 * i + 1 :], 1, ports=APP_PORTS[:1])).errors
+        emit("profile_app_errors", str(errors))
+    finally:
+        stop(proc)
+    for kind, rows in sorted(_script_cpu(folder).items()):
+        emit(f"profile_app_{kind}_script_cpu_ms_median", float(np.median([r[0] for r in rows])))
+        files = [str(f) for f in folder.glob(f"{kind}-*.prof")]
+        with open(folder / f"{kind}.txt", "w", encoding="utf-8") as out:
+            stats = pstats.Stats(*files, stream=out)
+            stats.sort_stats("cumulative").print_stats(60)
+            stats.sort_stats("tottime").print_stats(30)
+    if (folder / "server.prof").exists():
+        with open(folder / "server.txt", "w", encoding="utf-8") as out:
+            stats = pstats.Stats(str(folder / "server.prof"), stream=out)
+            stats.sort_stats("tottime").print_stats(40)
+            stats.sort_stats("cumulative").print_stats(60)
 
 
 # --------------------------------------------------------------------- stores
@@ -452,6 +559,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--actors", type=int, default=int(os.environ.get("BENCH_ACTORS", 100_000)))
     parser.add_argument("--only", choices=["api", "app"], default=None)
     parser.add_argument("--stores", default=os.environ.get("BENCH_STORES", "embedded,postgis"))
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="profile the app's reruns into this folder (one process, sessions one by one)",
+    )
     args = parser.parse_args(argv)
     stores = args.stores.split(",")
     geo = load_geography(Settings.from_env().cache_dir)
@@ -492,6 +605,10 @@ def main(argv: list[str]) -> int:
                 "MAPAPP_STORE_URL": url,
             }
         del actors
+        if args.profile is not None:
+            for store, env in envs.items():
+                profile_app(env, places, args.profile / store)
+            return 0
         for store, env in envs.items():
             for part in ("api", "app"):
                 if args.only not in (None, part):

@@ -16,7 +16,7 @@ import streamlit as st
 from mapapp.errors import ConfigurationError, MapappError, StoreError
 from mapapp.i18n import t
 from mapapp.settings import Settings
-from mapapp.ui import resources, safety_page, search_page
+from mapapp.ui import profiling, resources, safety_page, search_page
 from mapapp.ui.chrome import (
     current_lang,
     demo_banner,
@@ -82,6 +82,10 @@ def _pages(lang: str, s: Settings) -> list[st.Page]:
 
 def main() -> None:
     """Run one pass of the app (Streamlit reruns it on every interaction)."""
+    profiling.measured(_run)
+
+
+def _run() -> None:
     st.set_page_config(
         page_title=t("app_title", "fr"),
         layout="wide",
