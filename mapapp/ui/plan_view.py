@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mapapp.plan import Plan
+    from mapapp.render.cards import CardMarkdown
     from mapapp.search import SearchIndex, SearchQuery
     from mapapp.servicecard import ServiceCard
 
@@ -66,20 +67,25 @@ PRINT_CSS = f"""<style>
 </style>"""
 
 
-def show_card(card: ServiceCard, lang: str, *, details: bool = False) -> None:
+def show_card(
+    card: ServiceCard, lang: str, *, details: bool = False, md: CardMarkdown | None = None
+) -> None:
     """One card in a bordered box: what :func:`mapapp.render.cards.card_markdown` writes.
 
     The search page and the plan show cards through this one function, so a
-    card reads the same wherever it appears.
+    card reads the same wherever it appears.  ``md``: the card's Markdown when
+    the page kept it from an earlier run (written here otherwise).
     """
     from mapapp.render.cards import card_markdown
 
-    md = card_markdown(card, lang)
+    if md is None:
+        md = card_markdown(card, lang)
+    # One Markdown element for the title, the meta line and the summary: each
+    # element is a message the server builds, serialises and sends, and fifty
+    # sessions searching at once pay for every one (issue 14).
+    head = f"{md.title}  \n:small[{md.meta}]" if md.meta else md.title
     with st.container(border=True):
-        st.markdown(md.title)
-        if md.meta:
-            st.caption(md.meta)
-        st.markdown(md.summary)
+        st.markdown(f"{head}\n\n{md.summary}")
         if details and md.details:
             with st.expander(t("details", lang)):
                 st.markdown(md.details)

@@ -23,7 +23,14 @@ from streamlit_folium import st_folium
 from mapapp.emergency import load_emergency
 from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
 from mapapp.i18n import PUBLICS_CHOICES, t, vocab_label
-from mapapp.render.cards import Card, card_markdown, cards_from_frame, sheet_csv, sheet_text
+from mapapp.render.cards import (
+    Card,
+    CardMarkdown,
+    card_markdown,
+    cards_from_frame,
+    sheet_csv,
+    sheet_text,
+)
 from mapapp.render.search_map import MapPoint, results_map
 from mapapp.render.text import escape_markdown
 from mapapp.settings import Settings
@@ -52,6 +59,7 @@ RADIUS_CHOICES = (2, 5, 10, 20, 50, 100, 200, 0)
 _QUERY = "search_query"
 _EDIT = "search_editing"
 _CHOICE = "place_choice"
+_RESULTS = "search_results"
 _MAP_HEIGHT = 440
 
 
@@ -239,8 +247,8 @@ def _query(sub: _Submitted, place: Place) -> SearchQuery:
     )
 
 
-def _card(card: Card, lang: str) -> None:
-    plan_view.show_card(card, lang, details=True)
+def _card(card: Card, lang: str, md: CardMarkdown) -> None:
+    plan_view.show_card(card, lang, details=True, md=md)
 
 
 def _tiles_host(tiles: str) -> str:
@@ -333,24 +341,66 @@ def _offer_point(clicked: object, lang: str) -> None:
             st.rerun()  # the whole page: the search and the plan from this point
 
 
-def _sheets(
-    cards: list[Card], remote: list[Card], sub: _Submitted, place: Place, lang: str, demo: bool
-) -> None:
-    st.subheader(t("sheet_header", lang))
-    needs = [Obstacle(o).label(lang) for o in sub.obstacles]
+@dataclass(frozen=True)
+class _Results:
+    """One search's cards and sheets, kept in this session while they stay the same."""
+
+    key: tuple[object, ...]
+    cards: list[Card]
+    remote: list[Card]
+    cards_md: list[CardMarkdown]
+    remote_md: list[CardMarkdown]
+    sheet_text: bytes
+    sheet_csv: bytes
+
+
+def _results(
+    cat: resources.Catalog, sub: _Submitted, place: Place, query: SearchQuery, lang: str
+) -> _Results:
+    """The search's results, computed once per search, place, store version, language and hour.
+
+    Why: "modifier", the map switch or a click on the map rerun the page
+    without changing the search; searching and writing the cards and sheets
+    again would cost each of those reruns as much as the search itself.
+    Kept only in this session's memory (``st.session_state``), like the search.
+    The hour is part of the key: a card says today's hours.
+    """
+    from datetime import UTC, datetime
+
+    key = (sub, place, cat.stamp, lang, datetime.now(UTC).strftime("%Y-%m-%dT%H"))
+    kept: _Results | None = st.session_state.get(_RESULTS)
+    if kept is not None and kept.key == key:
+        return kept
+    cards = cards_from_frame(cat.index.nearest(query), lang=lang)
+    remote = cards_from_frame(cat.index.remote(query, limit=20), lang=lang, ranked=False)
     text = sheet_text(
         cards,
         lang=lang,
         place=place.label,
-        needs=needs,
+        needs=[Obstacle(o).label(lang) for o in sub.obstacles],
         remote=remote,
-        demo=demo,
+        demo=cat.is_demo,
         emergency=load_emergency(),
     )
+    found = _Results(
+        key,
+        cards,
+        remote,
+        [card_markdown(c, lang) for c in cards],
+        [card_markdown(c, lang) for c in remote],
+        text.encode("utf-8"),
+        ("\ufeff" + sheet_csv(cards + remote, lang=lang)).encode("utf-8"),
+    )
+    st.session_state[_RESULTS] = found
+    return found
+
+
+def _sheets(found: _Results, lang: str) -> None:
+    st.subheader(t("sheet_header", lang))
     col1, col2 = st.columns(2)
     col1.download_button(
         t("sheet_text", lang),
-        data=text.encode("utf-8"),
+        data=found.sheet_text,
         file_name="fiche-ressources.txt",
         mime="text/plain",
         on_click="ignore",
@@ -358,7 +408,7 @@ def _sheets(
     )
     col2.download_button(
         t("sheet_csv", lang),
-        data=("\ufeff" + sheet_csv(cards + remote, lang=lang)).encode("utf-8"),
+        data=found.sheet_csv,
         file_name="fiche-ressources.csv",
         mime="text/csv",
         on_click="ignore",
@@ -404,8 +454,8 @@ def render(s: Settings) -> None:
         return
     cat = resources.catalog(s)
     query = _query(sub, place)
-    cards = cards_from_frame(cat.index.nearest(query), lang=lang)
-    remote = cards_from_frame(cat.index.remote(query, limit=20), lang=lang, ranked=False)
+    found = _results(cat, sub, place, query, lang)
+    cards, remote = found.cards, found.remote
     st.subheader(t("results_header", lang, place=escape_markdown(place.label)))
     st.caption(escape_markdown(start_point.origin_note(start, commune, lang)))
     if len(sub.obstacles) >= 2:  # several needs: the plan, grouped by need, on top
@@ -435,11 +485,11 @@ def render(s: Settings) -> None:
     else:
         col_list = st.container()
     with col_list:
-        for card in cards:
-            _card(card, lang)
+        for card, md in zip(cards, found.cards_md, strict=True):
+            _card(card, lang, md)
     if remote:
         st.subheader(t("remote_header", lang))
         st.caption(t("remote_note", lang))
-        for card in remote:
-            _card(card, lang)
-    _sheets(cards, remote, sub, place, lang, cat.is_demo)
+        for card, md in zip(remote, found.remote_md, strict=True):
+            _card(card, lang, md)
+    _sheets(found, lang)
