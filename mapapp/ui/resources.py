@@ -165,16 +165,7 @@ def _settled(value: _V) -> _V:
 
     gc.collect()
     gc.freeze()
-    # Fewer, larger young collections: a rerun allocates tens of thousands of
-    # short-lived objects (widgets, messages); with the default (700) the
-    # collector ran dozens of times per rerun, and promoted sessions' objects
-    # into the older generations that full collections walk.
-    gc.set_threshold(*GC_THRESHOLDS)
     return value
-
-
-#: The collector's thresholds in the app's process (CPython's default: 700, 10, 10).
-GC_THRESHOLDS: Final = (20_000, 20, 20)
 
 
 def geography(s: Settings) -> Geography:
