@@ -21,12 +21,23 @@ framework, middleware and JSON floor), reported as ``*_floor_p50_ms``.
 (the hardened options of ``mapapp serve``) on two ports, sessions split
 between them; each session speaks Streamlit's own websocket protocol
 (``/_stcore/stream``, protobuf ``BackMsg`` up, ``ForwardMsg`` down, as the
-browser does): it opens the page (a rerun with no widget state), then
-searches twice: a rerun carrying the form's widget state (a commune, one need)
-and the submit button's trigger, timed until the server says the script
-finished; before the second search it presses "modifier" (a rerun too,
-reported as the ``edit`` baseline next to the search).  A search counts as an
-error when it times out, raises, or does not end on the results summary.
+browser does).  The sessions move in lock step (:func:`app_load`): all open
+the page (a rerun with no widget state), then all search at the same moment
+(a rerun carrying the form's widget state, a commune and one need, and the
+submit button's trigger, timed until the server says the script finished),
+then all press "modifier", then all search again.  The headline is the strict
+reading of the goal: ``*_search_p95_ms``, every session searching at once.
+Per kind of rerun (``search``, ``edit`` for "modifier", ``page``):
+``*_<kind>_server_cpu_ms`` (server CPU of all app processes during that step,
+per rerun: script, websocket, protobuf, garbage collection),
+``*_<kind>_script_cpu_ms_median`` (the script's own thread, timed by the app
+because the benchmark sets ``MAPAPP_PROFILE_RERUNS``) and
+``*_<kind>_gc_ms_mean`` (wall time of the process's garbage collections
+while a rerun ran; overlapping reruns count the same collection).  A rerun
+counts as an error when it times out, raises, or does not end as expected
+(the form after opening and "modifier", the results summary after a search).
+``--profile DIR`` instead runs one app process under cProfile with six
+sessions one after the other and writes each kind's merged profile there.
 
 Each figure comes with ``*_loadavg`` (1-minute load average when it was
 taken: the machine is shared by several people, and its 2 cores serve the
