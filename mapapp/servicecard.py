@@ -51,16 +51,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from mapapp.hours import day_hours, local_time, time_zone
 from mapapp.i18n import format_km, t, vocab_label
 from mapapp.taxonomy import ActorType, Obstacle
+
+#: One row of the public view, as the card builders read it (a plain dict per row).
+Row = Mapping[str, Any]
 
 __all__ = [
     "LINE_KINDS",
@@ -270,7 +273,7 @@ def _labels(codes: Iterable[str], lang: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _where(row: pd.Series, km: float | None, lang: str) -> tuple[str, bool]:
+def _where(row: Row, km: float | None, lang: str) -> tuple[str, bool]:
     precision = _str(row.get("precision"))
     commune = _str(row.get("commune"))
     street = ", ".join(
@@ -290,7 +293,7 @@ def _where(row: pd.Series, km: float | None, lang: str) -> tuple[str, bool]:
     return note, False
 
 
-def _today(hours: str, row: pd.Series, when: datetime | None, lang: str) -> str:
+def _today(hours: str, row: Row, when: datetime | None, lang: str) -> str:
     if not hours or when is None:
         return ""
     zone = time_zone(_str(row.get("code_insee")), _str(row.get("code_postal")))
@@ -302,7 +305,7 @@ def _today(hours: str, row: pd.Series, when: datetime | None, lang: str) -> str:
     return t("card_today", lang, hours=", ".join(spans))
 
 
-def _vocab(row: pd.Series, vocab: str, lang: str) -> tuple[str, ...]:
+def _vocab(row: Row, vocab: str, lang: str) -> tuple[str, ...]:
     return tuple(vocab_label(vocab, v, lang) for v in _seq(row.get(vocab)))
 
 
@@ -335,14 +338,14 @@ def _organisation(structure: str, nom: str, source: str) -> str:
     return structure if structure.split(" (")[0] not in nom else ""
 
 
-def _distance(row: pd.Series, has_km: bool) -> float | None:
+def _distance(row: Row, has_km: bool) -> float | None:
     raw = row["distance_km"] if has_km else None
     km = float(raw) if raw is not None and pd.notna(raw) else None
     return km if km is not None and math.isfinite(km) else None
 
 
 def _card(
-    row: pd.Series, rank: int | None, km: float | None, lang: str, when: datetime | None
+    row: Row, rank: int | None, km: float | None, lang: str, when: datetime | None
 ) -> ServiceCard:
     from mapapp.reserved_view import card_reserved
     from mapapp.safety import safe_url, tel_url
@@ -434,7 +437,8 @@ def service_cards(
     "aujourd'hui : 09:00-12:00"
     """
     has_km = "distance_km" in frame.columns
+    # Plain dicts, not ``iterrows``: a Series per row was half of a search's card cost.
     return [
         _card(row, i + 1 if ranked else None, _distance(row, has_km), lang, when)
-        for i, (_, row) in enumerate(frame.iterrows())
+        for i, row in enumerate(cast(list[Row], frame.to_dict("records")))
     ]
