@@ -156,7 +156,7 @@ def _runs(
             np.maximum(np.maximum(lo - xyz[:, axis, None], xyz[:, axis, None] - lo - cell), 0)
         )
     g2 = gaps[0][:, :, None] ** 2 + gaps[1][:, None, :] ** 2  # (units, nx, ny)
-    g2 = g2.reshape(len(xyz), -1)
+    g2 = g2.reshape(len(xyz), len(steps) ** 2)
     slack = 1e-12 + 1e-9 * chord  # rounding never drops a point at the edge
     half = np.sqrt(np.maximum(chord * chord - g2, 0.0)) + slack
     z = xyz[:, 2, None]
@@ -164,7 +164,7 @@ def _runs(
     zhi = np.floor((z + half) / cell).astype(np.int64) + off
     cx = (own[:, 0, None] + steps + off)[:, :, None]
     cy = (own[:, 1, None] + steps + off)[:, None, :]
-    column = ((cx * side + cy) * side).reshape(len(xyz), -1)
+    column = ((cx * side + cy) * side).reshape(len(xyz), len(steps) ** 2)
     # searched among the occupied cells, fewer than the services and closer in cache
     first = np.flatnonzero(np.diff(skey, prepend=-1))
     cells, bounds = skey[first], np.append(first, len(skey)).astype(np.int64)
