@@ -14,7 +14,9 @@ a second.  The one-off cost is stated apart (``coverage_prepare_s`` in
 The catchment pairs of a radius are computed on its first use and kept (a
 coordinator tries two or three radii, not hundreds); they are stored sorted
 by analysis unit, as a sparse matrix, so step 2 of 2SFCA for every obstacle
-is one sparse × dense product.
+is one sparse × dense product.  They are found on the catchment grid of
+:mod:`mapapp.coverage.catchment`; ``accessibility(keep=False)`` does not
+list them at all (both steps summed on the grid: under a second at 1M).
 
 Examples
 --------
