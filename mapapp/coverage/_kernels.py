@@ -93,7 +93,8 @@ def _count(
     start: NDArray[np.int64],
     stop: NDArray[np.int64],
     chord2: float,
-    cols: NDArray[np.int64],
+    order: NDArray[np.int64],
+    cols: NDArray[np.int32],
     indptr: NDArray[np.int64],
     fill: bool,
 ) -> None:
@@ -107,7 +108,7 @@ def _count(
                 dz = svc_xyz[j, 2] - z
                 if dx * dx + dy * dy + dz * dz <= chord2:
                     if fill:
-                        cols[at] = j
+                        cols[at] = order[j]
                     at += 1
         if not fill:
             indptr[i + 1] = at
@@ -120,16 +121,19 @@ def pairs(
     start: NDArray[np.int64],
     stop: NDArray[np.int64],
     chord2: float,
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """The pairs themselves as CSR rows: ``(indptr, services in grid order)``, by unit.
+    order: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """The pairs themselves as CSR rows by unit: ``(indptr, order[j] of each service)``.
 
     Two walks, one to count and one to fill: the pairs are written once,
-    straight into arrays of their final size.
+    straight into an int32 array of its final size (4 bytes a pair, 113 MB
+    for 28 million), already in the caller's numbering.
     """
     n = unit_xyz.shape[0]
     indptr = np.zeros(n + 1, dtype=np.int64)
-    _count(unit_xyz, svc_xyz, start, stop, chord2, indptr[:0], indptr, False)
+    none = np.empty(0, dtype=np.int32)
+    _count(unit_xyz, svc_xyz, start, stop, chord2, order, none, indptr, False)
     indptr = np.cumsum(indptr)
-    cols = np.empty(indptr[n], dtype=np.int64)
-    _count(unit_xyz, svc_xyz, start, stop, chord2, cols, indptr, True)
+    cols = np.empty(indptr[n], dtype=np.int32)
+    _count(unit_xyz, svc_xyz, start, stop, chord2, order, cols, indptr, True)
     return indptr, cols

@@ -69,7 +69,7 @@ class CatchmentGrid:
 
     unit_xyz: NDArray[np.float64]
     svc_xyz: NDArray[np.float64]
-    order: NDArray[np.intp]
+    order: NDArray[np.int64]
     start: NDArray[np.int64]
     stop: NDArray[np.int64]
     chord2: float
@@ -107,13 +107,13 @@ class CatchmentGrid:
         return cls(
             unit_xyz=unit_xyz,
             svc_xyz=np.ascontiguousarray(svc_xyz[order]),
-            order=order.astype(np.intp),
+            order=order.astype(np.int64),
             start=start,
             stop=stop,
             chord2=chord * chord,
         )
 
-    def pairs(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    def pairs(self) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
         """Every pair within reach, as CSR rows by unit: ``(indptr, services)``.
 
         The services are positions in the caller's order, in grid order
@@ -123,9 +123,9 @@ class CatchmentGrid:
         from mapapp.coverage import _kernels
 
         indptr, cols = _kernels.pairs(
-            self.unit_xyz, self.svc_xyz, self.start, self.stop, self.chord2
+            self.unit_xyz, self.svc_xyz, self.start, self.stop, self.chord2, self.order
         )
-        return indptr, self.order[cols]
+        return np.asarray(indptr, dtype=np.int64), np.asarray(cols, dtype=np.int32)
 
 
 def _runs(

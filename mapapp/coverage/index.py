@@ -232,9 +232,7 @@ class CoverageIndex:
             return sparse.csr_matrix((n_units, n_svc), dtype=float)
         grid = CatchmentGrid.build(self._unit_xyz, self._svc_xyz, catchment_km=catchment_km)
         indptr, cols = grid.pairs()
-        return sparse.csr_matrix(
-            (np.ones(len(cols)), cols.astype(np.int32), indptr), shape=(n_units, n_svc)
-        )
+        return sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(n_units, n_svc))
 
     def accessibility(self, *, catchment_km: float = 10.0, keep: bool = True) -> pd.DataFrame:
         """2SFCA capacity per inhabitant of every unit, one column per obstacle.
