@@ -15,8 +15,9 @@ Every unit of capacity is shared out over the people who can reach it, so
 someone within reach (the tests check this).  Adding a service never lowers
 any commune's ``A_i``.
 
-Pairs within the catchment come from one ``cKDTree.sparse_distance_matrix``
-over 3D unit vectors, and both steps are two ``numpy.bincount`` calls.
+The pairs within the catchment are never listed: both steps walk a grid of
+the unit sphere with compiled loops (:mod:`mapapp.coverage.catchment`), which
+finds them afresh in less time than a k-d tree takes to list them.
 
 Examples
 --------
@@ -38,11 +39,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
+from mapapp.coverage.catchment import CatchmentGrid, two_step
 from mapapp.coverage.index import CoverageIndex
 from mapapp.coverage.services import ServicePoints
-from mapapp.geo.sphere import km_to_chord, to_unit_xyz
+from mapapp.geo.sphere import to_unit_xyz
 from mapapp.taxonomy import Obstacle
 
 __all__ = ["accessibility_matrix", "catchment_pairs", "two_step_fca"]
@@ -64,28 +65,12 @@ def catchment_pairs(
     >>> i.tolist(), j.tolist()
     ([0], [0])
     """
-    if not catchment_km > 0:
-        raise ValueError(f"catchment_km must be positive, got {catchment_km}")
-    u = np.asarray(unit_lat, dtype=float)
-    s = np.asarray(svc_lat, dtype=float)
-    if len(u) == 0 or len(s) == 0:
-        return np.empty(0, np.intp), np.empty(0, np.intp)
-    units = cKDTree(to_unit_xyz(u, unit_lon), balanced_tree=False, compact_nodes=False)
-    svcs = cKDTree(to_unit_xyz(s, svc_lon), balanced_tree=False, compact_nodes=False)
-    pairs = units.sparse_distance_matrix(svcs, km_to_chord(catchment_km), output_type="ndarray")
-    return pairs["i"].astype(np.intp), pairs["j"].astype(np.intp)
-
-
-def _fca(
-    pop: NDArray[np.float64],
-    cap: NDArray[np.float64],
-    i: NDArray[np.intp],
-    j: NDArray[np.intp],
-) -> NDArray[np.float64]:
-    demand = np.bincount(j, weights=pop[i], minlength=len(cap))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(demand > 0, cap / demand, 0.0)
-    return np.bincount(i, weights=ratio[j], minlength=len(pop)).astype(np.float64)
+    grid = CatchmentGrid.build(
+        to_unit_xyz(unit_lat, unit_lon), to_unit_xyz(svc_lat, svc_lon), catchment_km=catchment_km
+    )
+    indptr, j = grid.pairs()
+    i = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    return i.astype(np.intp), j.astype(np.intp)
 
 
 def two_step_fca(
@@ -114,11 +99,18 @@ def two_step_fca(
         within reach.  Multiply by 10,000 for "places per 10,000 inhabitants".
     """
     pts = services.points if isinstance(services, ServicePoints) else services
-    i, j = catchment_pairs(
-        units["lat"], units["lon"], pts["lat"], pts["lon"], catchment_km=catchment_km
+    grid = CatchmentGrid.build(
+        to_unit_xyz(units["lat"], units["lon"]),
+        to_unit_xyz(pts["lat"], pts["lon"]),
+        catchment_km=catchment_km,
     )
-    a = _fca(units["population"].to_numpy(dtype=float), pts["capacity"].to_numpy(dtype=float), i, j)
-    return pd.Series(a, index=units.index, name="accessibility")
+    a = two_step(
+        grid,
+        units["population"].to_numpy(dtype=float),
+        pts["capacity"].to_numpy(dtype=float),
+        np.ones((len(pts), 1), dtype=np.bool_),
+    )
+    return pd.Series(a[:, 0], index=units.index, name="accessibility")
 
 
 def accessibility_matrix(
