@@ -147,12 +147,11 @@ def _post_filter(
     if not want_paid and not open_now:
         return None
     now_utc = datetime.now(tz=ZoneInfo("UTC"))
-    actors = snap.actors
 
     def keep(rows: NDArray[np.intp]) -> NDArray[np.bool_]:
         out = np.ones(len(rows), dtype=bool)
         for k, pos in enumerate(rows):
-            rec = actors.iloc[int(pos)]
+            rec = snap.record(int(pos))
             if want_paid and set(rec["frais"]) <= FREE_FRAIS:
                 out[k] = False
             elif open_now:
