@@ -17,7 +17,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -34,6 +34,7 @@ from mapapp.geo.places import Place, resolve_place
 from mapapp.hours import is_open
 from mapapp.search import FREE_FRAIS, SearchQuery
 from mapapp.taxonomy import ActorType, Obstacle
+from mapapp.web.fastquery import FastQueryRoute
 from mapapp.web.models import (
     CoverageOut,
     CoverageRow,
@@ -52,6 +53,7 @@ from mapapp.web.state import ApiState, Snapshot
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "Ambiguous place or bad combination of parameters"},
@@ -71,6 +73,18 @@ _ZONES = {
     "976": "Indian/Mayotte",
 }
 _PARIS = ZoneInfo("Europe/Paris")
+
+
+def _fast_get(path: str, **options: Any) -> Callable[[_F], _F]:
+    """``router.get`` with a :class:`FastQueryRoute` (the query string validated in one call)."""
+
+    def register(endpoint: _F) -> _F:
+        router.add_api_route(
+            path, endpoint, methods=["GET"], route_class_override=FastQueryRoute, **options
+        )
+        return endpoint
+
+    return register
 
 
 def _state(request: Request) -> ApiState:
@@ -202,7 +216,7 @@ def _remote(snap: Snapshot, query: SearchQuery, frais: list[str], size: int) -> 
     return found
 
 
-@router.get(
+@_fast_get(
     "/services",
     response_model=SearchPage,
     responses=_PROBLEMS,
