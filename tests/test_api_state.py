@@ -113,3 +113,23 @@ def test_the_confidential_record_is_at_its_commune_in_the_kept_index(mapped: Set
     assert svc["adresse"] is None
     assert (svc["latitude"], svc["longitude"]) != (45.171, 5.701)
     assert svc["mapapp"]["confidential"] is True
+
+
+def test_a_worker_keeps_a_bounded_number_of_json_records(
+    mapped: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mapapp.web import state as web_state
+
+    monkeypatch.setattr(web_state, "_MAX_JSON", 2)
+    snap = web_state.ApiState(mapped).snapshot()
+    n = len(snap.positions)
+    first = [snap.services_json([p])[0] for p in range(n)]
+    again = snap.services_json(list(range(n - 1, -1, -1)))
+    assert again == first[::-1]
+    assert len(snap._json) <= max(2, n)
+    assert [json.loads(b)["id"] for b in first] == sorted(snap.positions, key=snap.positions.get)
+    for _ in range(3):
+        snap.services_json([0])
+        snap.services_json([1])
+        snap.services_json([2])
+        assert len(snap._json) <= 2

@@ -210,7 +210,7 @@ def _remote(snap: Snapshot, query: SearchQuery, frais: list[str], size: int) -> 
         positions = [snap.positions[str(rid)] for rid in far["id"]]
         if keep is not None and positions:
             positions = [p for p, k in zip(positions, keep(np.array(positions)), strict=True) if k]
-        found = [snap.service_json(p) for p in positions]
+        found = snap.services_json(positions)
         if len(snap.remote_cache) < 4096:
             snap.remote_cache[key] = found
     return found
@@ -289,10 +289,10 @@ async def search_services(
     )
     rows, km = _search(snap, query, _post_filter(snap, wanted_frais, open_now))
     start = (page - 1) * size
+    shown = rows[start : start + size].tolist()
     items = b",".join(
-        b'{"service":%s,"distance":%s}'
-        % (snap.service_json(int(p)), repr(round(float(d), 3)).encode())
-        for p, d in zip(rows[start : start + size], km[start : start + size], strict=True)
+        b'{"service":%s,"distance":%s}' % (raw, repr(round(d, 3)).encode())
+        for raw, d in zip(snap.services_json(shown), km[start : start + size].tolist(), strict=True)
     )
     remote = _remote(snap, query, wanted_frais, size) if page == 1 else []
     head = {

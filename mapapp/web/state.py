@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,8 @@ from mapapp.web.problems import ApiProblem
 __all__ = ["ApiState", "Snapshot"]
 
 _CHUNK = 20_000
+#: JSON records a worker keeps (about 1.5 kB each).
+_MAX_JSON = 30_000
 
 
 @dataclass
@@ -50,7 +53,6 @@ class Snapshot:
     stamp: str
     is_demo: bool
     index: SearchIndex
-    _services: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     _json: dict[int, bytes] = field(default_factory=dict, repr=False)
     _positions: dict[str, int] | None = field(default=None, repr=False)
     #: remote-only answers by filters (no place in the key: they have no distance)
@@ -82,20 +84,30 @@ class Snapshot:
         return self.index.record(pos)
 
     def service(self, pos: int) -> dict[str, Any]:
-        """The data·inclusion v1 record of row ``pos`` (built once, then cached)."""
-        svc = self._services.get(pos)
-        if svc is None:
-            svc = to_v1_service(self.index.record(pos))
-            self._services[pos] = svc
-        return svc
+        """The data·inclusion v1 record of row ``pos``."""
+        return to_v1_service(self.index.record(pos))
 
     def service_json(self, pos: int) -> bytes:
-        """:meth:`service` as JSON bytes (cached: a search answer is then a concatenation)."""
-        raw = self._json.get(pos)
-        if raw is None:
-            raw = json.dumps(self.service(pos), ensure_ascii=False, allow_nan=False).encode()
-            self._json[pos] = raw
-        return raw
+        """:meth:`service` as JSON bytes (cached)."""
+        return self.services_json([pos])[0]
+
+    def services_json(self, rows: Sequence[int]) -> list[bytes]:
+        """The JSON bytes of the records of ``rows``: a search answer is then a concatenation.
+
+        Rows not seen yet are read in one pass and converted; the bytes are
+        kept, at most :data:`_MAX_JSON` of them (then forgotten all at once:
+        a worker's memory stays bounded whatever the layer's size).
+        """
+        cache = self._json
+        missing = [p for p in dict.fromkeys(rows) if p not in cache]
+        if missing:
+            if len(cache) + len(missing) > _MAX_JSON:
+                cache.clear()
+                missing = list(dict.fromkeys(rows))
+            for pos, rec in zip(missing, self.index.records(missing), strict=True):
+                svc = to_v1_service(rec)
+                cache[pos] = json.dumps(svc, ensure_ascii=False, allow_nan=False).encode()
+        return [cache[p] for p in rows]
 
     def distances(self, communes: pd.DataFrame) -> pd.DataFrame:
         """Distance (km) from every analysis unit to the nearest service, per obstacle."""
