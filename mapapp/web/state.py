@@ -124,10 +124,12 @@ class Snapshot:
 class ApiState:
     """The settings, the reference geography and the current snapshot of one API process."""
 
-    def __init__(self, settings: Settings, *, check_seconds: float = 1.0) -> None:
+    def __init__(
+        self, settings: Settings, *, check_seconds: float = 1.0, geo: Geography | None = None
+    ) -> None:
         self.settings = settings
         self.check_seconds = check_seconds
-        self._geo: Geography | None = None
+        self._geo: Geography | None = geo
         self._snapshot: Snapshot | None = None
         self._checked = -np.inf
         self._lock = threading.Lock()
