@@ -129,3 +129,33 @@ def test_a_worker_keeps_a_bounded_number_of_json_records(
     again = snap.services_json(list(range(n - 1, -1, -1)))  # a page larger than the bound
     assert again == first[::-1]
     assert len(snap._json) <= n
+
+
+def test_the_light_page_shares_the_api_snapshot_and_its_throttled_stamp_check(
+    mapped: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mapapp.web import light
+    from mapapp.web import state as web_state
+
+    calls = []
+    real = catalog.store_stamp
+
+    def counted(settings: Settings) -> str:
+        calls.append(1)
+        return real(settings)
+
+    # wherever it is looked up: the catalog's name and the web state's import of it
+    monkeypatch.setattr(catalog, "store_stamp", counted)
+    monkeypatch.setattr(web_state, "store_stamp", counted)
+    monkeypatch.setattr(light, "_states", {}, raising=False)
+    app = create_app(mapped)
+    app.state.mapapp.check_seconds = 3600.0  # no check falls due during the test
+    with TestClient(app) as c:
+        calls.clear()
+        for _ in range(20):
+            page = c.post("/m", data={"place": "Grenoble 38", "need": ["garde-enfants"]})
+            assert page.status_code == 200
+            assert "Crèche du Parc" in page.text
+    # no stamp check (on PostGIS a query) per page run: none fell due
+    assert len(calls) <= 1
+    assert light._states == {}, "the light page built a second index beside the API's"
