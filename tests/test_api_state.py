@@ -159,3 +159,11 @@ def test_the_light_page_shares_the_api_snapshot_and_its_throttled_stamp_check(
     # no stamp check (on PostGIS a query) per page run: none fell due
     assert len(calls) <= 1
     assert light._states == {}, "the light page built a second index beside the API's"
+
+
+def test_fastapi_telemetry_is_off(mapped: Settings) -> None:
+    """With a provider configured anywhere, FastAPI's hooks would record URLs: her place."""
+    app = create_app(mapped)
+    config = app._telemetry  # what FastAPI reads on each request
+    assert not any(config.get(k, True) for k in ("tracing", "metrics", "logs", "operation_spans"))
+    assert app._native_telemetry.enabled() is False
