@@ -139,8 +139,8 @@ async def run(app: Any, plan: list[tuple[str, bytes]], profile: bool) -> dict[st
     return out
 
 
-async def lifespan_start(app: Any) -> None:
-    """Run the app's startup (the lifespan builds or maps the index)."""
+async def lifespan_start(app: Any) -> asyncio.Task[None]:
+    """Run the app's startup (the lifespan builds or maps the index); the task to cancel."""
     messages = [{"type": "lifespan.startup"}]
     done = asyncio.Event()
 
@@ -154,8 +154,9 @@ async def lifespan_start(app: Any) -> None:
         if message["type"].startswith("lifespan.startup"):
             done.set()
 
-    asyncio.get_running_loop().create_task(app({"type": "lifespan"}, receive, send))
+    task = asyncio.get_running_loop().create_task(app({"type": "lifespan"}, receive, send))
     await done.wait()
+    return task
 
 
 def main(argv: list[str]) -> int:
@@ -184,11 +185,14 @@ def main(argv: list[str]) -> int:
         async def measure() -> dict[str, list[float]]:
             t = time.process_time()
             app = create_app(settings)
-            await lifespan_start(app)
+            lifespan = await lifespan_start(app)
             await call(app, *plan[0])
             emit(f"api_cpu_start_s_{args.actors}", time.process_time() - t)
             await run(app, plan[: min(200, len(plan))], False)  # every obstacle's tree
-            return await run(app, plan, args.profile)
+            try:
+                return await run(app, plan, args.profile)
+            finally:
+                lifespan.cancel()
 
         got = asyncio.run(measure())
     for kind, cpu in got.items():
