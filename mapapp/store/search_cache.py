@@ -187,6 +187,28 @@ class RowStore:
                 record.update(zip(names, values, strict=True))
         return out
 
+    def text_column(self, name: str) -> list[str]:
+        """A text column for every row, cut from the joined text by Arrow's kernels.
+
+        Why: an id → row table for a million rows, built without decoding a
+        million rows in Python (a worker's start).
+
+        >>> from mapapp.schema import actors_frame
+        >>> f = actors_frame([{"id": f"a:{k}", "nom": "N", "latitude": 45.0, "longitude": 5.0}
+        ...                   for k in range(3)])
+        >>> RowStore.from_frame(f).text_column("id")
+        ['a:0', 'a:1', 'a:2']
+        """
+        j = self.text_columns.index(name)
+        n = len(self)
+        if n == 0:
+            return []
+        rows = pa.LargeStringArray.from_buffers(
+            n, pa.py_buffer(self._offsets), pa.py_buffer(self._data)
+        )
+        parts = pc.split_pattern(rows, _FIELD, max_splits=j + 1)
+        return list(pc.list_element(parts, j).to_pylist())
+
     def column(self, name: str, rows: Sequence[int] | NDArray[np.intp]) -> list[Any]:
         """One column's values for ``rows`` (any kind of column)."""
         idx = np.asarray(rows, dtype=np.intp)

@@ -34,7 +34,6 @@ from mapapp.web.problems import ApiProblem
 
 __all__ = ["ApiState", "Snapshot"]
 
-_CHUNK = 20_000
 #: JSON records a worker keeps (about 1.5 kB each).
 _MAX_JSON = 30_000
 
@@ -71,12 +70,8 @@ class Snapshot:
         if self._positions is None:
             with self._lock:
                 if self._positions is None:
-                    n = len(self.index.rows_flag("confidential"))
-                    found: dict[str, int] = {}
-                    for start in range(0, n, _CHUNK):  # a few rows at a time: no wide frame
-                        ids = self.index.rows(np.arange(start, min(n, start + _CHUNK)))["id"]
-                        found.update((str(i), start + k) for k, i in enumerate(ids))
-                    self._positions = found
+                    ids = self.index.text_column("id")
+                    self._positions = {i: k for k, i in enumerate(ids)}
         return self._positions
 
     def record(self, pos: int) -> dict[str, Any]:
