@@ -16,6 +16,11 @@ request when the previous one answered (closed loop): the 10 nearest services
 for one obstacle around a random commune.  The baseline is interleaved in the
 same run: every tenth request is ``GET /api/v1/types`` (no search: the
 framework, middleware and JSON floor), reported as ``*_floor_p50_ms``.
+``*_client_cpu_ms`` is the client's own CPU per request (it shares the 2
+cores).  A second, clearly named figure follows the strict closed loop:
+``*_c200_think1s_*``, 200 clients that each wait about a second (0.75-1 s)
+between an answer and their next request, as locust's users do
+(``BENCH_THINK_S``; 0 leaves it out).
 
 **App** (``load_app_<store>_s<sessions>_*``): two ``streamlit run`` processes
 (the hardened options of ``mapapp serve``) on two ports, sessions split
@@ -85,6 +90,9 @@ API_PORT = int(os.environ.get("BENCH_PORT", "8680"))
 APP_PORTS = (API_PORT + 1, API_PORT + 2)
 API_REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
 API_CLIENTS = (50, 200)
+#: The open figure beside the strict one: 200 clients each waiting this long
+#: between an answer and its next request (locust's users), seconds.
+API_THINK_S = float(os.environ.get("BENCH_THINK_S", "1.0"))
 API_WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 APP_SESSIONS = (20, 50)
 APP_SEARCHES = 2  # per session
@@ -210,8 +218,13 @@ class ApiRun:
     wall: float = 0.0
 
 
-async def api_load(port: int, targets: list[bytes], clients: int) -> ApiRun:
-    """``clients`` connections, each sending its next request when the previous one answered."""
+async def api_load(port: int, targets: list[bytes], clients: int, think: float = 0.0) -> ApiRun:
+    """``clients`` connections, each sending its next request when the previous one answered.
+
+    With ``think`` > 0, each waits that long first (a person reading), a
+    quarter of it at random so the clients do not march in step.
+    """
+    rng = np.random.default_rng(7)
     run = ApiRun()
     next_k = iter(range(API_REQUESTS))
 
@@ -229,6 +242,8 @@ async def api_load(port: int, targets: list[bytes], clients: int) -> ApiRun:
                     writer.close()
                     reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 took = time.perf_counter() - t
+                if think > 0:
+                    await asyncio.sleep(think * (0.75 + 0.25 * rng.random()))
                 (run.floor if target == b"/api/v1/types" else run.search).append(took)
                 run.errors += 0 if ok else 1
         finally:
@@ -263,8 +278,28 @@ def bench_api(store: str, env: dict[str, str], targets: list[bytes]) -> None:
             emit(f"{prefix}_server_cpu_ms", (group_cpu_s(proc.pid) - cpu0) / done * 1000)
             emit(f"{prefix}_client_cpu_ms", (time.process_time() - cpu_client0) / done * 1000)
             emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
+        if API_THINK_S > 0 and not over_budget():
+            api_think(proc, name, targets, max(API_CLIENTS))
     finally:
         stop(proc)
+
+
+def api_think(proc: subprocess.Popen[bytes], name: str, targets: list[bytes], clients: int) -> None:
+    """The second figure: ``clients`` users who read for about :data:`API_THINK_S` between requests.
+
+    Not the goal's strict reading (that is the closed loop above): what a
+    locust run with a wait time would show, named ``*_think<S>s_*``.
+    """
+    cpu0, cpu_client0 = group_cpu_s(proc.pid), time.process_time()
+    run = asyncio.run(api_load(API_PORT, targets, clients, think=API_THINK_S))
+    done = len(run.search) + len(run.floor)
+    prefix = f"{name}_c{clients}_think{API_THINK_S:g}s"
+    percentiles(prefix, run.search)
+    emit(f"{prefix}_errors", str(run.errors))
+    emit(f"{prefix}_rps", done / run.wall)
+    emit(f"{prefix}_server_cpu_ms", (group_cpu_s(proc.pid) - cpu0) / done * 1000)
+    emit(f"{prefix}_client_cpu_ms", (time.process_time() - cpu_client0) / done * 1000)
+    emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
 
 
 # --------------------------------------------------------------------- the app

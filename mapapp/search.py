@@ -405,6 +405,14 @@ class SearchIndex:
                 out[name] = self._rows.column(name, [row])[0]
         return out
 
+    def records(self, rows: Sequence[int] | NDArray[np.intp]) -> list[dict[str, Any]]:
+        """:meth:`record` of several rows at once (one pass: what a JSON answer needs)."""
+        return self._rows.records(rows)
+
+    def text_column(self, name: str) -> list[str]:
+        """A text column (``id``...) for every row, without building a frame."""
+        return self._rows.text_column(name)
+
     def coordinates(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Latitude and longitude of every row (degrees; NaN where unknown)."""
         lat, lon = self._rows.whole("latitude"), self._rows.whole("longitude")

@@ -17,7 +17,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -34,6 +34,7 @@ from mapapp.geo.places import Place, resolve_place
 from mapapp.hours import is_open
 from mapapp.search import FREE_FRAIS, SearchQuery
 from mapapp.taxonomy import ActorType, Obstacle
+from mapapp.web.fastquery import FastQueryRoute
 from mapapp.web.models import (
     CoverageOut,
     CoverageRow,
@@ -52,6 +53,7 @@ from mapapp.web.state import ApiState, Snapshot
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "Ambiguous place or bad combination of parameters"},
@@ -71,6 +73,18 @@ _ZONES = {
     "976": "Indian/Mayotte",
 }
 _PARIS = ZoneInfo("Europe/Paris")
+
+
+def _fast_get(path: str, **options: Any) -> Callable[[_F], _F]:
+    """``router.get`` with a :class:`FastQueryRoute` (the query string validated in one call)."""
+
+    def register(endpoint: _F) -> _F:
+        router.add_api_route(
+            path, endpoint, methods=["GET"], route_class_override=FastQueryRoute, **options
+        )
+        return endpoint
+
+    return register
 
 
 def _state(request: Request) -> ApiState:
@@ -147,12 +161,11 @@ def _post_filter(
     if not want_paid and not open_now:
         return None
     now_utc = datetime.now(tz=ZoneInfo("UTC"))
-    actors = snap.actors
 
     def keep(rows: NDArray[np.intp]) -> NDArray[np.bool_]:
         out = np.ones(len(rows), dtype=bool)
         for k, pos in enumerate(rows):
-            rec = actors.iloc[int(pos)]
+            rec = snap.record(int(pos))
             if want_paid and set(rec["frais"]) <= FREE_FRAIS:
                 out[k] = False
             elif open_now:
@@ -197,13 +210,13 @@ def _remote(snap: Snapshot, query: SearchQuery, frais: list[str], size: int) -> 
         positions = [snap.positions[str(rid)] for rid in far["id"]]
         if keep is not None and positions:
             positions = [p for p, k in zip(positions, keep(np.array(positions)), strict=True) if k]
-        found = [snap.service_json(p) for p in positions]
+        found = snap.services_json(positions)
         if len(snap.remote_cache) < 4096:
             snap.remote_cache[key] = found
     return found
 
 
-@router.get(
+@_fast_get(
     "/services",
     response_model=SearchPage,
     responses=_PROBLEMS,
@@ -276,10 +289,10 @@ async def search_services(
     )
     rows, km = _search(snap, query, _post_filter(snap, wanted_frais, open_now))
     start = (page - 1) * size
+    shown = rows[start : start + size].tolist()
     items = b",".join(
-        b'{"service":%s,"distance":%s}'
-        % (snap.service_json(int(p)), repr(round(float(d), 3)).encode())
-        for p, d in zip(rows[start : start + size], km[start : start + size], strict=True)
+        b'{"service":%s,"distance":%s}' % (raw, repr(round(d, 3)).encode())
+        for raw, d in zip(snap.services_json(shown), km[start : start + size].tolist(), strict=True)
     )
     remote = _remote(snap, query, wanted_frais, size) if page == 1 else []
     head = {

@@ -12,7 +12,8 @@ Every response carries ``Referrer-Policy: no-referrer`` and API responses
 ``MAPAPP_API_CORS_ORIGINS`` lists origins; each client is limited to
 ``MAPAPP_API_RATE_LIMIT`` requests a minute; errors are RFC 9457 problem
 details in French or English; the access log, if on, never shows a query
-string nor a client address.
+string nor a client address; FastAPI's OpenTelemetry hooks are off (they
+would record URLs).
 """
 
 from __future__ import annotations
@@ -151,6 +152,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=_lifespan,
+        # FastAPI's own OpenTelemetry hooks off: with a provider configured
+        # anywhere in the process they would record URLs (her place and needs,
+        # in the query string) and exception messages; unconfigured, they
+        # still cost a check on every request.
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "auto_configure": False,
+        },
     )
     app.state.mapapp = ApiState(settings)
     _install_error_handlers(app)

@@ -85,10 +85,10 @@ from mapapp.taxonomy import Obstacle
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mapapp.catalog import PublicActors
     from mapapp.geo.communes import Geography
     from mapapp.geo.places import Place
     from mapapp.search import SearchIndex, SearchQuery
+    from mapapp.web.state import ApiState, Snapshot
 
 __all__ = [
     "NEEDS_ORDER",
@@ -222,15 +222,8 @@ _env = Environment(
 # -- records, geography, search --------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Catalog:
-    key: tuple[str, str, str]
-    shown: PublicActors
-    index: SearchIndex
-
-
 _lock = threading.Lock()
-_catalogs: dict[tuple[str, str, str], _Catalog] = {}
+_states: dict[tuple[str, str, str], ApiState] = {}
 
 
 @cache
@@ -240,20 +233,25 @@ def _geography(cache_dir: str) -> Geography:
     return load_geography(Path(cache_dir))
 
 
-def _catalog(s: Settings) -> _Catalog:
-    """The public records and their search index, rebuilt when the store changes."""
-    from mapapp.catalog import load_public_actors, store_stamp
-    from mapapp.search import SearchIndex
+def _catalog(s: Settings, request: Request | None = None) -> Snapshot:
+    """The public records' current snapshot: the API's own when the page is mounted on it.
 
-    key = (str(s.data_dir), str(s.cache_dir), store_stamp(s))
+    Why the API's state: one mapped index per worker, not two, and the
+    store's stamp checked at most once a second (on PostGIS, not one query
+    per page run).  A standalone light page keeps one state of its own.
+    """
+    from mapapp.web.state import ApiState
+
+    api = getattr(request.app.state, "mapapp", None) if request is not None else None
+    if isinstance(api, ApiState) and api.settings == s:
+        return api.snapshot()
+    key = (str(s.data_dir), str(s.cache_dir), s.store_url or "")
     with _lock:
-        found = _catalogs.get(key)
-        if found is None:
-            shown = load_public_actors(s, communes=_geography(str(s.cache_dir)).communes)
-            found = _Catalog(key, shown, SearchIndex(shown.actors))
-            _catalogs.clear()  # one version at a time: a new import replaces the old
-            _catalogs[key] = found
-        return found
+        state = _states.get(key)
+        if state is None:
+            _states.clear()  # one store at a time
+            state = _states[key] = ApiState(s, geo=_geography(str(s.cache_dir)))
+    return state.snapshot()
 
 
 def nearest_by_need(
@@ -656,7 +654,7 @@ def _answer(
                 title=t("place_did_you_mean", lang) if close else "",
                 choices=close,
             )
-    cat = _catalog(s)
+    cat = _catalog(s, request)
     found = nearest_by_need(cat.index, place.lat, place.lon, q.needs)
     label = place.nom if q.position is not None else place.label
     start = (
@@ -676,9 +674,7 @@ def _answer(
         )
         for need, frame in found
     ]
-    demo = bool(
-        cat.shown.is_demo or ("demo" in cat.shown.actors and cat.shown.actors["demo"].any())
-    )
+    demo = bool(cat.is_demo or cat.index.rows_flag("demo").any())
     return _render(
         "results.html",
         **again,

@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mapapp.catalog import load_public_actors, store_stamp
+from mapapp.catalog import load_search_index, store_stamp
 from mapapp.errors import MapappError
 from mapapp.export.datainclusion import to_v1_service
 from mapapp.geo.communes import Geography, load_geography
@@ -33,62 +34,97 @@ from mapapp.web.problems import ApiProblem
 
 __all__ = ["ApiState", "Snapshot"]
 
+#: JSON records a worker keeps (about 1.5 kB each).
+_MAX_JSON = 30_000
+
 
 @dataclass
 class Snapshot:
-    """One version of the public view with what queries need."""
+    """One version of the public view with what queries need.
+
+    Everything is read from the search index (``index``): its arrays and its
+    compact rows, mapped from the copy kept with the store, so workers share
+    those pages and none holds the wide frame.  The frame itself
+    (:attr:`actors`) is only read if a caller asks for it (the coverage
+    table's first request).
+    """
 
     stamp: str
     is_demo: bool
-    actors: pd.DataFrame
     index: SearchIndex
-    positions: dict[str, int]
-    _services: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
     _json: dict[int, bytes] = field(default_factory=dict, repr=False)
-    _columns: dict[str, list[Any]] | None = field(default=None, repr=False)
+    _positions: dict[str, int] | None = field(default=None, repr=False)
     #: remote-only answers by filters (no place in the key: they have no distance)
     remote_cache: dict[tuple[Any, ...], list[bytes]] = field(default_factory=dict, repr=False)
     _distances: pd.DataFrame | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def actors(self) -> pd.DataFrame:
+        """The whole public frame (read on first use when the index was mapped)."""
+        return self.index.actors
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """Service id to row position (built on first use: one pass over the kept ids)."""
+        if self._positions is None:
+            with self._lock:
+                if self._positions is None:
+                    ids = self.index.text_column("id")
+                    self._positions = {i: k for k, i in enumerate(ids)}
+        return self._positions
+
+    def record(self, pos: int) -> dict[str, Any]:
+        """Row ``pos`` of the public view as a mapping (no geometry)."""
+        return self.index.record(pos)
+
     def service(self, pos: int) -> dict[str, Any]:
-        """The data·inclusion v1 record of row ``pos`` (built once, then cached)."""
-        svc = self._services.get(pos)
-        if svc is None:
-            if self._columns is None:  # column lists: a row is then ~40 list lookups
-                self._columns = {
-                    str(c): self.actors[c].tolist() for c in self.actors.columns if c != "geometry"
-                }
-            svc = to_v1_service({c: values[pos] for c, values in self._columns.items()})
-            self._services[pos] = svc
-        return svc
+        """The data·inclusion v1 record of row ``pos``."""
+        return to_v1_service(self.index.record(pos))
 
     def service_json(self, pos: int) -> bytes:
-        """:meth:`service` as JSON bytes (cached: a search answer is then a concatenation)."""
-        raw = self._json.get(pos)
-        if raw is None:
-            raw = json.dumps(self.service(pos), ensure_ascii=False, allow_nan=False).encode()
-            self._json[pos] = raw
-        return raw
+        """:meth:`service` as JSON bytes (cached)."""
+        return self.services_json([pos])[0]
+
+    def services_json(self, rows: Sequence[int]) -> list[bytes]:
+        """The JSON bytes of the records of ``rows``: a search answer is then a concatenation.
+
+        Rows not seen yet are read in one pass and converted; the bytes are
+        kept, at most :data:`_MAX_JSON` of them (then forgotten all at once:
+        a worker's memory stays bounded whatever the layer's size).
+        """
+        cache = self._json
+        missing = [p for p in dict.fromkeys(rows) if p not in cache]
+        if missing:
+            if len(cache) + len(missing) > _MAX_JSON:
+                cache.clear()
+                missing = list(dict.fromkeys(rows))
+            for pos, rec in zip(missing, self.index.records(missing), strict=True):
+                svc = to_v1_service(rec)
+                cache[pos] = json.dumps(svc, ensure_ascii=False, allow_nan=False).encode()
+        return [cache[p] for p in rows]
 
     def distances(self, communes: pd.DataFrame) -> pd.DataFrame:
         """Distance (km) from every analysis unit to the nearest service, per obstacle."""
         if self._distances is None:
             from mapapp.coverage import distance_matrix
 
+            actors = self.actors
             with self._lock:
                 if self._distances is None:
-                    self._distances = distance_matrix(self.actors, communes)
+                    self._distances = distance_matrix(actors, communes)
         return self._distances
 
 
 class ApiState:
     """The settings, the reference geography and the current snapshot of one API process."""
 
-    def __init__(self, settings: Settings, *, check_seconds: float = 1.0) -> None:
+    def __init__(
+        self, settings: Settings, *, check_seconds: float = 1.0, geo: Geography | None = None
+    ) -> None:
         self.settings = settings
         self.check_seconds = check_seconds
-        self._geo: Geography | None = None
+        self._geo: Geography | None = geo
         self._snapshot: Snapshot | None = None
         self._checked = -np.inf
         self._lock = threading.Lock()
@@ -156,7 +192,7 @@ class ApiState:
             self._rebuilding.clear()
 
     def _build(self) -> Snapshot:
-        shown = load_public_actors(self.settings, communes=self.geo.communes)
-        actors = shown.actors.reset_index(drop=True)
-        positions = {str(i): k for k, i in enumerate(actors["id"])}
-        return Snapshot(shown.stamp, shown.is_demo, actors, SearchIndex(actors), positions)
+        found = load_search_index(self.settings, communes=self.geo.communes, background=True)
+        snap = Snapshot(found.stamp, found.is_demo, found.index)
+        snap.positions  # noqa: B018  (built here, off the event loop, not by a request)
+        return snap
