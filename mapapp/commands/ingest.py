@@ -72,6 +72,29 @@ def _on_wait(message: str) -> None:
     click.echo(f"{message}…", err=True)
 
 
+def _prepare_search(settings: Settings, *, quiet: bool) -> None:
+    """Build and keep the search index of the version just committed.
+
+    Why: a server started after an import then maps the kept index and
+    answers its first search in seconds, instead of building it (15 s at a
+    million services) while a person waits.  The import is already
+    committed: a failure here only warns, the first server builds the index.
+    """
+    from mapapp.catalog import warm_search_cache
+    from mapapp.errors import MapappError
+
+    if not quiet:
+        click.echo("Préparation de l'index de recherche / preparing the search index…", err=True)
+    try:
+        warm_search_cache(settings)
+    except MapappError as exc:
+        click.echo(
+            f"Attention : index de recherche non préparé ({exc}) ; le premier serveur le "
+            f"construira / warning: search index not prepared; the first server will build it",
+            err=True,
+        )
+
+
 def _summary(report: dict[str, Any]) -> None:
     from mapapp.ingest.report import summary_lines
 
@@ -170,6 +193,7 @@ def ingest_command(
         )
     finally:
         bar.close()
+    _prepare_search(settings, quiet=quiet)
     _summary(report)
 
 
@@ -211,4 +235,5 @@ def fetch_command(
         )
     finally:
         bar.close()
+    _prepare_search(settings, quiet=quiet)
     _summary(report)
