@@ -273,7 +273,6 @@ def case_kill(rp: Replay, out: Outcome, scale: float) -> None:
     points = [
         ("[lecture / reading]", 0.0),
         ("[fusion / merging]", 0.0),
-        ("[écriture / writing]", 0.0),
         ("[écriture / writing]", 1.5),
     ]
     landed = False
