@@ -44,7 +44,9 @@ def test_a_case_that_loses_data_makes_the_replay_fail(tmp_path: Path) -> None:
     out = replay.Outcome("demo")
     out.check(True, "kept")
     out.check(False, "b501 overwritten")
-    assert out.lost == ["b501 overwritten"]
+    assert out.lost == ["LOST b501 overwritten"]
+    out.check(False, "search in 40 s", label="SLOW")
+    assert out.lost[-1] == "SLOW search in 40 s"
     assert any(line.strip().startswith("LOST") for line in out.lines)
     # a generated row is complete and unique to its file: nothing for the duplicate finder
     assert replay.row("b", 501).count(",") == replay.HEADER.count(",")
