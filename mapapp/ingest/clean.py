@@ -494,18 +494,22 @@ def stage_repairs(p: Placement, locator: Locator) -> None:
     p.todo = has_point & with_decl & ~p.inside
     if not p.todo.any():
         return
-    for name, (clat, clon) in repair_candidates(p.lat, p.lon):
-        if not p.todo.any():
+    # only the rows to repair are tried (a tenth of a file at most, not every row per repair)
+    rows = np.flatnonzero(p.todo)
+    for name, (clat, clon) in repair_candidates(p.lat[rows], p.lon[rows]):
+        left = p.todo[rows]
+        if not left.any():
             break
-        cand = p.todo & np.isfinite(clat) & np.isfinite(clon)
-        if not cand.any():
+        cand = np.flatnonzero(left & np.isfinite(clat) & np.isfinite(clon))
+        if not len(cand):
             continue
-        hit = cand & locator.in_communes(p.declared, clat, clon)
-        for i in _idx(hit):
-            p.lat[i], p.lon[i] = clat[i], clon[i]
+        hit = cand[locator.in_communes(p.declared[rows[cand]], clat[cand], clon[cand])]
+        for j in hit.tolist():
+            i = int(rows[j])
+            p.lat[i], p.lon[i] = clat[j], clon[j]
             p.repairs[i].append(name)
-        p.inside |= hit
-        p.todo &= ~hit
+        p.inside[rows[hit]] = True
+        p.todo[rows[hit]] = False
 
 
 def stage_repairs_from_point(p: Placement, locator: Locator) -> None:

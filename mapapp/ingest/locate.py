@@ -167,20 +167,19 @@ class Locator:
         idx = np.flatnonzero(ok)
         points = shapely.points(lon[idx], lat[idx])
         pi, gi = self._tree.query(points, predicate="intersects")
-        # prefer arrondissements over their city-wide polygon
+        # prefer arrondissements over their city-wide polygon: the first of each point
         order = np.lexsort((self._plm[gi], pi))
-        best: dict[int, int] = {}
-        for p, g in zip(pi[order], gi[order], strict=True):
-            best.setdefault(int(p), int(g))
-        for p, g in best.items():
-            out[idx[p]] = self._codes[g]
-        missing = [i for i in range(len(idx)) if i not in best]
-        if missing:
-            mp = np.asarray(missing)
-            qi, gj = self._tree.query_nearest(points[mp], max_distance=0.01, all_matches=False)
-            for q, g in zip(qi, gj, strict=True):
-                if not self._plm[g]:
-                    out[idx[mp[q]]] = self._codes[g]
+        pi, gi = pi[order], gi[order]
+        first = np.ones(len(pi), dtype=bool)
+        first[1:] = pi[1:] != pi[:-1]
+        out[idx[pi[first]]] = self._codes[gi[first]]
+        found = np.zeros(len(idx), dtype=bool)
+        found[pi[first]] = True
+        missing = np.flatnonzero(~found)
+        if len(missing):
+            qi, gj = self._tree.query_nearest(points[missing], max_distance=0.01, all_matches=False)
+            city = self._plm[gj]
+            out[idx[missing[qi[~city]]]] = self._codes[gj[~city]]
         return out
 
     def in_communes(
