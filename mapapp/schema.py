@@ -122,6 +122,30 @@ def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value]
 
 
+def _list_column(values: pd.Series) -> Any:
+    """A list column's cells as lists of strings, the cells themselves when they already are.
+
+    Why: a cleaned chunk's list cells are already lists of strings (shared
+    between rows); checking that at C speed and keeping them costs a
+    fraction of rebuilding a million lists.
+
+    >>> list(_list_column(pd.Series([["a"], [], "b", None, ("c", 1)])))
+    [['a'], [], ['b'], [], ['c', '1']]
+    >>> cells = pd.Series([["a"], ["b", "c"]])
+    >>> _list_column(cells)[1] is cells[1]
+    True
+    """
+    cells = values.to_numpy(dtype=object)
+    if set(map(type, cells)) <= {list}:
+        try:
+            items = set().union(*cells)
+        except TypeError:  # an unhashable item: rebuilt below
+            items = {None}
+        if all(type(x) is str for x in items):
+            return cells
+    return [_as_list(v) for v in cells]
+
+
 def actors_frame(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> gpd.GeoDataFrame:
     """Build a well-typed actors GeoDataFrame from records, filling defaults.
 
@@ -134,7 +158,7 @@ def actors_frame(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> gpd.Geo
     for col, (kind, default) in COLUMNS.items():
         if kind == "list":
             # an absent column: fresh empty lists, without a call per row
-            lists = [_as_list(v) for v in df[col]] if col in df else [[] for _ in range(n)]
+            lists = _list_column(df[col]) if col in df else [[] for _ in range(n)]
             if col == "modes_accueil":
                 lists = [v or ["en-presentiel"] for v in lists]
             out[col] = pd.Series(lists, index=df.index, dtype=object)
