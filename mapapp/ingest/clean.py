@@ -144,10 +144,40 @@ def _lists(frame: pd.DataFrame, col: str) -> list[list[str]]:
     cells = frame[col].to_numpy(dtype=object)
     try:
         codes, uniques = pd.factorize(cells, use_na_sentinel=False)
-    except TypeError:  # unhashable cells (lists read from JSON): one by one
-        return [parse_list(v) for v in cells]
+    except TypeError:  # unhashable cells (lists read from JSON)
+        return _list_cells(cells)
     parsed = [parse_list(v) for v in uniques]
     return [parsed[k] for k in codes.tolist()]  # shared: no stage changes a list in place
+
+
+def _list_cells(cells: np.ndarray) -> list[list[str]]:
+    """Cells that are lists (or None) parsed, each distinct list once when all items are strings.
+
+    Only lists of plain strings are compared as tuples (``1`` and ``True``
+    are equal keys but not equal texts); anything else is parsed cell by cell.
+
+    >>> _list_cells(np.array([["a", " b "], None, ["a", " b "]], dtype=object))
+    [['a', 'b'], [], ['a', 'b']]
+    >>> _list_cells(np.array([[1], [True]], dtype=object))
+    [['1'], ['True']]
+    """
+    lists = [v for v in cells if v is not None]
+    if set(map(type, lists)) <= {list}:
+        try:
+            items = set().union(*lists)
+        except TypeError:  # an unhashable item
+            items = {None}
+        if all(type(x) is str for x in items):
+            done: dict[tuple[str, ...] | None, list[str]] = {}
+            out = []
+            for v in cells:
+                key = None if v is None else tuple(v)
+                got = done.get(key)
+                if got is None:
+                    got = done[key] = parse_list(v)
+                out.append(got)
+            return out
+    return [parse_list(v) for v in cells]
 
 
 def _each_distinct(column: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
