@@ -71,6 +71,55 @@ def _old_stage_repairs(p: clean.Placement, locator: Locator) -> None:
         p.todo &= ~hit
 
 
+def _old_stage_point_or_commune(p: clean.Placement, locator: Locator) -> None:
+    n = len(p)
+    has_point = np.isfinite(p.lat) & np.isfinite(p.lon)
+    ok_point = has_point & in_france(p.lat, p.lon)
+    with_decl = p.declared != ""
+    p.point_code = np.full(n, "", dtype=object)
+    usable = (ok_point & p.inside) | (ok_point & ~with_decl)
+    if ok_point.any():
+        p.point_code[ok_point] = _old_commune_of_points(locator, p.lat[ok_point], p.lon[ok_point])
+    for i in np.flatnonzero(p.todo & ok_point):
+        pc_codes = locator.postcode_communes(p.postcode[i]) if p.postcode[i] else []
+        if p.point_code[i] and p.point_code[i] in pc_codes:
+            p.repairs[i].append(
+                f"declared commune {p.declared[i]} disagrees with the point and the postcode; "
+                f"code taken from the point ({p.point_code[i]})"
+            )
+            p.declared[i] = ""
+            usable[i] = True
+        else:
+            p.repairs[i].append(
+                f"point ({p.lat[i]:.5f}, {p.lon[i]:.5f}) outside declared commune "
+                f"{p.declared[i]}; point rejected"
+            )
+    for i in np.flatnonzero(has_point & ~ok_point & ~with_decl):
+        p.repairs[i].append(
+            f"point ({p.lat[i]:.5f}, {p.lon[i]:.5f}) outside France and no commune to check a repair"
+        )
+    usable &= p.point_code != ""
+    p.usable = usable
+    p.precision = np.where(usable, "address", "").astype(object)
+    p.code = np.where(usable & (p.declared != ""), p.declared, p.point_code).astype(object)
+    for i in np.flatnonzero(usable & (p.insee_how == "")):
+        p.insee_how[i] = "point in polygon"
+    for i in np.flatnonzero(usable):
+        if locator.is_plm_city(str(p.code[i])) and p.point_code[i] and p.point_code[i] != p.code[i]:
+            p.code[i] = p.point_code[i]
+            p.repairs[i].append("city-wide INSEE code resolved to the arrondissement")
+    p.lat = np.where(usable, p.lat, np.nan)
+    p.lon = np.where(usable, p.lon, np.nan)
+
+
+def _same_placement(new: clean.Placement, old: clean.Placement) -> None:
+    assert new.repairs == old.repairs
+    for name in ("lat", "lon"):
+        assert np.array_equal(getattr(new, name), getattr(old, name), equal_nan=True), name
+    for name in ("inside", "todo", "declared", "usable", "code", "precision", "insee_how"):
+        assert getattr(new, name).tolist() == getattr(old, name).tolist(), name
+
+
 def _scattered(geo: Geography, n: int = 60_000, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Points around communes' own points (up to ~5 km off: borders, coasts, the sea)."""
     rng = np.random.default_rng(seed)
@@ -127,11 +176,11 @@ def test_real_points_same_communes_and_repairs(
         old = copy.deepcopy(p)
         clean.stage_repairs(p, loc)
         _old_stage_repairs(old, loc)
-        assert p.repairs == old.repairs
-        for name in ("lat", "lon"):
-            assert np.array_equal(getattr(p, name), getattr(old, name), equal_nan=True), name
-        for name in ("inside", "todo", "declared"):
-            assert getattr(p, name).tolist() == getattr(old, name).tolist(), name
+        for placement in (p, old):
+            clean.stage_repairs_from_point(placement, loc)
+        clean.stage_point_or_commune(p, loc)
+        _old_stage_point_or_commune(old, loc)
+        _same_placement(p, old)
         repaired += sum(bool(r) for r in p.repairs)
         located += int(p.inside.sum())
     assert repaired > 100 and located > 5000  # the Réunion file's lost signs, decimal commas
@@ -150,17 +199,31 @@ def test_damaged_points_same_repairs(geo: Geography) -> None:
     declared = geo.communes.index.to_numpy()[k].astype(object)
     declared[how == 4] = geo.communes.index.to_numpy()[rng.integers(0, len(k), (how == 4).sum())]
     n = len(k)
+    # Paris, Lyon, Marseille city-wide codes too, and postcodes that agree with the point
+    declared[:300:3] = np.resize(np.array(["75056", "69123", "13055"], dtype=object), 100)
+    arm = np.flatnonzero((geo.communes["kind"] == "ARM").to_numpy())
+    k[300:400] = arm[rng.integers(0, len(arm), 100)]  # in an arrondissement, given the city's code
+    city = {"75": "75056", "69": "69123", "13": "13055"}
+    declared[300:400] = [city[str(geo.communes.index[i])[:2]] for i in k[300:400]]
+    lat[300:400] = geo.communes["lat"].to_numpy()[k[300:400]]
+    lon[300:400] = geo.communes["lon"].to_numpy()[k[300:400]]
+    postcode_of = {c: pc for pc, codes in geo.by_postcode.items() for c in codes}
+    true_codes = geo.communes.index.to_numpy()[k]
+    postcodes = [postcode_of.get(c, "") for c in true_codes]
 
     def placement() -> clean.Placement:
         return clean.Placement(
-            lat.copy(), lon.copy(), [""] * n, [""] * n, declared.copy(),
+            lat.copy(), lon.copy(), postcodes, [""] * n, declared.copy(),
             np.full(n, "given", dtype=object), [[] for _ in range(n)],
         )  # fmt: skip
 
     new, old = placement(), placement()
     clean.stage_repairs(new, loc)
     _old_stage_repairs(old, loc)
-    assert new.repairs == old.repairs
-    assert np.array_equal(new.lat, old.lat, equal_nan=True)
-    assert np.array_equal(new.inside, old.inside)
     assert sum(bool(r) for r in new.repairs) > 1000
+    clean.stage_point_or_commune(new, loc)
+    _old_stage_point_or_commune(old, loc)
+    _same_placement(new, old)
+    notes = [r for row in new.repairs for r in row]
+    assert sum("resolved to the arrondissement" in r for r in notes) > 50
+    assert sum("code taken from the point" in r for r in notes) > 50
