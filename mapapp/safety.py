@@ -376,12 +376,40 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
+def _flag_one(value: Any) -> bool:
+    text = "" if value is None or value is False else str(value).strip().lower()
+    return text != "" and text not in _FALSE_FLAGS
+
+
 def _flag(values: pd.Series) -> pd.Series:
-    """A source's confidentiality flag, fail-safe: only a clear "no" or a blank is False."""
+    """A source's confidentiality flag, fail-safe: only a clear "no" or a blank is False.
+
+    Decided once per distinct value (a column holds a handful), and for a
+    missing value once per kind of missing value: ``None`` and NaN are
+    blank, pandas' ``NA`` is not ("<na>": when in doubt, confidential).
+
+    >>> _flag(pd.Series(["oui", " Non ", "", None, float("nan"), pd.NA, 0, "?"], dtype=object)).tolist()
+    [True, False, False, False, False, True, False, True]
+    """
     if values.dtype == bool:
         return values
-    text = values.map(lambda v: "" if v is None or v is False else str(v).strip().lower())
-    return (text != "") & ~text.isin(_FALSE_FLAGS)
+    cells = values.to_numpy(dtype=object)
+    out = np.zeros(len(cells), dtype=bool)
+    missing = pd.isna(cells)
+    by_kind: dict[type, bool] = {}
+    for i in np.flatnonzero(missing).tolist():
+        kind = type(cells[i])
+        if kind not in by_kind:
+            by_kind[kind] = _flag_one(cells[i])
+        out[i] = by_kind[kind]
+    present = np.flatnonzero(~missing)
+    try:
+        codes, uniques = pd.factorize(cells[present])
+    except TypeError:  # unhashable cells: one by one
+        out[present] = [_flag_one(v) for v in cells[present]]
+    else:
+        out[present] = np.array([_flag_one(v) for v in uniques], dtype=bool)[codes]
+    return pd.Series(out, index=values.index)
 
 
 def _column(frame: pd.DataFrame, col: str) -> pd.Series:

@@ -130,10 +130,13 @@ NAMES = [
     "e\u0301\u0301hebergement",
 ]
 CODES = ["", "RS_FJT", "rs-fjt", "CHRS;CADA", "France Services", "HUDA", "Hébergement", "PRAHDA,x"]
-FLAGS: list[Any] = ["", "oui", "non", "0", "1", "?", "FALSE", " Non ", "public", None, np.nan, 0, 1]
+FLAGS: list[Any] = [
+    *["", "oui", "non", "0", "1", "?", "FALSE", " Non ", "public", "NaN", "none", " "],
+    *[None, np.nan, pd.NA, pd.NaT, 0, 1, 0.0, 1.0, True, False, np.float64("nan"), ["x"]],
+]
 
 
-def _varied(n: int = 4000, seed: int = 3) -> pd.DataFrame:
+def _varied(n: int = 4000, seed: int = 3, flags: list[Any] = FLAGS) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     types = [t.value for t in ActorType] + ["Hebergement ", "HEBERGEMENT", ""]
 
@@ -142,7 +145,7 @@ def _varied(n: int = 4000, seed: int = 3) -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            "confidential": pd.Series(pick(FLAGS), dtype=object),
+            "confidential": pd.Series(pick(flags), dtype=object),
             "actor_type": pick(types),
             "source_type": pick(CODES),
             "nom": pick(NAMES),
@@ -151,8 +154,9 @@ def _varied(n: int = 4000, seed: int = 3) -> pd.DataFrame:
     )
 
 
-def test_varied_frame_same_decisions() -> None:
-    frame = _varied()
+@pytest.mark.parametrize("flags", [FLAGS, FLAGS[:-1]], ids=["with-a-list", "hashable"])
+def test_varied_frame_same_decisions(flags: list[Any]) -> None:
+    frame = _varied(flags=flags)
     new = _decisions(frame)
     assert new == _old_decisions(frame)
     assert sum(map(bool, new)) > len(frame) // 2  # the frame does exercise the rule
