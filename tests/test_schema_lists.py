@@ -54,3 +54,26 @@ def test_list_columns_as_the_per_row_conversion(cells: list[Any]) -> None:
         got = frame[col].tolist()
         assert got == expected, col
         assert all(type(v) is list and all(type(x) is str for x in v) for v in got), col
+
+
+@pytest.mark.parametrize("text_dtype", [object, "str"])
+def test_validate_finds_unknown_slugs_in_any_column_type(text_dtype: Any) -> None:
+    from mapapp.errors import DataValidationError
+    from mapapp.schema import validate_actors
+
+    frame = actors_frame(
+        [
+            {"id": "a:1", "actor_type": "creche", "obstacles": ["garde-enfants"]},
+            {"id": "a:2", "actor_type": "cidff", "obstacles": ["droits", "violences"]},
+        ]
+    )
+    frame["actor_type"] = frame["actor_type"].astype(text_dtype)  # the import holds Arrow strings
+    assert validate_actors(frame) is frame
+    bad_type = frame.copy()
+    bad_type.loc[1, "actor_type"] = "shelter"
+    with pytest.raises(DataValidationError, match=r"unknown actor types \['shelter'\]"):
+        validate_actors(bad_type)
+    bad_obstacle = frame.copy()
+    bad_obstacle.at[0, "obstacles"] = ["garde-enfants", "jetpack"]
+    with pytest.raises(DataValidationError, match=r"unknown obstacles \['jetpack'\]"):
+        validate_actors(bad_obstacle)
