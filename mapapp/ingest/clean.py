@@ -143,7 +143,7 @@ def _text(frame: pd.DataFrame, col: str) -> pd.Series:
 def _lists(frame: pd.DataFrame, col: str) -> list[list[str]]:
     """A list column parsed, each distinct cell once (a column holds few distinct lists)."""
     if col not in frame:
-        return [[] for _ in range(len(frame))]
+        return [[]] * len(frame)  # one empty list shared: no stage changes a list in place
     cells = frame[col].to_numpy(dtype=object)
     try:
         codes, uniques = pd.factorize(cells, use_na_sentinel=False)
