@@ -91,7 +91,11 @@ def _cut_text(values: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
 
 
 def _lists_within(values: np.ndarray) -> bool:
-    """Fast check: every list has at most LIST_MAX items of at most ITEM_MAX characters."""
+    """Fast check: every list has at most LIST_MAX items of at most ITEM_MAX characters.
+
+    Rows often share one list object (see :mod:`mapapp.ingest.clean`): each is looked at once.
+    """
+    values = np.fromiter({id(v): v for v in values}.values(), dtype=object)
     try:
         if int(_lengths(values).max(initial=0)) > LIST_MAX:
             return False
@@ -135,6 +139,8 @@ def cap_fields(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], np.nd
     out = frame
     for col in frame.columns:
         if col in ("id", "source_id"):  # never cut an id: see ID_MAX
+            continue
+        if frame[col].dtype.kind in "biufcmM":  # numbers, booleans, dates: nothing to cut
             continue
         values = frame[col].to_numpy(dtype=object)
         if col in TEXT_MAX or (len(values) and isinstance(values[0], str)):

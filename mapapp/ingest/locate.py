@@ -148,8 +148,8 @@ class Locator:
         return out
 
     def known(self, codes: NDArray[np.object_]) -> NDArray[np.bool_]:
-        """Which codes are communes (or arrondissements) of the reference."""
-        return np.isin(codes.astype(str), self._codes)
+        """Which codes are communes (or arrondissements) of the reference (a hash lookup)."""
+        return np.asarray(self.communes.index.get_indexer(codes.astype(str)) >= 0)
 
     def commune_of_points(
         self, lat: NDArray[np.float64], lon: NDArray[np.float64]
@@ -167,41 +167,52 @@ class Locator:
         idx = np.flatnonzero(ok)
         points = shapely.points(lon[idx], lat[idx])
         pi, gi = self._tree.query(points, predicate="intersects")
-        # prefer arrondissements over their city-wide polygon
+        # prefer arrondissements over their city-wide polygon: the first of each point
         order = np.lexsort((self._plm[gi], pi))
-        best: dict[int, int] = {}
-        for p, g in zip(pi[order], gi[order], strict=True):
-            best.setdefault(int(p), int(g))
-        for p, g in best.items():
-            out[idx[p]] = self._codes[g]
-        missing = [i for i in range(len(idx)) if i not in best]
-        if missing:
-            mp = np.asarray(missing)
-            qi, gj = self._tree.query_nearest(points[mp], max_distance=0.01, all_matches=False)
-            for q, g in zip(qi, gj, strict=True):
-                if not self._plm[g]:
-                    out[idx[mp[q]]] = self._codes[g]
+        pi, gi = pi[order], gi[order]
+        first = np.ones(len(pi), dtype=bool)
+        first[1:] = pi[1:] != pi[:-1]
+        out[idx[pi[first]]] = self._codes[gi[first]]
+        found = np.zeros(len(idx), dtype=bool)
+        found[pi[first]] = True
+        missing = np.flatnonzero(~found)
+        if len(missing):
+            qi, gj = self._tree.query_nearest(points[missing], max_distance=0.01, all_matches=False)
+            city = self._plm[gj]
+            out[idx[missing[qi[~city]]]] = self._codes[gj[~city]]
         return out
 
     def in_communes(
         self, codes: NDArray[np.object_], lat: NDArray[np.float64], lon: NDArray[np.float64]
     ) -> NDArray[np.bool_]:
         """Whether each point lies in (or within ~500 m of) the commune of its code."""
+        return self.in_communes_strictly(codes, lat, lon)[0]
+
+    def in_communes_strictly(
+        self, codes: NDArray[np.object_], lat: NDArray[np.float64], lon: NDArray[np.float64]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """``(in or near, strictly in)``: :meth:`in_communes`, and which points lie inside the polygon.
+
+        The second mask lets the caller skip the point-in-polygon search for
+        those points: their commune is known.
+        """
         n = len(codes)
         result = np.zeros(n, dtype=bool)
+        strictly = np.zeros(n, dtype=bool)
         pos = self.communes.index.get_indexer(codes.astype(str))
         ok = (pos >= 0) & np.isfinite(lat) & np.isfinite(lon)
         if not ok.any():
-            return result
+            return result, strictly
         idx = np.flatnonzero(ok)
         polys = self._polys[pos[idx]]
         inside = shapely.contains_xy(polys, lon[idx], lat[idx])
+        strictly[idx] = inside
         rest = ~inside
         if rest.any():
             pts = shapely.points(lon[idx[rest]], lat[idx[rest]])
             inside[rest] = shapely.dwithin(polys[rest], pts, _TOLERANCE_DEG)
         result[idx] = inside
-        return result
+        return result, strictly
 
     def representative(
         self, codes: NDArray[np.object_]
@@ -225,6 +236,14 @@ class Locator:
     def is_plm_city(self, code: str) -> bool:
         """True for the city-wide codes of Paris, Lyon and Marseille."""
         return code in PLM_CITY_CODES
+
+    def are_plm_cities(self, codes: NDArray[np.object_]) -> NDArray[np.bool_]:
+        """:meth:`is_plm_city` of each code, column-wise.
+
+        >>> Locator.are_plm_cities(None, np.array(["75056", "75111", ""], dtype=object)).tolist()  # type: ignore[arg-type]
+        [True, False, False]
+        """
+        return np.isin(codes.astype(str), sorted(PLM_CITY_CODES))
 
     def resolve_name(self, postcode: str, name: str) -> tuple[str, str]:
         """``(code_insee, how)`` from a postcode and a commune name; ``("", reason)`` if none.
