@@ -14,11 +14,12 @@ echo "== Python packages"
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet -e ".[test]"
 
-echo "== Debian tools the tests use (Chromium, pdftotext/pdftoppm, zbarimg)"
+echo "== Debian tools the tests use (Chromium, pdftotext/pdftoppm, zbarimg, nginx -t)"
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
