@@ -186,3 +186,19 @@ def test_id_repeated_across_chunks_is_merged(
     actors = open_store(settings).read_actors().set_index("id")
     assert actors.loc["reseau:b0", "nom"] == "Lieu 0"
     assert report["balanced"]
+
+
+def test_near_pairs_by_slices_finds_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The duplicate search asks its k-d trees by slices: no pair lost at a slice's edge."""
+    import mapapp.ingest.dedupe as dedupe
+
+    rng = np.random.default_rng(1)
+    lat = 48.85 + rng.random(3000) * 0.01
+    lon = 2.35 + rng.random(3000) * 0.01
+    xyz = dedupe.to_unit_xyz(lat, lon)
+    files = rng.choice(np.array(["a", "b", "c"]), 3000)
+    whole = dedupe._near_pairs(xyz, files)
+    monkeypatch.setattr(dedupe, "_QUERY_SLICE", 7)
+    sliced = dedupe._near_pairs(xyz, files)
+    assert len(whole) > 10_000  # dense: every point has neighbours of the other files
+    assert np.array_equal(whole, sliced)

@@ -615,6 +615,10 @@ def _has_twin_nearby(xyz: np.ndarray, files: np.ndarray, bound: float) -> np.nda
     return out
 
 
+#: Points asked of a k-d tree at once in :func:`_near_pairs`.
+_QUERY_SLICE = 100_000
+
+
 def _near_pairs(xyz: np.ndarray, files: np.ndarray) -> np.ndarray:
     """Candidate pairs ``(i, j)``, ``i < j``: each point's nearest neighbours per file.
 
@@ -634,15 +638,19 @@ def _near_pairs(xyz: np.ndarray, files: np.ndarray) -> np.ndarray:
         for g, theirs in enumerate(members):
             radius = IDENTICAL_M if f == g else SIRET_M
             k = min(NEIGHBOURS + (f == g), len(theirs))
-            dist, idx = trees[g].query(
-                xyz[mine], k=k, distance_upper_bound=km_to_chord(radius / 1000)
-            )
-            dist, idx = dist.reshape(len(mine), k), idx.reshape(len(mine), k)
-            hit = np.isfinite(dist)
-            a = np.repeat(mine, k).reshape(len(mine), k)[hit]
-            b = theirs[idx[hit]]
-            keep = a != b
-            found.append(np.column_stack([a[keep], b[keep]]))
+            # by slices: the (points x k) answers of a million points weigh 400 MB
+            for start in range(0, len(mine), _QUERY_SLICE):
+                part = mine[start : start + _QUERY_SLICE]
+                dist, idx = trees[g].query(
+                    xyz[part], k=k, distance_upper_bound=km_to_chord(radius / 1000)
+                )
+                dist, idx = dist.reshape(len(part), k), idx.reshape(len(part), k)
+                hit = np.isfinite(dist)
+                a = np.repeat(part, k).reshape(len(part), k)[hit]
+                b = theirs[idx[hit]]
+                keep = a != b
+                found.append(np.column_stack([a[keep], b[keep]]))
+                del dist, idx, hit
     if not found:
         return np.empty((0, 2), dtype=np.intp)
     both = np.sort(np.concatenate(found), axis=1)
