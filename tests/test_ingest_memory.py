@@ -113,6 +113,7 @@ def test_held_rows_are_compact() -> None:
     assert len({id(v) for c in info.columns[1:] for v in notes[c]}) == 1
 
 
+@pytest.mark.slow  # a whole import (geography loaded)
 def test_store_reads_back_python_lists(settings: Settings, tmp_path: Path) -> None:
     """The records file reads as before: list columns of Python lists, valid GeoParquet."""
     path, mapping = _write(tmp_path, _rows(6))
@@ -133,6 +134,7 @@ def test_store_reads_back_python_lists(settings: Settings, tmp_path: Path) -> No
     assert actors.geometry.x.round(4).tolist() == actors["longitude"].round(4).tolist()
 
 
+@pytest.mark.slow  # a whole import (geography loaded)
 def test_reimport_unchanged_and_updated(settings: Settings, tmp_path: Path) -> None:
     """The old records are read as Arrow too: an unchanged row is unchanged, an edit updated."""
     rows = _rows(6)
@@ -154,6 +156,7 @@ def test_reimport_unchanged_and_updated(settings: Settings, tmp_path: Path) -> N
     assert report["balanced"]
 
 
+@pytest.mark.slow  # a whole import (geography loaded)
 def test_id_repeated_across_chunks_is_merged(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
