@@ -13,6 +13,14 @@ Run: ``python bench/bench_ingest.py [--actors 100000] [--repeats R]`` (or
   (same run, interleaved);
 - ``ingest_rows_per_s_<N>``, and checks that the accounting balances.
 
+``--issue10-csv [ROWS]`` (default 2,200,000) measures issue 10's case
+instead: a generic CSV of about 200 MB with few regular columns
+(``id,nom,adresse,code_postal,commune,lat,lon,type``) imported through a
+mapping file (:mod:`mapapp.sources.mapping`), once, into an empty store.
+It prints ``issue10_file_mb_<ROWS>``, ``ingest_peak_mb_<ROWS>`` (target:
+under 1 GiB), ``ingest_s_<ROWS>``, ``ingest_cpu_s_<ROWS>``,
+``ingest_rows_per_s_<ROWS>`` and whether the accounting balances.
+
 Why a real source file and a real process: the operator runs ``mapapp
 ingest services.csv``; the file is written in the data·inclusion export's
 services layout (the adapter, the chunked CSV reader and the cleaning all
@@ -120,13 +128,132 @@ def write_services(n: int, communes: pd.DataFrame, path: Path, *, seed: int = 7)
     return path
 
 
-def run_ingest(path: Path, data_dir: Path, report: Path) -> tuple[float, float, float]:
+#: Issue 10's generic file: a network's own codes in its ``type`` column.
+GENERIC_TYPES = {
+    "ML": "mission-locale",
+    "FT": "france-travail",
+    "CE": "cap-emploi",
+    "SIAE": "siae",
+    "EPN": "mediation-numerique",
+    "FS": "france-services",
+    "CCAS": "ccas",
+}
+#: How such a file names its places (a label, then the commune).
+GENERIC_LABELS = {
+    "ML": "Mission locale",
+    "FT": "France Travail",
+    "CE": "Cap emploi",
+    "SIAE": "Chantier d'insertion",
+    "EPN": "Espace numérique",
+    "FS": "France services",
+    "CCAS": "CCAS",
+}
+#: The mapping an operator would write for that file (docs/mapping.md).
+GENERIC_MAPPING = """name = "bench-generic"
+source = "reseau"
+dataset = "reseau"
+
+[columns]
+source_id = "id"
+nom = "nom"
+adresse = "adresse"
+code_postal = "code_postal"
+commune = "commune"
+latitude = "lat"
+longitude = "lon"
+source_type = "type"
+
+[constants]
+modes_accueil = ["en-presentiel"]
+
+[actor_type]
+from = "type"
+default = "autre"
+map = {{ {} }}
+""".format(", ".join(f'{k} = "{v}"' for k, v in GENERIC_TYPES.items()))
+
+
+def write_generic(n: int, communes: pd.DataFrame, postcodes: pd.DataFrame, path: Path) -> Path:
+    """Issue 10's CSV: ``n`` regular rows of eight short columns, about 95 bytes each.
+
+    Points and communes from :func:`synthetic.clustered_points`; each row's
+    postcode is one its commune really has (the geography's postcode table),
+    a tenth of the rows have no coordinates (placed from the postcode and
+    commune).  Written in 200,000-row slices so the writer stays small.
+    """
+    lat0, lon0, rows = clustered_points(communes, n, seed=10)
+    rng = np.random.default_rng(10)
+    codes = (communes["code"] if "code" in communes else communes.index.to_series()).astype(str)
+    first_pc = postcodes.drop_duplicates("code_insee").set_index("code_insee")["code_postal"]
+    pcs = codes.map(first_pc).fillna("").astype(str).to_numpy()
+    names = communes["nom"].astype(str).to_numpy()
+    kinds = np.array(list(GENERIC_TYPES))
+    labels = np.array([GENERIC_LABELS[k] + " " for k in kinds])
+    streets = np.array(["rue de la République", "avenue Jean Jaurès", "place de la Mairie"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    step = 200_000
+    for start in range(0, n, step):
+        sl = slice(start, min(n, start + step))
+        r = rows[sl]
+        m = len(r)
+        ids = np.arange(start, start + m).astype(str)
+        pick = rng.integers(0, len(kinds), m)
+        kind = kinds[pick]
+        lat = np.round(lat0[sl], 5).astype(str).astype(object)
+        lon = np.round(lon0[sl], 5).astype(str).astype(object)
+        missing = rng.random(m) < 0.1
+        lat[missing], lon[missing] = "", ""
+        number = rng.integers(1, 200, m).astype(str)
+        frame = pd.DataFrame(
+            {
+                "id": np.char.add("b", ids),
+                "nom": np.char.add(labels[pick], names[r]),
+                "adresse": np.char.add(np.char.add(number, " "), streets[rng.integers(0, 3, m)]),
+                "code_postal": pcs[r],
+                "commune": names[r],
+                "lat": lat,
+                "lon": lon,
+                "type": kind,
+            }
+        )
+        frame.to_csv(path, index=False, header=start == 0, mode="w" if start == 0 else "a")
+    return path
+
+
+def issue10(n: int, settings: Settings) -> None:
+    """Issue 10's case: one import of a ~200 MB generic CSV; peak memory and speed."""
+    geography = load_geography(settings.cache_dir)
+    communes = analysis_units(geography.communes)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        mapping = root / "reseau.toml"
+        mapping.write_text(GENERIC_MAPPING, "utf-8")
+        path = write_generic(n, communes, geography.postcodes, root / "in" / "reseau.csv")
+        print(f"issue10_file_mb_{n}: {path.stat().st_size / 2**20:.1f}")
+        wall, cpu, peak = run_ingest(path, root / "data", root / "r.json", mapping=mapping)
+        report = json.loads((root / "r.json").read_text("utf-8"))
+    print(f"ingest_peak_mb_{n}: {peak:.0f}")
+    print(f"ingest_s_{n}: {wall:.1f}")
+    print(f"ingest_cpu_s_{n}: {cpu:.1f}")
+    print(f"ingest_rows_per_s_{n}: {n / wall:.0f}")
+    print(
+        f"ingest_loaded_{n}: {report['loaded']} loaded, {report['merged']} merged, "
+        f"{report['quarantined']} quarantined"
+    )
+    print(f"ingest_balanced_{n}: {bool(report['balanced']) and report['read'] == n}")
+
+
+def run_ingest(
+    path: Path, data_dir: Path, report: Path, *, mapping: Path | None = None
+) -> tuple[float, float, float]:
     """``(wall s, CPU s, peak MB)`` of one ``python -m mapapp ingest`` process."""
     env = {**os.environ, "MAPAPP_DATA_DIR": str(data_dir)}
     # GNU time forks the import from a small process: a child forked from this
     # one would count this process's pages in its peak until it execs.
     cmd = ["/usr/bin/time", "-f", "peak_kb=%M", sys.executable, "-m", "mapapp", "ingest"]
     cmd += [str(path), "--no-geocode", "--quiet", "--report", str(report)]
+    if mapping is not None:
+        cmd += ["--mapping", str(mapping)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
@@ -151,7 +278,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actors", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=0, help="default: 3, 1 above 200k")
+    parser.add_argument(
+        "--issue10-csv",
+        type=int,
+        nargs="?",
+        const=2_200_000,
+        default=None,
+        metavar="ROWS",
+        help="issue 10's case instead: a ~200 MB generic CSV (default 2,200,000 rows)",
+    )
     args = parser.parse_args()
+    if args.issue10_csv:
+        issue10(args.issue10_csv, Settings.from_env())
+        return
     n = args.actors
     repeats = args.repeats or (3 if n <= 200_000 else 1)
     settings = Settings.from_env()

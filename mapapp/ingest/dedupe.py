@@ -75,6 +75,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -430,17 +431,19 @@ class _Fingerprints:
     _NAMES = ("nom", "structure_nom")
 
     def __init__(self, actors: pd.DataFrame) -> None:
-        self.columns = {c: _column(actors, c, None).tolist() for c in _IDENTITY_FIELDS}
+        # Series, read one cell at a time: a million rows of eleven columns as
+        # Python lists would cost more than the records themselves.
+        self.columns = {c: _column(actors, c, None) for c in _IDENTITY_FIELDS}
         # the commune too, only so that name_key's cache (filled by _NameKeys) is hit
-        self.communes = _column(actors, "commune").astype(str).tolist()
-        self.done: dict[int, str] = {}
+        self.communes = _column(actors, "commune")
 
-    def __getitem__(self, row: int) -> str:
-        if row not in self.done:
-            self.done[row] = "\x1f".join(
-                self._norm(c, self.columns[c][row], self.communes[row]) for c in _IDENTITY_FIELDS
-            )
-        return self.done[row]
+    def __getitem__(self, row: int) -> bytes:
+        """The row's fingerprint as a 16-byte digest (the joined fields can be kilobytes)."""
+        commune = str(self.communes.iat[row])
+        text = "\x1f".join(
+            self._norm(c, self.columns[c].iat[row], commune) for c in _IDENTITY_FIELDS
+        )
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
     def _norm(self, column: str, v: object, commune: str) -> str:
         if isinstance(v, (list, tuple, np.ndarray)):
@@ -462,11 +465,21 @@ class _Edge:
 
 
 class _Clusters:
-    """Union-find whose roots remember their files, split tags and confidentiality."""
+    """Union-find whose roots remember their files, split tags and confidentiality.
 
-    def __init__(self, datasets: list[str], tags: list[set[str]], alone: list[bool]) -> None:
+    Why sparse: most records never join anything; a set of files and a set
+    of tags per record cost 400 bytes each (400 MB at a million records).
+    Only the roots that joined or carry a tag have entries.
+
+    >>> uf = _Clusters(["f1", "f2", "f1"], {}, set())
+    >>> uf.join(0, 1, same_file_ok=False), uf.join(1, 2, same_file_ok=False)
+    (True, False)
+    """
+
+    def __init__(self, datasets: list[str], tags: dict[int, set[str]], alone: set[int]) -> None:
         self.parent = list(range(len(datasets)))
-        self.files = [{d} for d in datasets]
+        self.datasets = datasets
+        self.files: dict[int, set[str]] = {}
         self.tags = tags
         self.alone = alone
 
@@ -478,21 +491,32 @@ class _Clusters:
             self.parent[i], i = root, self.parent[i]
         return root
 
+    def _files(self, root: int) -> set[str]:
+        return self.files.get(root) or {self.datasets[root]}
+
     def join(self, a: int, b: int, *, same_file_ok: bool, forced: bool = False) -> bool:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return False
         if not forced:
-            if self.alone[ra] or self.alone[rb] or self.tags[ra] & self.tags[rb]:
+            if ra in self.alone or rb in self.alone:
                 return False
-            if not same_file_ok and self.files[ra] & self.files[rb]:
+            if self.tags.get(ra, _NO_TAGS) & self.tags.get(rb, _NO_TAGS):
+                return False
+            if not same_file_ok and self._files(ra) & self._files(rb):
                 return False
         keep, gone = min(ra, rb), max(ra, rb)
         self.parent[gone] = keep
-        self.files[keep] |= self.files[gone]
-        self.tags[keep] |= self.tags[gone]
-        self.alone[keep] = self.alone[keep] or self.alone[gone]
+        self.files[keep] = self._files(keep) | self._files(gone)
+        self.files.pop(gone, None)
+        if keep in self.tags or gone in self.tags:
+            self.tags[keep] = self.tags.get(keep, set()) | self.tags.pop(gone, set())
+        if gone in self.alone:
+            self.alone.add(keep)
         return True
+
+
+_NO_TAGS: frozenset[str] = frozenset()
 
 
 def _column(actors: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
@@ -551,7 +575,7 @@ def _identical_edges(
     few nearest twins.
     """
     prints = _Fingerprints(actors)
-    groups: dict[tuple[str, str, bool], list[int]] = {}
+    groups: dict[tuple[str, bytes, bool], list[int]] = {}
     bound = km_to_chord(IDENTICAL_M / 1000)
     for pos in np.flatnonzero(_has_twin_nearby(xyz, files[rows], bound)).tolist():
         row = int(rows[pos])
@@ -591,6 +615,10 @@ def _has_twin_nearby(xyz: np.ndarray, files: np.ndarray, bound: float) -> np.nda
     return out
 
 
+#: Points asked of a k-d tree at once in :func:`_near_pairs`.
+_QUERY_SLICE = 100_000
+
+
 def _near_pairs(xyz: np.ndarray, files: np.ndarray) -> np.ndarray:
     """Candidate pairs ``(i, j)``, ``i < j``: each point's nearest neighbours per file.
 
@@ -610,15 +638,19 @@ def _near_pairs(xyz: np.ndarray, files: np.ndarray) -> np.ndarray:
         for g, theirs in enumerate(members):
             radius = IDENTICAL_M if f == g else SIRET_M
             k = min(NEIGHBOURS + (f == g), len(theirs))
-            dist, idx = trees[g].query(
-                xyz[mine], k=k, distance_upper_bound=km_to_chord(radius / 1000)
-            )
-            dist, idx = dist.reshape(len(mine), k), idx.reshape(len(mine), k)
-            hit = np.isfinite(dist)
-            a = np.repeat(mine, k).reshape(len(mine), k)[hit]
-            b = theirs[idx[hit]]
-            keep = a != b
-            found.append(np.column_stack([a[keep], b[keep]]))
+            # by slices: the (points x k) answers of a million points weigh 400 MB
+            for start in range(0, len(mine), _QUERY_SLICE):
+                part = mine[start : start + _QUERY_SLICE]
+                dist, idx = trees[g].query(
+                    xyz[part], k=k, distance_upper_bound=km_to_chord(radius / 1000)
+                )
+                dist, idx = dist.reshape(len(part), k), idx.reshape(len(part), k)
+                hit = np.isfinite(dist)
+                a = np.repeat(part, k).reshape(len(part), k)[hit]
+                b = theirs[idx[hit]]
+                keep = a != b
+                found.append(np.column_stack([a[keep], b[keep]]))
+                del dist, idx, hit
     if not found:
         return np.empty((0, 2), dtype=np.intp)
     both = np.sort(np.concatenate(found), axis=1)
@@ -652,15 +684,17 @@ class _NameKeys:
     """
 
     def __init__(self, actors: pd.DataFrame) -> None:
-        self.noms = _column(actors, "nom").astype(str).tolist()
-        self.snoms = _column(actors, "structure_nom").astype(str).tolist()
-        self.communes = _column(actors, "commune").astype(str).tolist()
+        # read cell by cell (see _Fingerprints): only a few rows are ever asked for
+        self.noms = _column(actors, "nom")
+        self.snoms = _column(actors, "structure_nom")
+        self.communes = _column(actors, "commune")
         self.done: dict[int, list[NameKey]] = {}
 
     def __getitem__(self, row: int) -> list[NameKey]:
         keys = self.done.get(row)
         if keys is None:
-            nom, snom, commune = self.noms[row], self.snoms[row], self.communes[row]
+            nom, snom = str(self.noms.iat[row]), str(self.snoms.iat[row])
+            commune = str(self.communes.iat[row])
             keys = [name_key(nom, commune)]
             if snom and snom != nom:
                 keys.append(name_key(snom, commune))
@@ -705,14 +739,14 @@ def cluster_actors(
     files = np.array([datasets.get(i) or f"source:{s}" for i, s in zip(ids, src, strict=True)])
     overrides = overrides or Overrides()
     pos = {rid: k for k, rid in enumerate(ids)}
-    tags: list[set[str]] = [set() for _ in range(n)]
-    alone = [False] * n
+    tags: dict[int, set[str]] = {}
+    alone: set[int] = set()
     for g, group in enumerate(overrides.splits):
         members = [pos[i] for i in group.ids if i in pos]
         for m in members:
             if len(group.ids) == 1:
-                alone[m] = True
-            tags[m].add(f"split:{g}")
+                alone.add(m)
+            tags.setdefault(m, set()).add(f"split:{g}")
     uf = _Clusters(files.tolist(), tags, alone)
     conf = _column(actors, "confidential", False).astype(bool).to_numpy()
     accepted: list[_Edge] = []
@@ -741,13 +775,16 @@ def _assemble(
     order = np.lexsort((np.array(ids), -richness, -precise.astype(int), roots))
     cluster_of = [""] * n
     primary = np.zeros(n, dtype=bool)
-    sources: list[list[str]] = [[] for _ in range(n)]
+    sources: list[list[str]] = [[]] * n
+    shared: dict[tuple[str, ...], list[str]] = {}
     sorted_roots = roots[order]
     starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
     for members in np.split(order, starts[1:]):
         head = int(members[0])
         primary[head] = True
-        cluster_sources = sorted({src[m] for m in members})
+        # one list per distinct set of sources, shared by its clusters' members
+        found = tuple(sorted({src[m] for m in members}))
+        cluster_sources = shared.setdefault(found, list(found))
         for m in members:
             cluster_of[m] = ids[head]
             sources[m] = cluster_sources

@@ -46,9 +46,13 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from mapapp.errors import StoreError
 from mapapp.geo.communes import load_geography
 from mapapp.geo.geocode import AddressGeocoder
 from mapapp.ingest.bounds import bound_chunk, bound_original
@@ -58,7 +62,7 @@ from mapapp.ingest.fingerprint import file_digest, import_fingerprint
 from mapapp.ingest.locate import Locator
 from mapapp.ingest.overrides import OVERRIDES_FILE, Overrides, load_overrides
 from mapapp.ingest.report import bump, new_report, repair_kinds, write_report
-from mapapp.schema import COLUMNS, actors_frame
+from mapapp.schema import COLUMNS, LIST_COLUMNS
 from mapapp.settings import Settings
 from mapapp.sources import InputGroup, resolve_inputs
 from mapapp.sources._base import STAGING_COLUMNS
@@ -124,7 +128,6 @@ class _Run:
         self.frames: list[pd.DataFrame] = []
         self.infos: list[pd.DataFrame] = []
         self.datasets: list[str] = []
-        self.seen: dict[str, str] = {}
         self.quarantine: list[dict[str, Any]] = []
 
     def add(
@@ -147,15 +150,30 @@ class _Run:
         actors, info = cleaned.actors, cleaned.info
         if len(actors) == 0:
             return
-        keep = np.ones(len(actors), dtype=bool)
-        for i, rid in enumerate(actors["id"].tolist()):
-            if rid in self.seen:
-                keep[i] = False
-                self._merged(ds, MergeRule.SAME_ID.label("en"))
-            else:
-                self.seen[rid] = ds
-        self.frames.append(_compact(actors[keep]))
-        self.infos.append(info[keep].assign(dataset=ds))
+        # a repeated id is found once every chunk is read (see `rows`): no
+        # dictionary of a million ids is held while reading
+        self.frames.append(_compact(actors))
+        self.infos.append(_compact_info(info).assign(dataset=ds))
+
+    def rows(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Every cleaned row and its notes; a repeated id keeps its first row.
+
+        The later rows of an id are counted as merged (same id) in their
+        dataset, as the reading order met them.
+        """
+        if not self.frames:
+            return pd.DataFrame(columns=list(COLUMNS)), pd.DataFrame({"dataset": []})
+        new = pd.concat(self.frames, ignore_index=True)
+        info = pd.concat(self.infos, ignore_index=True)
+        self.frames, self.infos = [], []
+        again = new["id"].duplicated(keep="first").to_numpy()
+        if again.any():
+            label = MergeRule.SAME_ID.label("en")
+            for ds in info["dataset"].to_numpy()[again].tolist():
+                self._merged(ds, label)
+            new = new[~again].reset_index(drop=True)
+            info = info[~again].reset_index(drop=True)
+        return new, info
 
     def _merged(self, ds: str, reason: str) -> None:
         r = self.report
@@ -166,22 +184,84 @@ class _Run:
 
 #: Text columns of the records, held as Arrow strings between cleaning and commit.
 _TEXT_COLUMNS = [c for c, (kind, _) in COLUMNS.items() if kind == "str"]
+#: The Arrow type every list column (obstacles, publics...) is held as.
+_LIST_TYPE = pa.list_(pa.string())
+LIST_DTYPE = pd.ArrowDtype(_LIST_TYPE)
+#: The info columns that hold a (mostly empty) list per row.
+_INFO_LISTS = ("repairs", "unknown_thematiques", "unknown_codes", "confidential_reasons")
+_EMPTY: tuple[()] = ()
+
+
+def _as_strings(value: Any) -> list[str]:
+    """A list cell as a list of strings (None, NaN and "" are empty)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in value]
+
+
+def arrow_lists(values: Any, *, default: list[str] | None = None) -> pd.Series:
+    """A list column as one Arrow ``list<string>`` array instead of a Python list per row.
+
+    Why: a Python list of two slugs costs about 200 bytes; Arrow holds the
+    same in about 20 (offsets and text).  A million rows of seven list
+    columns weigh a gigabyte less.  ``default`` replaces empty lists (the
+    ``modes_accueil`` rule of :func:`mapapp.schema.actors_frame`).
+
+    >>> arrow_lists(pd.Series([["a", "b"], None, "c"])).tolist()
+    [['a', 'b'], [], ['c']]
+    >>> arrow_lists(pd.Series([[]]), default=["en-presentiel"]).tolist()
+    [['en-presentiel']]
+    """
+    index = values.index if isinstance(values, pd.Series) else None
+    if isinstance(values, pd.Series) and values.dtype == LIST_DTYPE and default is None:
+        return values
+    lists = [_as_strings(v) or default or [] for v in values]
+    return pd.Series(pd.array(pa.array(lists, type=_LIST_TYPE), dtype=LIST_DTYPE), index=index)
 
 
 def _compact(actors: pd.DataFrame) -> pd.DataFrame:
-    """A cleaned chunk with its text columns as Arrow strings, not Python objects.
+    """A cleaned chunk with Arrow strings and Arrow lists, not Python objects.
 
     Why: the import holds every cleaned row until the merge; a Python string
-    costs about 50 bytes more than its text, so a million rows of twenty text
-    columns weigh a gigabyte less this way.
+    costs about 50 bytes more than its text and a Python list about 150, so a
+    million rows weigh gigabytes less this way.
 
     >>> _compact(pd.DataFrame({"nom": pd.Series(["EPN"], dtype=object)}))["nom"].dtype
     <StringDtype(na_value=nan)>
+    >>> _compact(pd.DataFrame({"obstacles": [["emploi"]]}))["obstacles"].dtype
+    list<item: string>[pyarrow]
     """
     out = actors.copy(deep=False)  # copy-on-write: only the converted columns are new
     for col in _TEXT_COLUMNS:
         if col in out and out[col].dtype == object:
             out[col] = out[col].astype("str")
+    for col in LIST_COLUMNS:
+        if col in out:
+            default = ["en-presentiel"] if col == "modes_accueil" else None
+            out[col] = arrow_lists(out[col], default=default)
+    return out
+
+
+def _compact_info(info: pd.DataFrame) -> pd.DataFrame:
+    """The cleaning's per-row notes with one shared empty tuple for every empty list.
+
+    Why: most rows have no repair, no unknown code, no confidentiality
+    reason; a fresh empty list per row and column costs 56 bytes each.
+
+    >>> i = _compact_info(pd.DataFrame({"repairs": [[], ["x"]]}))
+    >>> i["repairs"].tolist(), i["repairs"].iloc[0] is _EMPTY
+    ([(), ['x']], True)
+    """
+    out = info.copy(deep=False)
+    for col in _INFO_LISTS:
+        if col in out:
+            out[col] = pd.Series(
+                [v if len(v) else _EMPTY for v in out[col]], index=out.index, dtype=object
+            )
+    if "origin" in out and out["origin"].dtype == object:  # one per row: "file.csv#12"
+        out["origin"] = out["origin"].fillna("").astype("str")
     return out
 
 
@@ -491,20 +571,8 @@ def _merge(
     ledger and clusters tables.
     """
     r = run.report
-    new = (
-        pd.concat(run.frames, ignore_index=True)
-        if run.frames
-        else pd.DataFrame(columns=list(COLUMNS))
-    )
-    info = pd.concat(run.infos, ignore_index=True) if run.infos else pd.DataFrame()
-    run.frames, run.infos = [], []
-    old = store.read_actors() if not store.is_empty() else None
-    old_plain = (
-        pd.DataFrame(old.drop(columns="geometry"))
-        if old is not None
-        else pd.DataFrame(columns=list(COLUMNS))
-    )
-    del old
+    new, info = run.rows()
+    old_plain = _read_old(store)
     if not accept_degraded:
         new, info = _hold_degraded(run, old_plain, new, info)
     diff = diff_actors(old_plain, new)
@@ -533,7 +601,7 @@ def _merge(
     elif prune and gone:
         pruned = gone
         combined = combined[~_isin(combined["id"], gone)].reset_index(drop=True)
-    files = files_of(ledger, ((i, run.seen[i]) for i in new["id"]))
+    files = files_of(ledger, zip(new["id"], info["dataset"], strict=True))
     clusters = cluster_actors(combined, datasets=files, overrides=overrides)
     dup_ids = set(clusters.loc[clusters["duplicate"], "id"])
     clusters_changed = clusters_differ(old_plain, _with_clusters(combined, clusters))
@@ -561,9 +629,7 @@ def _merge(
         [
             ledger[~_isin(ledger["dataset"], datasets)],
             ledger[_isin(ledger["dataset"], datasets) & ~_isin(ledger["id"], pruned)],
-            pd.DataFrame(
-                {"dataset": [run.seen[i] for i in new["id"]], "id": new["id"].astype(str)}
-            ),
+            pd.DataFrame({"dataset": info["dataset"].astype(str), "id": new["id"].astype(str)}),
         ],
         ignore_index=True,
     ).drop_duplicates()
@@ -587,8 +653,7 @@ def _merge(
     }
     # free the import's copies before the stored frame is built
     del new, info, old_plain, diff
-    run.seen = {}
-    actors = actors_frame(combined) if changed or store.is_empty() else None
+    actors = _stored_frame(combined) if changed or store.is_empty() else None
     return actors, {"ledger": ledger_rows.reset_index(drop=True), "clusters": clusters}
 
 
@@ -690,11 +755,64 @@ def _with_clusters(combined: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFra
     out = combined.copy(deep=False)  # copy-on-write: the new columns only
     out["cluster_id"] = out["id"].map(by_id["cluster_id"]).fillna("").astype(str)
     out["duplicate"] = out["id"].map(by_id["duplicate"]).fillna(False).astype(bool)
-    out["sources"] = [
-        sorted({str(x) for x in v}) if isinstance(v, (list, np.ndarray)) else []
-        for v in out["id"].map(by_id["sources"])
-    ]
+    out["sources"] = arrow_lists(out["id"].map(by_id["sources"]))
     return out
+
+
+def _read_old(store: Any) -> pd.DataFrame:
+    """The store's records without geometry, list columns as Arrow lists (see :func:`_compact`).
+
+    Read column by column from the generation's Parquet file when the store
+    has one, so the old records never exist as Python lists and strings.
+    """
+    if store.is_empty():
+        return pd.DataFrame(columns=list(COLUMNS))
+    path = getattr(store, "actors_path", None)
+    if path is None:  # PostGIS: its own reader
+        return _compact(pd.DataFrame(store.read_actors().drop(columns="geometry")))
+    try:
+        table = pq.read_table(path, columns=[c for c in pq.read_schema(path).names if c in COLUMNS])
+    except (OSError, pa.ArrowException) as exc:
+        raise StoreError(
+            f"cannot read the records in {path} ({exc}); "
+            "'mapapp store rollback' goes back to the previous import"
+        ) from exc
+    for i, name in enumerate(table.column_names):
+        if pa.types.is_list(table.schema.field(name).type):
+            table = table.set_column(i, name, table.column(name).cast(_LIST_TYPE))
+    frame = table.to_pandas(types_mapper=lambda t: LIST_DTYPE if t == _LIST_TYPE else None)
+    del table
+    return _compact(frame)
+
+
+def _stored_frame(combined: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The records as the store keeps them: :func:`mapapp.schema.actors_frame`'s rules.
+
+    The same defaults and types column by column, but list columns stay
+    Arrow lists (the store writes them as Parquet lists either way): no
+    Python list per row and column at the end of a national import.
+
+    >>> f = _stored_frame(pd.DataFrame({"id": ["a:1"], "latitude": [45.0], "longitude": [5.0]}))
+    >>> f["modes_accueil"].tolist(), f["actor_type"].tolist(), f.geometry.x.tolist()
+    ([['en-presentiel']], ['autre'], [5.0])
+    """
+    df = combined.reset_index(drop=True)
+    n = len(df)
+    out: dict[str, Any] = {}
+    for col, (kind, default) in COLUMNS.items():
+        present = col in df
+        if kind == "list":
+            fill = ["en-presentiel"] if col == "modes_accueil" else None
+            out[col] = arrow_lists(df[col] if present else pd.Series([None] * n), default=fill)
+        elif kind == "float":
+            out[col] = pd.to_numeric(df[col], errors="coerce") if present else default
+        elif kind == "bool":
+            out[col] = df[col].fillna(default).astype(bool) if present else default
+        else:
+            out[col] = df[col].fillna(default).astype("str") if present else default
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n))
+    points = gpd.points_from_xy(frame["longitude"], frame["latitude"], crs="EPSG:4326")
+    return gpd.GeoDataFrame(frame, geometry=points, crs="EPSG:4326")
 
 
 def _confidential(r: dict[str, Any], rid: str, nom: str, why: list[dict[str, str]]) -> None:

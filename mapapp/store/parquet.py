@@ -68,7 +68,7 @@ import pandas as pd
 from mapapp.errors import StoreBusyError, StoreError
 from mapapp.schema import validate_actors
 
-__all__ = ["CRASH_STEPS", "KEEP", "Generation", "ParquetStore"]
+__all__ = ["CRASH_STEPS", "KEEP", "Generation", "ParquetStore", "write_geoparquet"]
 
 #: Generations kept after a commit (the current one and the ones before it).
 KEEP = 3
@@ -105,6 +105,43 @@ def _fsync_dir(folder: Path) -> None:
 def _fsync_file(path: Path) -> None:
     with path.open("rb") as fh:
         os.fsync(fh.fileno())
+
+
+def write_geoparquet(actors: gpd.GeoDataFrame, path: Path) -> None:
+    """Write the records as GeoParquet; Arrow list columns read back as Python lists.
+
+    Why: the import holds list columns (obstacles, publics...) as Arrow
+    lists to save memory; written as they are, pandas would record their
+    type in the file's metadata and every reader would get Arrow lists.
+    The columns are Parquet lists either way; only the pandas metadata is
+    set to what a column of Python lists records, so the file reads exactly
+    like one written from Python lists.
+
+    >>> import tempfile, pyarrow as pa
+    >>> lists = pd.array([["emploi"]], dtype=pd.ArrowDtype(pa.list_(pa.string())))
+    >>> g = gpd.GeoDataFrame({"obstacles": lists}, geometry=gpd.points_from_xy([5.0], [45.0]),
+    ...                      crs="EPSG:4326")
+    >>> path = Path(tempfile.mkdtemp()) / "a.parquet"
+    >>> write_geoparquet(g, path)
+    >>> back = gpd.read_parquet(path)
+    >>> back["obstacles"].dtype, list(back["obstacles"].iloc[0])
+    (dtype('O'), ['emploi'])
+    """
+    arrow_lists = [c for c in actors.columns if isinstance(actors[c].dtype, pd.ArrowDtype)]
+    if not arrow_lists:
+        actors.to_parquet(path, index=False)
+        return
+    import pyarrow.parquet as pq
+    from geopandas.io.arrow import _geopandas_to_arrow  # what to_parquet itself uses
+
+    table = _geopandas_to_arrow(actors, index=False)
+    meta = dict(table.schema.metadata or {})
+    pandas_meta = json.loads(meta[b"pandas"])
+    for col in pandas_meta["columns"]:
+        if col["name"] in arrow_lists:
+            col["numpy_type"] = "object"
+    meta[b"pandas"] = json.dumps(pandas_meta).encode()
+    pq.write_table(table.replace_schema_metadata(meta), path)
 
 
 @dataclass(frozen=True)
@@ -443,7 +480,7 @@ class ParquetStore:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
             if actors is not None:
-                actors.to_parquet(tmp / ACTORS, index=False)
+                write_geoparquet(actors, tmp / ACTORS)
                 _fsync_file(tmp / ACTORS)
             elif current is not None:
                 self._carry(current.path / ACTORS, tmp / ACTORS)
