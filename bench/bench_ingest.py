@@ -7,6 +7,10 @@ Run: ``python bench/bench_ingest.py [--actors 100000] [--repeats R]`` (or
   import of ``N`` services into an empty store (median, and ``_p95``);
 - ``ingest_peak_mb_<N>``: peak resident memory of that ``mapapp ingest``
   process (its high-water mark as GNU ``time`` reports it);
+- ``prepare_index_s_<N>``, ``prepare_index_cpu_s_<N>``,
+  ``prepare_index_peak_mb_<N>``: the search index ``mapapp ingest`` prepares
+  right after committing, in a child process of its own (timed apart with
+  ``--no-index`` on the import and ``mapapp store prepare-index``);
 - ``reimport_s_<N>``, ``reimport_cpu_s_<N>``, ``reimport_peak_mb_<N>``: the
   same file imported again, unchanged;
 - ``reimport_speedup_<N>``: first import wall time / re-import wall time
@@ -246,24 +250,38 @@ def issue10(n: int, settings: Settings) -> None:
 def run_ingest(
     path: Path, data_dir: Path, report: Path, *, mapping: Path | None = None
 ) -> tuple[float, float, float]:
-    """``(wall s, CPU s, peak MB)`` of one ``python -m mapapp ingest`` process."""
-    env = {**os.environ, "MAPAPP_DATA_DIR": str(data_dir)}
-    # GNU time forks the import from a small process: a child forked from this
-    # one would count this process's pages in its peak until it execs.
-    cmd = ["/usr/bin/time", "-f", "peak_kb=%M", sys.executable, "-m", "mapapp", "ingest"]
-    cmd += [str(path), "--no-geocode", "--quiet", "--report", str(report)]
+    """``(wall s, CPU s, peak MB)`` of one ``python -m mapapp ingest`` process.
+
+    With ``--no-index``: the search index the command prepares afterwards, in
+    a child process of its own, is timed apart (:func:`run_prepare_index`).
+    """
+    args = ["ingest", str(path), "--no-geocode", "--quiet", "--no-index", "--report", str(report)]
     if mapping is not None:
-        cmd += ["--mapping", str(mapping)]
+        args += ["--mapping", str(mapping)]
+    return run_mapapp(args, data_dir)
+
+
+def run_prepare_index(data_dir: Path) -> tuple[float, float, float]:
+    """``(wall s, CPU s, peak MB)`` of ``mapapp store prepare-index`` (what an import runs next)."""
+    return run_mapapp(["store", "prepare-index"], data_dir)
+
+
+def run_mapapp(args: list[str], data_dir: Path) -> tuple[float, float, float]:
+    """``(wall s, CPU s, peak MB)`` of one ``python -m mapapp ARGS`` process."""
+    env = {**os.environ, "MAPAPP_DATA_DIR": str(data_dir)}
+    # GNU time forks the command from a small process: a child forked from this
+    # one would count this process's pages in its peak until it execs.
+    cmd = ["/usr/bin/time", "-f", "peak_kb=%M", sys.executable, "-m", "mapapp", *args]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     err = proc.stderr.read().decode(errors="replace")
-    _, status, usage = os.wait4(proc.pid, 0)  # CPU of the import (a waited-for descendant)
+    _, status, usage = os.wait4(proc.pid, 0)  # CPU of the command (a waited-for descendant)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     peak = [line for line in err.splitlines() if line.startswith("peak_kb=")]
     if proc.returncode or not peak:
-        raise SystemExit(f"mapapp ingest failed ({proc.returncode}): {err[-2000:]}")
+        raise SystemExit(f"mapapp {args[0]} failed ({proc.returncode}): {err[-2000:]}")
     return wall, usage.ru_utime + usage.ru_stime, int(peak[-1].split("=")[1]) / 1024
 
 
@@ -307,6 +325,8 @@ def main() -> None:
         for rep in range(repeats):
             data = root / f"data{rep}"
             first.append(run_ingest(path, data, root / f"r{rep}.json"))
+            if rep == 0:
+                index = run_prepare_index(data)
             again.append(run_ingest(path, data, root / f"r{rep}b.json"))
             r1 = json.loads((root / f"r{rep}.json").read_text("utf-8"))
             r2 = json.loads((root / f"r{rep}b.json").read_text("utf-8"))
@@ -320,6 +340,9 @@ def main() -> None:
     _stats(f"ingest_s_{n}", [w for w, _, _ in first])
     _stats(f"ingest_cpu_s_{n}", [c for _, c, _ in first])
     print(f"ingest_peak_mb_{n}: {max(m for _, _, m in first):.0f}")
+    print(f"prepare_index_s_{n}: {index[0]:.2f}")
+    print(f"prepare_index_cpu_s_{n}: {index[1]:.2f}")
+    print(f"prepare_index_peak_mb_{n}: {index[2]:.0f}")
     _stats(f"reimport_s_{n}", [w for w, _, _ in again])
     _stats(f"reimport_cpu_s_{n}", [c for _, c, _ in again])
     print(f"reimport_peak_mb_{n}: {max(m for _, _, m in again):.0f}")

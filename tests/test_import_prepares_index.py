@@ -29,3 +29,16 @@ def test_import_leaves_the_search_index_beside_its_version(
     kept = list((tmp_path / "data" / "generations" / current).glob("search-*/"))
     assert kept, "no search index kept beside the committed version"
     assert "index de recherche" in capsys.readouterr().err
+
+
+def test_no_index_leaves_the_first_server_to_build_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAPAPP_DATA_DIR", str(tmp_path / "data"))
+    args = ["ingest", str(FIXTURES / "dup_a.csv"), "--mapping", str(FIXTURES / "dup_b.toml")]
+    try:
+        main([*args, "--no-geocode", "--quiet", "--no-index"])
+    except SystemExit as ended:
+        assert ended.code in (0, None)
+    current = (tmp_path / "data" / "CURRENT").read_text().strip()
+    assert not list((tmp_path / "data" / "generations" / current).glob("search-*/"))

@@ -8,6 +8,7 @@ when it waits for another import, prints the summary, and gives clear errors
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -72,24 +73,27 @@ def _on_wait(message: str) -> None:
     click.echo(f"{message}…", err=True)
 
 
-def _prepare_search(settings: Settings, *, quiet: bool) -> None:
-    """Build and keep the search index of the version just committed.
+def _prepare_search(*, quiet: bool) -> None:
+    """Build and keep the search index of the version just committed, in a child process.
 
     Why: a server started after an import then maps the kept index and
     answers its first search in seconds, instead of building it (15 s at a
-    million services) while a person waits.  The import is already
-    committed: a failure here only warns, the first server builds the index.
+    million services) while a person waits.  A child process, so that the
+    import's memory and the index's are never held at once.  The import is
+    already committed: a failure here only warns, the first server builds it.
     """
-    from mapapp.catalog import warm_search_cache
-    from mapapp.errors import MapappError
-
     if not quiet:
         click.echo("Préparation de l'index de recherche / preparing the search index…", err=True)
-    try:
-        warm_search_cache(settings)
-    except MapappError as exc:
+    done = subprocess.run(
+        [sys.executable, "-m", "mapapp", "store", "prepare-index"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or ["?"])[-1]
         click.echo(
-            f"Attention : index de recherche non préparé ({exc}) ; le premier serveur le "
+            f"Attention : index de recherche non préparé ({why}) ; le premier serveur le "
             f"construira / warning: search index not prepared; the first server will build it",
             err=True,
         )
@@ -156,6 +160,11 @@ def _summary(report: dict[str, Any]) -> None:
     is_flag=True,
     help="Print progress lines on stderr even when it is not a terminal (logs, cron).",
 )
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Do not prepare the search index afterwards (the first server builds it).",
+)
 def ingest_command(
     sources: tuple[str, ...],
     fmt: str | None,
@@ -169,6 +178,7 @@ def ingest_command(
     no_wait: bool,
     quiet: bool,
     show_progress: bool,
+    no_index: bool,
 ) -> None:
     """Import SOURCES (files, folders or URLs): the format is detected from the content."""
     from mapapp.ingest import ingest
@@ -193,7 +203,8 @@ def ingest_command(
         )
     finally:
         bar.close()
-    _prepare_search(settings, quiet=quiet)
+    if not no_index:
+        _prepare_search(quiet=quiet)
     _summary(report)
 
 
@@ -211,8 +222,13 @@ def ingest_command(
     "--report", "report_path", type=click.Path(path_type=Path), help="Write the JSON report here."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Do not prepare the search index afterwards (the first server builds it).",
+)
 def fetch_command(
-    what: str, fmt: str, no_geocode: bool, report_path: Path | None, quiet: bool
+    what: str, fmt: str, no_geocode: bool, report_path: Path | None, quiet: bool, no_index: bool
 ) -> None:
     """Download the national data·inclusion open-data export and import it."""
     from mapapp.ingest import ingest
@@ -235,5 +251,6 @@ def fetch_command(
         )
     finally:
         bar.close()
-    _prepare_search(settings, quiet=quiet)
+    if not no_index:
+        _prepare_search(quiet=quiet)
     _summary(report)

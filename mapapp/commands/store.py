@@ -74,3 +74,16 @@ def rollback_command(target: str | None, no_wait: bool) -> None:
         f"Génération courante / current generation: {gen.name} (était / was {before}). "
         f"'mapapp store rollback --to {before}' annule ceci / undoes this."
     )
+
+
+@store_command.command("prepare-index")
+def prepare_index_command() -> None:
+    """Build and keep the search index of the current version (``mapapp ingest`` does it).
+
+    A server started afterwards maps the kept index and answers its first
+    search in seconds instead of building it.
+    """
+    from mapapp.catalog import warm_search_cache
+
+    warm_search_cache(Settings.from_env())
+    click.echo("Index de recherche prêt / search index ready.")
