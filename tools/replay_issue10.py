@@ -181,7 +181,7 @@ def key_lines(text: str, limit: int = 12) -> list[str]:
 
 def report_of(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     """The JSON report an import wrote (its path is on the 'Report:' line)."""
-    match = re.search(r"^Report: (\S+\.json)", proc.stdout, re.M)
+    match = re.search(r"^Rapport \/ report: (\S+\.json)", proc.stdout, re.M)
     if not match:
         return {}
     loaded: dict[str, Any] = json.loads(Path(match.group(1)).read_text())

@@ -106,10 +106,11 @@ def _summary(report: dict[str, Any]) -> None:
         click.echo(line)
     files = report.get("report_files") or []
     if files:
-        click.echo("Report: " + " and ".join(str(f) for f in files))
+        click.echo("Rapport / report: " + " ; ".join(str(f) for f in files))
     if report.get("quarantine_file"):
         click.echo(
-            f"Quarantine: {report['quarantine_file']} (fix the rows, then 'mapapp ingest' that file)"
+            f"Quarantaine / quarantine: {report['quarantine_file']} (corrigez les lignes puis "
+            f"'mapapp ingest' ce fichier / fix the rows, then 'mapapp ingest' that file)"
         )
 
 

@@ -490,6 +490,8 @@ def _read_inputs(
         )
     if not geocode:
         geocoder = None
+    if progress is not None:  # said at once: the first chunk takes seconds to read and clean
+        progress(0, STAGE_READ)
     try:
         for group in groups:
             r["inputs"].append(

@@ -13,7 +13,7 @@ Examples
 >>> r["read"], r["balanced"]
 (0, True)
 >>> print(summary_lines(r)[0])
-Read 0 rows: 0 loaded, 0 merged, 0 quarantined (counts add up).
+0 lignes lues : 0 chargées, 0 fusionnée(s), 0 en quarantaine (le compte est juste) / Read 0 rows: 0 loaded, 0 merged, 0 quarantined (counts add up).
 """
 
 from __future__ import annotations
@@ -93,50 +93,87 @@ def repair_kinds(repairs: list[str]) -> list[str]:
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    """A few lines for the terminal."""
-    check = "counts add up" if report["balanced"] else "COUNTS DO NOT ADD UP: please report"
+    """A few lines for the terminal, French first, then English (as every CLI message).
+
+    Examples
+    --------
+    >>> r = {"read": 3, "loaded": 2, "merged": 1, "quarantined": 0, "balanced": True,
+    ...      "store": {"added": 2, "total": 2}, "repaired": {"rows": 0},
+    ...      "quarantined_by_reason": {}, "unknown_thematiques": [],
+    ...      "opening_hours": {"invalid": 0}}
+    >>> print("\\n".join(summary_lines(r)))
+    3 lignes lues : 2 chargées, 1 fusionnée(s), 0 en quarantaine (le compte est juste) / Read 3 rows: 2 loaded, 1 merged, 0 quarantined (counts add up).
+    Store : 2 ajoutée(s), 0 mise(s) à jour, 0 inchangée(s), 0 disparue(s) de leur source (gardées ; --prune les retire), 2 fiches en tout / Store: 2 added, 0 updated, 0 unchanged, 0 gone from their source (kept; --prune removes them), 2 actors in all.
+    """
+    ok = report["balanced"]
+    check_fr = "le compte est juste" if ok else "LE COMPTE EST FAUX : signalez-le"
+    check = "counts add up" if ok else "COUNTS DO NOT ADD UP: please report"
+    read, loaded, merged, quar = (report[k] for k in ("read", "loaded", "merged", "quarantined"))
     lines = [
-        f"Read {report['read']} rows: {report['loaded']} loaded, {report['merged']} merged, "
-        f"{report['quarantined']} quarantined ({check})."
+        f"{read} lignes lues : {loaded} chargées, {merged} fusionnée(s), {quar} en quarantaine "
+        f"({check_fr}) / Read {read} rows: {loaded} loaded, {merged} merged, "
+        f"{quar} quarantined ({check})."
     ]
     store = report.get("store") or {}
     if store:
+        add, upd, same, gone, total = (
+            store.get(k, 0) for k in ("added", "updated", "unchanged", "gone", "total")
+        )
         lines.append(
-            f"Store: {store.get('added', 0)} added, {store.get('updated', 0)} updated, "
-            f"{store.get('unchanged', 0)} unchanged, {store.get('gone', 0)} gone from their "
-            f"source (kept; --prune removes them), {store.get('total', 0)} actors in all."
+            f"Store : {add} ajoutée(s), {upd} mise(s) à jour, {same} inchangée(s), {gone} "
+            f"disparue(s) de leur source (gardées ; --prune les retire), {total} fiches en tout"
+            f" / Store: {add} added, {upd} updated, {same} unchanged, {gone} gone from their "
+            f"source (kept; --prune removes them), {total} actors in all."
         )
     lines += _safety_lines(report)
+    lines += _detail_lines(report)
+    return lines
+
+
+def _detail_lines(report: dict[str, Any]) -> list[str]:
+    """What the import merged, repaired, placed roughly, quarantined or hid (FR / EN)."""
+    lines: list[str] = []
     earlier = sum(1 for m in report.get("merges") or [] if not m.get("this_import", True))
     if earlier:
         lines.append(
-            f"Records of earlier imports now merged into a richer record of this one: {earlier} "
-            "(see 'merges' in the report, 'mapapp duplicates')."
+            f"Fiches d'imports précédents fusionnées dans une fiche plus riche de celui-ci : "
+            f"{earlier} / records of earlier imports now merged into a richer record of this "
+            "one (see 'merges' in the report, 'mapapp duplicates')."
         )
     lines += [str(note) for note in report.get("notes") or []]
     rep = report["repaired"]
     if rep["rows"]:
         kinds = ", ".join(f"{k}: {v}" for k, v in Counter(rep["by_kind"]).most_common(4))
-        lines.append(f"Repaired {rep['rows']} rows ({kinds}).")
+        lines.append(f"Lignes réparées / repaired rows: {rep['rows']} ({kinds}).")
     prec = report.get("precision") or {}
     if prec.get("commune"):
-        lines.append(f"Placed at commune precision only: {prec['commune']}.")
+        lines.append(
+            f"Placées à la commune seulement / placed at commune precision only: {prec['commune']}."
+        )
     for reason, count in Counter(report["quarantined_by_reason"]).most_common(3):
-        lines.append(f"Quarantined {count}: {reason}")
+        lines.append(f"En quarantaine / quarantined {count}: {reason}")
     conf = report.get("confidential") or {}
     if conf.get("rows"):
         why = ", ".join(f"{k}: {v}" for k, v in Counter(conf["by_reason"]).most_common())
-        lines.append(f"Confidential (address hidden): {conf['rows']} ({why}).")
+        lines.append(
+            f"Confidentielles (adresse masquée) / confidential (address hidden): {conf['rows']} "
+            f"({why})."
+        )
     if report["unknown_thematiques"]:
-        lines.append(f"Unknown thématiques kept: {len(report['unknown_thematiques'])} distinct.")
+        n = len(report["unknown_thematiques"])
+        lines.append(f"Thématiques inconnues gardées / unknown thématiques kept: {n} distinct.")
     hours = report["opening_hours"]
     if hours["invalid"]:
         lines.append(
-            f"Opening hours not in OpenStreetMap syntax: {hours['invalid']} (kept in the description)."
+            "Horaires hors syntaxe OpenStreetMap (gardés dans la description) / opening hours "
+            f"not in OpenStreetMap syntax (kept in the description): {hours['invalid']}."
         )
     geo = report.get("geocoding") or {}
     if geo.get("unavailable"):
-        lines.append("Geocoder unreachable: rows without coordinates were placed at their commune.")
+        lines.append(
+            "Géocodeur injoignable : lignes sans coordonnées placées à leur commune / geocoder "
+            "unreachable: rows without coordinates were placed at their commune."
+        )
     return lines
 
 
