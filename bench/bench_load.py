@@ -137,7 +137,24 @@ def group_cpu_s(pgid: int) -> float:
     return total
 
 
+def ensure_free(*ports: int) -> None:
+    """Stop with a clear message when a port is taken: a server left by an earlier run
+    would answer in place of the one under test (its figures would be another's)."""
+    import socket
+
+    for port in ports:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                raise SystemExit(
+                    f"port {port} is in use (a server left by an earlier run? "
+                    f"'ss -ltnp | grep {port}'); set BENCH_PORT to another base port"
+                )
+
+
 def start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    ensure_free(
+        *(int(cmd[i + 1]) for i, a in enumerate(cmd[:-1]) if a in ("--port", "--server.port"))
+    )
     return subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -612,6 +629,9 @@ def main(argv: list[str]) -> int:
         help="profile the app's reruns into this folder (one process, sessions one by one)",
     )
     args = parser.parse_args(argv)
+    # bench/run.py stops an overrunning benchmark with SIGTERM first: exit through the
+    # ``finally`` blocks so the servers (in process groups of their own) are stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     stores = args.stores.split(",")
     geo = load_geography(Settings.from_env().cache_dir)
     units = analysis_units(geo.communes)

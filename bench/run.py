@@ -166,7 +166,13 @@ def run_one(script: Path, extra: list[str], budget: float) -> tuple[dict[str, st
     ) as proc:
 
         def stop() -> None:
+            # SIGTERM first: a benchmark stops the servers it started in process groups
+            # of their own (a SIGKILL of its group alone would leave them serving)
             timed_out.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(40)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
 
