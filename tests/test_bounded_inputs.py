@@ -252,8 +252,8 @@ def test_progress_lines_on_request_when_not_a_terminal(
     monkeypatch.setenv("MAPAPP_DATA_DIR", str(tmp_path / "data2"))
     main([*args, "--progress", "--report", str(tmp_path / "r2.json")])
     err = capsys.readouterr().err
-    assert "[lecture / reading] 3 lignes lues / rows read" in err
-    assert "fusion / merging" in err and "rows/s" in err
+    assert "[lecture / reading] 0 lignes lues / rows read" in err  # said before the first chunk
+    assert "[fusion / merging] 3 lignes lues / rows read" in err and "rows/s" in err
     monkeypatch.setenv("MAPAPP_DATA_DIR", str(tmp_path / "data"))
     main([*args, "--progress", "--report", str(tmp_path / "r3.json")])
     assert "[inchangé / unchanged]" in capsys.readouterr().err  # the no-op says so too
