@@ -26,11 +26,15 @@ Examples
 >>> async def x(request: Request, n: Annotated[int, Query(ge=1)] = 1,
 ...             tag: Annotated[list[str] | None, Query()] = None) -> Response:
 ...     return Response(f"{n} {tag}")
+>>> from concurrent.futures import ThreadPoolExecutor
 >>> handler = FastQueryRoute("/x", x).get_route_handler()
 >>> def get(qs: str) -> bytes:
 ...     scope = {"type": "http", "query_string": qs.encode(), "headers": []}
-...     try:
-...         return asyncio.run(handler(Request(scope))).body
+...     async def call() -> bytes:
+...         return (await handler(Request(scope))).body
+...     try:  # a loop of its own, in a thread: the caller may be inside one
+...         with ThreadPoolExecutor(1) as pool:
+...             return pool.submit(asyncio.run, call()).result()
 ...     except RequestValidationError as exc:
 ...         return exc.errors()[0]["loc"]
 >>> get("n=3&tag=a&tag=b"), get("other=1"), get("n=0")
