@@ -120,10 +120,10 @@ def percentiles(prefix: str, seconds: Sequence[float]) -> None:
 # --------------------------------------------------------------------- processes
 
 
-def group_cpu_s(pgid: int) -> float:
-    """CPU seconds (user + system) of every live process in process group ``pgid``."""
+def group_cpu(pgid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each live process in process group ``pgid``, by pid."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    out: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -133,8 +133,52 @@ def group_cpu_s(pgid: int) -> float:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         if int(fields[2]) == pgid:  # fields[0] is the state; pgrp is the 5th field overall
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            out[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in process group ``pgid``."""
+    return sum(group_cpu(pgid).values())
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (None when gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def pg_server_pid(url: str) -> int | None:
+    """The postmaster's pid of the PostgreSQL server at ``url`` when it runs on this machine.
+
+    Asked to the server itself (its backend's parent), so no process name is guessed;
+    None when the server is elsewhere or ``/proc`` does not show it.
+    """
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    fields = _stat(row[0]) if row else None
+    return int(fields[1]) if fields else None
+
+
+def pg_cpu_s(postmaster: int) -> float:
+    """CPU seconds of a PostgreSQL server: the postmaster, its live children (backends,
+    autovacuum, checkpointer...) and the children it has already reaped (a connection's
+    backend that ended counts through the postmaster's ``cutime``/``cstime``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    own = _stat(postmaster)
+    if own is None:
+        return float("nan")
+    total = sum(int(v) for v in own[11:15])  # utime stime cutime cstime
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(postmaster):
+            fields = _stat(entry.name)
+            if fields is not None and int(fields[1]) == postmaster:
+                total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def ensure_free(*ports: int) -> None:
@@ -277,14 +321,17 @@ def bench_api(store: str, env: dict[str, str], targets: list[bytes]) -> None:
     cmd += ["--port", str(API_PORT), "--workers", str(API_WORKERS)]
     proc = start(cmd, env)
     name = f"load_api_{store}"
+    db = pg_server_pid(env["MAPAPP_STORE_URL"]) if env.get("MAPAPP_STORE_URL") else None
     try:
         emit(f"{name}_ready_s", api_warm(API_PORT, targets))
         for clients in API_CLIENTS:
             if over_budget():
                 emit(f"{name}_c{clients}", "skipped (time budget spent)")
                 continue
-            cpu0, cpu_client0 = group_cpu_s(proc.pid), time.process_time()
+            cpu0, cpu_client0 = group_cpu(proc.pid), time.process_time()
+            db0 = pg_cpu_s(db) if db else 0.0
             run = asyncio.run(api_load(API_PORT, targets, clients))
+            cpu1 = group_cpu(proc.pid)
             done = len(run.search) + len(run.floor)
             prefix = f"{name}_c{clients}"
             percentiles(prefix, run.search)
@@ -292,8 +339,20 @@ def bench_api(store: str, env: dict[str, str], targets: list[bytes]) -> None:
             emit(f"{prefix}_errors", str(run.errors))
             emit(f"{prefix}_requests", str(done))
             emit(f"{prefix}_rps", done / run.wall)
-            emit(f"{prefix}_server_cpu_ms", (group_cpu_s(proc.pid) - cpu0) / done * 1000)
+            spent = {pid: cpu1[pid] - cpu0.get(pid, 0.0) for pid in cpu1}
+            emit(f"{prefix}_server_cpu_ms", sum(spent.values()) / done * 1000)
+            # Each process's share of the server CPU (the workers' balance: an uneven
+            # accept leaves one worker with more connections, hence the tail).
+            shares = sorted(
+                (v / max(sum(spent.values()), 1e-9) for v in spent.values()), reverse=True
+            )
+            emit(
+                f"{prefix}_server_cpu_split",
+                "/".join(f"{100 * v:.0f}" for v in shares if v >= 0.005),
+            )
             emit(f"{prefix}_client_cpu_ms", (time.process_time() - cpu_client0) / done * 1000)
+            if db:
+                emit(f"{prefix}_db_cpu_ms", (pg_cpu_s(db) - db0) / done * 1000)
             emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
         if API_THINK_S > 0 and not over_budget():
             api_think(proc, name, targets, max(API_CLIENTS))

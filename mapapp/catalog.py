@@ -85,8 +85,9 @@ def store_stamp(settings: Settings) -> str:
     from mapapp.reserved_view import combined_stamp, reserved_stamp
     from mapapp.store import open_store
 
-    store = open_store(settings)
-    base = "demo" if store.is_empty() else store.stamp()
+    base = open_store(settings).stamp()  # one read: "empty" when nothing was committed
+    if base == "empty":
+        base = "demo"
     return combined_stamp(base, reserved_stamp(settings), pd.Timestamp.now(tz="UTC"))
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -40,7 +41,7 @@ import pandas as pd
 from mapapp.errors import StoreBusyError, StoreError
 from mapapp.schema import COLUMNS, actors_frame, validate_actors
 
-__all__ = ["PostgisStore", "migrate"]
+__all__ = ["PostgisStore", "migrate", "pooled"]
 
 #: Advisory lock keys (any 64-bit integers unique to mapapp).
 _WRITER_KEY = 0x6D61_7061_7001
@@ -71,6 +72,79 @@ def _connect(url: str, **kwargs: Any) -> Any:
             f"cannot connect to the PostGIS store ({type(exc).__name__}); "
             "check MAPAPP_STORE_URL and that the server is running"
         ) from None
+
+
+_engines: dict[str, Any] = {}
+_engines_lock = threading.Lock()
+
+
+def _engine(url: str) -> Any:
+    """One SQLAlchemy engine per URL and process: a small pool of open connections.
+
+    Why: a new connection costs a TCP handshake, an authentication and a new
+    server process (milliseconds of CPU on both sides), and an API worker or
+    an app process checks the store's stamp every second or so; with the pool
+    that check is one query on a connection already open.  ``pool_pre_ping``
+    replaces a connection the server closed (a restart) before it is lent.
+    """
+    engine = _engines.get(url)
+    if engine is None:
+        with _engines_lock:
+            engine = _engines.get(url)
+            if engine is None:
+                from sqlalchemy import create_engine
+
+                engine = create_engine(
+                    _sqlalchemy_url(url),
+                    pool_size=2,
+                    max_overflow=8,
+                    pool_pre_ping=True,
+                    pool_recycle=1800,
+                    isolation_level="AUTOCOMMIT",
+                    connect_args={"connect_timeout": 10},
+                )
+                _engines[url] = engine
+    return engine
+
+
+def _forget_engines() -> None:
+    """In a forked child: never use the parent's connections (their sockets are shared)."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines)
+
+
+@contextmanager
+def pooled(url: str) -> Iterator[Any]:
+    """A psycopg connection in autocommit, lent by the URL's pool and given back after.
+
+    A connection that failed is dropped from the pool rather than lent again.
+
+    Raises
+    ------
+    StoreError
+        When the server cannot be reached.
+    """
+    import psycopg
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        lent = _engine(url).raw_connection()
+    except (SQLAlchemyError, psycopg.Error) as exc:
+        raise StoreError(
+            f"cannot connect to the PostGIS store ({type(exc).__name__}); "
+            "check MAPAPP_STORE_URL and that the server is running"
+        ) from None
+    try:
+        yield lent.driver_connection
+    except psycopg.Error:
+        lent.invalidate()
+        raise
+    finally:
+        lent.close()
 
 
 def migrate(url: str) -> None:
@@ -127,16 +201,14 @@ class PostgisStore:
         import psycopg
 
         self._ready()
-        conn = _connect(self.url, autocommit=True)
         try:
-            yield conn
+            with pooled(self.url) as conn:
+                yield conn
         except psycopg.Error as exc:
             raise StoreError(
                 f"cannot read the PostGIS store ({type(exc).__name__}); "
                 "check that the server is running and the schema migrated"
             ) from None
-        finally:
-            conn.close()
 
     # -- reads -----------------------------------------------------------------
     def is_empty(self) -> bool:

@@ -224,16 +224,17 @@ class RegisterDB:
         if self.url:
             import psycopg
 
-            conn = self._pg()
-            try:
-                return list(conn.execute(sql, tuple(params)).fetchall())
+            from mapapp.store.postgis import PostgisStore, pooled
+
+            PostgisStore(self.url)._ready()  # runs the Alembic migrations once per process
+            try:  # a pooled connection: pages read the register's version on every run
+                with pooled(self.url) as conn:
+                    return list(conn.execute(sql, tuple(params)).fetchall())
             except psycopg.Error as exc:
                 raise StoreError(
                     f"cannot read the register ({type(exc).__name__}); "
                     "check that the PostGIS server is running"
                 ) from None
-            finally:
-                conn.close()
         lite = self._sqlite()
         try:
             return lite.execute(sql.replace("%s", "?"), tuple(params)).fetchall()

@@ -26,6 +26,7 @@ from data_inclusion.schema.v1 import Public
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from numpy.typing import NDArray
+from pydantic import TypeAdapter
 
 from mapapp.coverage import Territory, territory_label, territory_units
 from mapapp.errors import AmbiguousPlaceError, UnknownPlaceError
@@ -497,32 +498,62 @@ def plan(
     return PlanOut(**result.to_dict("en" if lang == "en" else "fr"))
 
 
+def _vocabulary(kind: Literal["obstacles", "types"]) -> bytes:
+    """A vocabulary's JSON answer, built once per process (it never changes while it runs).
+
+    Why bytes: ``/types`` and ``/obstacles`` are the cheapest, most polled
+    answers; validating and serialising 12-20 models on every call cost
+    about as much server CPU as a search (``bench/bench_api_cpu.py``).  The
+    models are still what the bytes come from, and the route keeps them as
+    its documented ``response_model``.
+
+    Examples
+    --------
+    >>> import json
+    >>> json.loads(_vocabulary("types"))[0]["label"]["fr"] != ""
+    True
+    """
+    found = _VOCABULARIES.get(kind)
+    if found is None:
+        if kind == "obstacles":
+            items = [
+                VocabularyItem(
+                    value=o.value,
+                    label={"fr": o.label("fr"), "en": o.label("en")},
+                    thematiques=list(o.thematiques_v1),
+                )
+                for o in Obstacle
+            ]
+        else:
+            items = [
+                VocabularyItem(
+                    value=t.value,
+                    label={"fr": t.label("fr"), "en": t.label("en")},
+                    obstacles=sorted(o.value for o in t.default_obstacles),
+                )
+                for t in ActorType
+            ]
+        found = _VOCABULARY_LIST.dump_json(items)
+        _VOCABULARIES[kind] = found
+    return found
+
+
+_VOCABULARY_LIST: TypeAdapter[list[VocabularyItem]] = TypeAdapter(list[VocabularyItem])
+_VOCABULARIES: dict[str, bytes] = {}
+
+
 @router.get("/obstacles", response_model=list[VocabularyItem], summary="Obstacles / Freins")
-async def list_obstacles() -> list[VocabularyItem]:
+async def list_obstacles() -> Response:
     """The obstacles, French and English labels, and the data·inclusion v1 thématiques mapped.
 
     ``async``: a few microseconds of work on the event loop, where a plain
     ``def`` would wait for a thread-pool hop (seconds behind a busy server's
     searches, measured by bench/bench_load.py).
     """
-    return [
-        VocabularyItem(
-            value=o.value,
-            label={"fr": o.label("fr"), "en": o.label("en")},
-            thematiques=list(o.thematiques_v1),
-        )
-        for o in Obstacle
-    ]
+    return Response(_vocabulary("obstacles"), media_type="application/json")
 
 
 @router.get("/types", response_model=list[VocabularyItem], summary="Actor types / Types d'acteurs")
-async def list_types() -> list[VocabularyItem]:
+async def list_types() -> Response:
     """The actor types, French and English labels, and their default obstacles (``async``: see above)."""
-    return [
-        VocabularyItem(
-            value=t.value,
-            label={"fr": t.label("fr"), "en": t.label("en")},
-            obstacles=sorted(o.value for o in t.default_obstacles),
-        )
-        for t in ActorType
-    ]
+    return Response(_vocabulary("types"), media_type="application/json")

@@ -18,8 +18,9 @@ would record URLs).
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -28,12 +29,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mapapp import __version__
 from mapapp.settings import Settings
-from mapapp.web.middleware import RateLimit, SecurityHeaders, quiet_access_log
+from mapapp.web.middleware import ExactRoutes, RateLimit, SecurityHeaders, quiet_access_log
 from mapapp.web.models import Problem
 from mapapp.web.problems import PROBLEM_JSON, ApiProblem, negotiate_lang, problem_body
 from mapapp.web.state import ApiState
@@ -116,13 +117,45 @@ def _problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
+def _exact_routes() -> dict[str, Callable[[Request], Awaitable[Response]]]:
+    """The API's hot GETs and their handlers, for :class:`~mapapp.web.middleware.ExactRoutes`."""
+    from mapapp.web.api import list_obstacles, list_types, router
+    from mapapp.web.fastquery import FastQueryRoute
+
+    async def obstacles(_: Request) -> Response:
+        return await list_obstacles()
+
+    async def types(_: Request) -> Response:
+        return await list_types()
+
+    routes: dict[str, Callable[[Request], Awaitable[Response]]] = {
+        "/api/v1/obstacles": obstacles,
+        "/api/v1/types": types,
+    }
+    for route in router.routes:
+        if isinstance(route, FastQueryRoute) and route.methods == {"GET"}:
+            handler = route.direct_handler()
+            if handler is not None:
+                routes[route.path] = handler
+    return routes
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the index before the worker accepts requests (none waits for a first build)."""
     # When the store is unreadable now, requests answer 503 until it is readable.
     with suppress(ApiProblem):
         await run_in_threadpool(app.state.mapapp.snapshot)
-    yield
+    # What is alive now (modules, geography, index, the first snapshot) lives as
+    # long as the worker: keep it out of the cyclic collector.  A full collection
+    # over it takes about 90 ms (bench/bench_api_cpu.py), during which the worker
+    # answers nobody: the tail of the load test.
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # an app built again in the same process (tests) frees this one
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -175,14 +208,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     reserved.mount(app, settings)
 
     # Middleware: the last added runs first.  The rate limit answers inside the
-    # headers middleware so its 429 gets the same headers.
+    # headers middleware so its 429 gets the same headers; the hot GETs are
+    # answered inside both, without the router.
+    app.add_middleware(ExactRoutes, routes=_exact_routes())
     app.add_middleware(RateLimit, per_minute=settings.api_rate_limit)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(settings.api_cors_origins),
-        allow_methods=["GET"],
-        allow_headers=["Accept-Language"],
-        allow_credentials=False,
-    )
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api_cors_origins),
+            allow_methods=["GET"],
+            allow_headers=["Accept-Language"],
+            allow_credentials=False,
+        )
+    # CORS closed (the default): no middleware at all, so no answer ever carries
+    # an Access-Control-* header (a preflight gets the 405 problem), and no
+    # request pays for the Origin check.
     app.add_middleware(SecurityHeaders)
     return app

@@ -61,12 +61,21 @@ class FastQueryRoute(APIRoute):
     """An :class:`~fastapi.routing.APIRoute` validating its query string with one model."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return self.direct_handler() or super().get_route_handler()
+
+    def direct_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]] | None:
+        """The one-model handler, or None when the endpoint is not of the kind it serves.
+
+        It needs nothing from FastAPI's request machinery (no dependencies, no
+        exit stack), so :class:`~mapapp.web.middleware.ExactRoutes` may call it
+        without the router.
+        """
         d = self.dependant
         simple = not (
             d.path_params or d.header_params or d.cookie_params or d.body_params or d.dependencies
         )
         if not (simple and d.request_param_name and inspect.iscoroutinefunction(d.call)):
-            return super().get_route_handler()
+            return None
         model, sequences = _query_model(self.name, d.query_params)
         names = {p.alias: p.name for p in d.query_params}
         endpoint = d.call

@@ -34,11 +34,21 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["QueryFreeAccessLog", "RateLimit", "SecurityHeaders", "TokenBuckets", "quiet_access_log"]
+__all__ = [
+    "ExactRoutes",
+    "QueryFreeAccessLog",
+    "RateLimit",
+    "SecurityHeaders",
+    "TokenBuckets",
+    "quiet_access_log",
+]
 
 
 class QueryFreeAccessLog(logging.Filter):
@@ -101,6 +111,49 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ExactRoutes:
+    """Answer a GET of a few exact paths by calling their handler, without the router.
+
+    Why: FastAPI finds a request's route by trying its routes one by one (a
+    dozen here, with the light page's and the register's) and then runs its
+    generic request handler; for the vocabulary answers that was about half
+    the server's CPU per request, and a sixth of a search's
+    (``bench/bench_api_cpu.py``).  The handlers given are the routes' own
+    (the search's :class:`~mapapp.web.fastquery.FastQueryRoute` handler, the
+    vocabularies' cached bytes), so an answer is the same bytes either way.
+
+    Only successes are answered here: when a handler raises (a problem, an
+    invalid parameter, a bug), the request goes through the whole stack
+    again, whose exception handlers turn it into problem details.  Every
+    handler served here reads only: running one twice changes nothing.  It
+    sits inside the headers and rate-limit middleware, which apply as before.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Mapping[str, Callable[[Request], Awaitable[Response]]],
+    ) -> None:
+        self.app = app
+        self.routes = dict(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path = str(scope["path"])
+            root = str(scope.get("root_path", ""))
+            handler = self.routes.get(path[len(root) :] if root and path.startswith(root) else path)
+            if handler is not None:
+                try:
+                    response = await handler(Request(scope, receive))
+                except Exception:  # answered by the whole stack: problem details
+                    await self.app(scope, receive, send)
+                    return
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class TokenBuckets:

@@ -14,6 +14,7 @@ a distance computed from it can leave the process.
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -186,6 +187,12 @@ class ApiState:
         try:
             with self._lock:
                 self._snapshot = self._build()
+            if gc.get_freeze_count():
+                # The worker froze its first snapshot (app lifespan): let the
+                # collector free the previous one, then freeze the new one.
+                gc.unfreeze()
+                gc.collect()
+                gc.freeze()
         except MapappError:
             pass  # the store is unreadable right now: keep the last version, retry later
         finally:
