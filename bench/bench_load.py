@@ -257,6 +257,47 @@ def api_warm(port: int, targets: list[bytes], timeout: float = 300.0) -> float:
     return time.monotonic() - start_t
 
 
+def settle(pgid: int, timeout: float = 300.0) -> float:
+    """Wait until the server's processes are idle (under 5 % of a core over a second).
+
+    Why: :func:`api_warm` talks on one connection, so to one worker; another
+    may still be building its index, and a worker only accepts connections
+    once built, so a run started then would give all its connections to the
+    first one (measured: a 100/0 CPU split at 50 clients).  Seconds waited.
+    """
+    t0 = time.monotonic()
+    before = group_cpu_s(pgid)
+    while time.monotonic() - t0 < timeout:
+        time.sleep(1.0)
+        now = group_cpu_s(pgid)
+        if now - before < 0.05:
+            break
+        before = now
+    return time.monotonic() - t0
+
+
+def client_loop() -> str:
+    """The client's event loop: uvloop when installed (half the client's CPU per
+    request, which shares the 2 cores with the server), else asyncio's.
+    ``BENCH_CLIENT_LOOP=asyncio`` forces the plain one."""
+    if os.environ.get("BENCH_CLIENT_LOOP", "uvloop") == "uvloop":
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            return "asyncio"
+        return "uvloop"
+    return "asyncio"
+
+
+def run_client(coro: Any) -> Any:
+    """Run the load client's coroutine on :func:`client_loop`'s loop."""
+    if client_loop() == "uvloop":
+        import uvloop
+
+        return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
 async def _get(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: bytes
 ) -> tuple[int, bytes]:
@@ -323,14 +364,15 @@ def bench_api(store: str, env: dict[str, str], targets: list[bytes]) -> None:
     name = f"load_api_{store}"
     db = pg_server_pid(env["MAPAPP_STORE_URL"]) if env.get("MAPAPP_STORE_URL") else None
     try:
-        emit(f"{name}_ready_s", api_warm(API_PORT, targets))
+        emit(f"{name}_ready_s", api_warm(API_PORT, targets) + settle(proc.pid))
+        emit(f"{name}_client_loop", client_loop())
         for clients in API_CLIENTS:
             if over_budget():
                 emit(f"{name}_c{clients}", "skipped (time budget spent)")
                 continue
             cpu0, cpu_client0 = group_cpu(proc.pid), time.process_time()
             db0 = pg_cpu_s(db) if db else 0.0
-            run = asyncio.run(api_load(API_PORT, targets, clients))
+            run = run_client(api_load(API_PORT, targets, clients))
             cpu1 = group_cpu(proc.pid)
             done = len(run.search) + len(run.floor)
             prefix = f"{name}_c{clients}"
@@ -355,19 +397,26 @@ def bench_api(store: str, env: dict[str, str], targets: list[bytes]) -> None:
                 emit(f"{prefix}_db_cpu_ms", (pg_cpu_s(db) - db0) / done * 1000)
             emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
         if API_THINK_S > 0 and not over_budget():
-            api_think(proc, name, targets, max(API_CLIENTS))
+            api_think(proc, name, targets, max(API_CLIENTS), db)
     finally:
         stop(proc)
 
 
-def api_think(proc: subprocess.Popen[bytes], name: str, targets: list[bytes], clients: int) -> None:
+def api_think(
+    proc: subprocess.Popen[bytes],
+    name: str,
+    targets: list[bytes],
+    clients: int,
+    db: int | None = None,
+) -> None:
     """The second figure: ``clients`` users who read for about :data:`API_THINK_S` between requests.
 
     Not the goal's strict reading (that is the closed loop above): what a
     locust run with a wait time would show, named ``*_think<S>s_*``.
     """
     cpu0, cpu_client0 = group_cpu_s(proc.pid), time.process_time()
-    run = asyncio.run(api_load(API_PORT, targets, clients, think=API_THINK_S))
+    db0 = pg_cpu_s(db) if db else 0.0
+    run = run_client(api_load(API_PORT, targets, clients, think=API_THINK_S))
     done = len(run.search) + len(run.floor)
     prefix = f"{name}_c{clients}_think{API_THINK_S:g}s"
     percentiles(prefix, run.search)
@@ -375,6 +424,8 @@ def api_think(proc: subprocess.Popen[bytes], name: str, targets: list[bytes], cl
     emit(f"{prefix}_rps", done / run.wall)
     emit(f"{prefix}_server_cpu_ms", (group_cpu_s(proc.pid) - cpu0) / done * 1000)
     emit(f"{prefix}_client_cpu_ms", (time.process_time() - cpu_client0) / done * 1000)
+    if db:
+        emit(f"{prefix}_db_cpu_ms", (pg_cpu_s(db) - db0) / done * 1000)
     emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
 
 
