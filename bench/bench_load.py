@@ -17,7 +17,14 @@ for one obstacle around a random commune.  The baseline is interleaved in the
 same run: every tenth request is ``GET /api/v1/types`` (no search: the
 framework, middleware and JSON floor), reported as ``*_floor_p50_ms``.
 ``*_client_cpu_ms`` is the client's own CPU per request (it shares the 2
-cores).  A second, clearly named figure follows the strict closed loop:
+cores; its loop is uvloop when installed, ``*_client_loop``).  Before
+measuring, the benchmark waits until every worker has built its index
+(their CPU at rest): a worker accepts connections only then.
+``*_server_cpu_split`` is each server process's share of the server CPU
+(the workers' balance).  With PostGIS, ``*_db_cpu_ms`` is the CPU the
+PostgreSQL server spent per request (the postmaster, found from a
+backend's parent, its live children and those it reaped: connections,
+autovacuum, checkpoints).  A second, clearly named figure follows the strict closed loop:
 ``*_c200_think1s_*``, 200 clients that each wait about a second (0.75-1 s)
 between an answer and their next request, as locust's users do
 (``BENCH_THINK_S``; 0 leaves it out).

@@ -49,7 +49,19 @@ def api_command(host: str, port: int, workers: int, proxy_headers: bool) -> None
         forwarded_allow_ips="127.0.0.1" if proxy_headers else None,
         server_header=False,
         log_level="warning",
+        # The C parser and event loop, named so that a missing one is an error
+        # rather than a silent fall-back to the pure-Python ones (several times
+        # the CPU per request; both are dependencies of mapapp).
+        http="httptools",
+        loop="uvloop" if _has_uvloop() else "asyncio",
         # A worker building the index of a new import is busy for seconds on a
         # loaded machine: do not take it for hung and kill it (default 5 s).
         timeout_worker_healthcheck=120,
     )
+
+
+def _has_uvloop() -> bool:
+    """uvloop is a dependency except on Windows, where it does not exist."""
+    import importlib.util
+
+    return importlib.util.find_spec("uvloop") is not None

@@ -292,7 +292,7 @@ async def search_services(
     start = (page - 1) * size
     shown = rows[start : start + size].tolist()
     items = b",".join(
-        b'{"service":%s,"distance":%s}' % (raw, repr(round(d, 3)).encode())
+        b'{"service":%s,"distance":%r}' % (raw, round(d, 3))
         for raw, d in zip(snap.services_json(shown), km[start : start + size].tolist(), strict=True)
     )
     remote = _remote(snap, query, wanted_frais, size) if page == 1 else []

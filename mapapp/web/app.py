@@ -5,7 +5,7 @@ app on their own :class:`~mapapp.settings.Settings`; nothing is read or
 loaded at import time.  Run it with::
 
     mapapp api --host 127.0.0.1 --port 8000 --workers 2
-    # or: uvicorn --factory mapapp.web.app:create_app --no-access-log
+    # or: uvicorn --factory mapapp.web.app:create_app --no-access-log --http httptools --loop uvloop
 
 Every response carries ``Referrer-Policy: no-referrer`` and API responses
 ``Cache-Control: no-store``; CORS is closed unless

@@ -46,6 +46,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi._compat import field_annotation_is_sequence
 from fastapi.exceptions import RequestValidationError
@@ -82,11 +83,17 @@ class FastQueryRoute(APIRoute):
         request_name = d.request_param_name
 
         async def handler(request: Request) -> Response:
-            query = request.query_params
+            # Starlette's QueryParams, without building the multi-dict: a
+            # repeated scalar keeps its last value, a list all of them in order.
+            raw = request.scope.get("query_string", b"").decode("latin-1")
             given: dict[str, Any] = {}
-            for alias in names:
-                if alias in query:
-                    given[alias] = query.getlist(alias) if alias in sequences else query[alias]
+            for alias, value in parse_qsl(raw, keep_blank_values=True):
+                if alias not in names:
+                    continue
+                if alias in sequences:
+                    given.setdefault(alias, []).append(value)
+                else:
+                    given[alias] = value
             try:
                 values = model.model_validate(given)
             except ValidationError as exc:
