@@ -148,3 +148,36 @@ def test_postgis_stamp_checks_open_no_new_connection(pg_url, settings, monkeypat
     write_store(s, _records())  # a commit by the writer: the pooled reads see it
     after = store_stamp(s)
     assert after.startswith("pg-") and after != first
+
+
+def test_a_search_never_waits_for_the_stamp_check(tmp_path, settings, monkeypatch):
+    """The check runs in a thread of its own; before, a search waited for it (the tail)."""
+    import time
+
+    from mapapp import catalog
+    from mapapp.web import state as web_state
+
+    s = _settings(tmp_path, settings)
+    write_store(s, _records())
+    app = create_app(s)
+    real = catalog.store_stamp
+    checks: list[float] = []
+
+    def slow_stamp(settings: Settings) -> str:
+        time.sleep(1.5)  # a store far away, or a busy one
+        checks.append(time.monotonic())
+        return real(settings)
+
+    with TestClient(app) as c:
+        monkeypatch.setattr(web_state, "store_stamp", slow_stamp)
+        app.state.mapapp.check_seconds = 0.0  # a check is due at every request
+        took = []
+        for _ in range(5):
+            t = time.monotonic()
+            assert c.get("/api/v1/services?lat=45.19&lon=5.73").status_code == 200
+            took.append(time.monotonic() - t)
+        assert max(took) < 1.0, took  # none waited for the 1.5 s check
+        deadline = time.monotonic() + 10
+        while not checks:  # the check did run, in the background
+            assert time.monotonic() < deadline, "no stamp check ran"
+            time.sleep(0.1)

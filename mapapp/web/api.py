@@ -94,7 +94,8 @@ def _state(request: Request) -> ApiState:
 
 
 async def _snapshot(state: ApiState) -> Snapshot:
-    """The current snapshot; a stamp check or a first build runs off the event loop."""
+    """The current snapshot (a due stamp check runs in its own thread); a first build
+    runs off the event loop."""
     ready = state.ready()
     if ready is not None:
         return ready
