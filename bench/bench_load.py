@@ -399,9 +399,12 @@ def bench_api(store: str, env: dict[str, str], targets: list[bytes]) -> None:
                 f"{prefix}_server_cpu_split",
                 "/".join(f"{100 * v:.0f}" for v in shares if v >= 0.005),
             )
-            emit(f"{prefix}_client_cpu_ms", (time.process_time() - cpu_client0) / done * 1000)
+            emit(
+                f"{prefix}_client_cpu_ms",
+                f"{(time.process_time() - cpu_client0) / done * 1000:.2f}",
+            )
             if db:
-                emit(f"{prefix}_db_cpu_ms", (pg_cpu_s(db) - db0) / done * 1000)
+                emit(f"{prefix}_db_cpu_ms", f"{(pg_cpu_s(db) - db0) / done * 1000:.3f}")
             emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
         if API_THINK_S > 0 and not over_budget():
             api_think(proc, name, targets, max(API_CLIENTS), db)
@@ -430,9 +433,9 @@ def api_think(
     emit(f"{prefix}_errors", str(run.errors))
     emit(f"{prefix}_rps", done / run.wall)
     emit(f"{prefix}_server_cpu_ms", (group_cpu_s(proc.pid) - cpu0) / done * 1000)
-    emit(f"{prefix}_client_cpu_ms", (time.process_time() - cpu_client0) / done * 1000)
+    emit(f"{prefix}_client_cpu_ms", f"{(time.process_time() - cpu_client0) / done * 1000:.2f}")
     if db:
-        emit(f"{prefix}_db_cpu_ms", (pg_cpu_s(db) - db0) / done * 1000)
+        emit(f"{prefix}_db_cpu_ms", f"{(pg_cpu_s(db) - db0) / done * 1000:.3f}")
     emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
 
 
