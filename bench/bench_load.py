@@ -284,9 +284,10 @@ def settle(pgid: int, timeout: float = 300.0) -> float:
 
 
 def client_loop() -> str:
-    """The client's event loop: uvloop when installed (half the client's CPU per
-    request, which shares the 2 cores with the server), else asyncio's.
-    ``BENCH_CLIENT_LOOP=asyncio`` forces the plain one."""
+    """The client's event loop: uvloop when installed (the loop the server runs on;
+    the client shares the 2 cores with it), else asyncio's.
+    ``BENCH_CLIENT_LOOP=asyncio`` forces the plain one (``*_client_cpu_ms`` tells
+    what the client costs either way)."""
     if os.environ.get("BENCH_CLIENT_LOOP", "uvloop") == "uvloop":
         try:
             import uvloop  # noqa: F401
