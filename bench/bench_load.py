@@ -137,6 +137,17 @@ def group_cpu_s(pgid: int) -> float:
     return total
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` (MB), 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def ensure_free(*ports: int) -> None:
     """Stop with a clear message when a port is taken: a server left by an earlier run
     would answer in place of the one under test (its figures would be another's)."""
@@ -396,6 +407,7 @@ APP_STEPS = ("page", "search", "edit", "search")
 class AppRun:
     times: dict[str, list[float]] = field(default_factory=dict)  # kind -> seconds each
     cpu_s: dict[str, float] = field(default_factory=dict)  # kind -> server CPU, all processes
+    gc: dict[str, Any] = field(default_factory=dict)  # kind -> collections and ms per generation
     errors: int = 0
 
 
@@ -428,7 +440,11 @@ async def _connect(port: int) -> Any:
 
 
 async def app_load(
-    places: list[str], sessions: int, cpu: Any = None, ports: Sequence[int] = APP_PORTS
+    places: list[str],
+    sessions: int,
+    cpu: Any = None,
+    ports: Sequence[int] = APP_PORTS,
+    gc: Any = None,
 ) -> AppRun:
     """``sessions`` visitors in lock step: all open the page, then all search, and so on.
 
@@ -436,6 +452,8 @@ async def app_load(
     answered, so the server CPU spent during a step (``cpu()``, seconds, all
     server processes) is that kind of rerun's cost; a search step is the
     strict reading of the goal: every session searches at the same moment.
+    ``gc()`` (optional) gives the server processes' garbage collections so
+    far (:func:`_gc_totals`): their difference over a step is that step's.
     A session that failed a step is counted once as an error and left out of
     the next steps.
     """
@@ -466,6 +484,7 @@ async def app_load(
         searched = 0
         for kind in APP_STEPS:
             c0 = cpu() if cpu else 0.0
+            g0 = gc() if gc else None
             await asyncio.gather(
                 *(
                     one(i, kind, places[(i * APP_SEARCHES + searched) % len(places)])
@@ -474,6 +493,8 @@ async def app_load(
             )
             searched += kind == "search"
             run.cpu_s[kind] = run.cpu_s.get(kind, 0.0) + ((cpu() - c0) if cpu else 0.0)
+            if gc:
+                run.gc[kind] = run.gc.get(kind, 0.0) + (gc() - g0)
     finally:
         await asyncio.gather(*(s.ws.close() for s in alive.values()), return_exceptions=True)
     return run
@@ -502,6 +523,23 @@ def _script_cpu(folder: Path) -> dict[str, list[tuple[float, float]]]:
     return out
 
 
+def _gc_totals(folder: Path) -> Any:
+    """The app processes' collections so far: ``[n0, ms0, n1, ms1, n2, ms2]`` summed.
+
+    Each process rewrites ``gc-<pid>.txt`` after every rerun
+    (``mapapp/ui/profiling.py``): unlike ``*_gc_ms_mean`` (collections that
+    happened while a rerun ran, counted once per overlapping rerun) these add
+    up to the GC time the processes really spent.
+    """
+    total = np.zeros(6)
+    for path in folder.glob("gc-*.txt"):
+        try:
+            total += np.asarray(path.read_text().split(), dtype=float)
+        except (OSError, ValueError):  # being rewritten: read it at the next step
+            continue
+    return total
+
+
 def bench_app(store: str, env: dict[str, str], places: list[str]) -> None:
     from mapapp.commands.serve import streamlit_command
 
@@ -527,7 +565,7 @@ def bench_app(store: str, env: dict[str, str], places: list[str]) -> None:
             def cpu() -> float:
                 return sum(group_cpu_s(p.pid) for p in procs)
 
-            run = asyncio.run(app_load(places, sessions, cpu))
+            run = asyncio.run(app_load(places, sessions, cpu, gc=lambda: _gc_totals(timing)))
             prefix = f"{name}_s{sessions}"
             for kind in ("search", "edit", "page"):
                 percentiles(f"{prefix}_{kind}", run.times.get(kind, []))
@@ -540,10 +578,15 @@ def bench_app(store: str, env: dict[str, str], places: list[str]) -> None:
                 rows = np.asarray(script.get(kind, [(np.nan, np.nan)]))
                 emit(f"{prefix}_{kind}_script_cpu_ms_median", float(np.median(rows[:, 0])))
                 emit(f"{prefix}_{kind}_gc_ms_mean", float(np.mean(rows[:, 1])))
+                gens = run.gc.get(kind, np.zeros(6)) / max(1, n)
+                emit(f"{prefix}_{kind}_gc_total_ms", float(gens[1] + gens[3] + gens[5]))
+                for g in range(3):
+                    emit(f"{prefix}_{kind}_gc{g}_per_rerun", f"{gens[2 * g]:.1f}")
             reruns = sum(len(v) for v in run.times.values())
             emit(
                 f"{prefix}_server_cpu_ms_per_rerun", sum(run.cpu_s.values()) / max(1, reruns) * 1000
             )
+            emit(f"{prefix}_rss_mb_max", max(rss_mb(p.pid) for p in procs))
             emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
     finally:
         for proc in procs:

@@ -30,15 +30,21 @@ MODE_ENV = "MAPAPP_PROFILE_MODE"
 _gc_lock = threading.Lock()
 _gc_ms = [0.0]
 _gc_started = [0.0]
+#: Per generation: collections and their milliseconds, since the process started.
+_gc_gen = [[0, 0.0], [0, 0.0], [0, 0.0]]
 
 
 def _gc_clock(phase: str, info: dict[str, int]) -> None:
-    """Add up the process's garbage-collection time (any thread)."""
+    """Add up the process's garbage-collection time (any thread), in all and per generation."""
     if phase == "start":
         _gc_started[0] = time.perf_counter()
     else:
+        took = (time.perf_counter() - _gc_started[0]) * 1000
         with _gc_lock:
-            _gc_ms[0] += (time.perf_counter() - _gc_started[0]) * 1000
+            _gc_ms[0] += took
+            gen = _gc_gen[min(2, max(0, info.get("generation", 0)))]
+            gen[0] += 1
+            gen[1] += took
 
 
 def rerun_kind() -> str:
@@ -72,3 +78,6 @@ def measured(run: Callable[[], None]) -> None:
             prof.dump_stats(Path(folder) / f"{kind}-{os.getpid()}-{time.monotonic_ns()}.prof")
         with open(Path(folder) / "cpu.txt", "a", encoding="utf-8") as out:
             out.write(f"{kind} {took:.1f} {_gc_ms[0] - gc0:.1f}\n")
+        # The process's collections so far, per generation (count, ms): overwritten each rerun.
+        gens = " ".join(f"{n} {ms:.1f}" for n, ms in _gc_gen)
+        (Path(folder) / f"gc-{os.getpid()}.txt").write_text(gens + "\n", encoding="utf-8")
