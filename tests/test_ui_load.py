@@ -149,3 +149,46 @@ def test_no_full_collection_after_every_rerun() -> None:
     cmd = streamlit_command(host="127.0.0.1", port=8501)
     assert cmd[cmd.index("--runner.postScriptGC") + 1] == "false"
     assert HARDENED["runner.postScriptGC"] == "false"
+
+
+@pytest.mark.slow
+def test_sheets_and_plan_pdf_are_written_only_when_asked(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search rerun writes no sheet: the downloads hold a function called on the click.
+
+    Before, every rerun of every session wrote the text and CSV sheets (and,
+    with two needs, the plan's PDF) whether or not anyone downloaded them.
+    """
+    import mapapp.render.sheet
+    from mapapp.ui import search_page
+
+    def not_now(*args: object, **kwargs: object) -> str:
+        raise AssertionError("a sheet was written during a rerun")
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    with monkeypatch.context() as m:
+        m.setattr(search_page, "sheet_text", not_now)
+        m.setattr(search_page, "sheet_csv", not_now)
+        m.setattr(mapapp.render.sheet, "sheet_pdf", not_now)
+        at.text_input(key="f_place").input("Grenoble")
+        at.button_group(key="f_obstacles").set_value(["garde-enfants", "numerique"])
+        next(b for b in at.button if b.proto.is_form_submitter).click().run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert any("plan" in h.value.lower() for h in at.subheader)  # two needs: the plan was drawn
+    found = at.session_state["search_results"]
+    text = found.sheet_text().decode("utf-8")  # what the click writes
+    assert "Grenoble" in text and found.cards[0].name in text
+    csv_bytes = found.sheet_csv()
+    assert csv_bytes.startswith("\ufeff".encode()) and found.cards[0].name.encode() in csv_bytes
+
+
+def test_markdown_escaping_table_matches_the_pattern() -> None:
+    """The translation table escapes exactly what the pattern names, whatever the text."""
+    from mapapp.render import text
+
+    everything = "".join(chr(c) for c in range(0x20, 0x3000))
+    by_pattern = text._MD_SPECIAL.sub(r"\\\1", everything)
+    assert everything.translate(text._MD_TABLE) == by_pattern
+    assert text.escape_markdown("[x](javascript:y)") == r"\[x\]\(javascript\:y\)"
