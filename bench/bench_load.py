@@ -38,7 +38,13 @@ per rerun: script, websocket, protobuf, garbage collection),
 ``*_<kind>_script_cpu_ms_median`` (the script's own thread, timed by the app
 because the benchmark sets ``MAPAPP_PROFILE_RERUNS``) and
 ``*_<kind>_gc_ms_mean`` (wall time of the process's garbage collections
-while a rerun ran; overlapping reruns count the same collection).  A rerun
+while a rerun ran; overlapping reruns count the same collection), and the
+collections really spent per rerun, all processes, counted once each
+(``*_<kind>_gc_total_ms``, ``*_<kind>_gc<generation>_per_rerun``);
+``*_rss_mb_max`` is the largest app process's resident memory after the
+step.  As the browser does, a rerun triggered by a widget drawn inside a
+fragment (the search form, "modifier") names that fragment, and the server
+reruns only it (``script_finished`` 3 instead of 0).  A rerun
 counts as an error when it times out, raises, or does not end as expected
 (the form after opening and "modifier", the results summary after a search).
 ``--profile DIR`` instead runs one app process under cProfile with six
@@ -357,6 +363,7 @@ class Session:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.widgets: dict[str, Any] = {}  # user key (or "submit") -> the widget's proto
+        self.fragments: dict[str, str] = {}  # user key -> the fragment drawing it ("" if none)
 
     async def rerun(self, states: Iterable[tuple[str, str, Any]] = ()) -> tuple[float, bool]:
         """Send a rerun with ``(widget key, proto field, value)`` states; wait for its end.
@@ -373,6 +380,9 @@ class Session:
         for key, kind, value in states:
             state = back.rerun_script.widget_states.widgets.add()
             state.id = self.widgets[key].id
+            # As the browser does: a widget drawn by a fragment reruns that fragment only.
+            if kind == "trigger_value" and self.fragments.get(key):
+                back.rerun_script.fragment_id = self.fragments[key]
             if kind == "string_array_value":
                 state.string_array_value.data.extend(value)
             else:
@@ -390,12 +400,13 @@ class Session:
                 sub = getattr(element, element.WhichOneof("type") or "empty")
                 wid = str(getattr(sub, "id", ""))
                 if wid:
-                    self.widgets["submit" if "FormSubmitter" in wid else wid.rsplit("-", 1)[1]] = (
-                        sub
-                    )
+                    key = "submit" if "FormSubmitter" in wid else wid.rsplit("-", 1)[1]
+                    self.widgets[key] = sub
+                    self.fragments[key] = msg.delta.fragment_id
                 clean = clean and element.WhichOneof("type") != "exception"
             elif what == "script_finished":
-                return time.perf_counter() - t, clean and msg.script_finished == 0
+                # 0: the whole script ran; 3: a fragment's rerun ended (both successfully)
+                return time.perf_counter() - t, clean and msg.script_finished in (0, 3)
 
 
 #: The kinds of rerun a session makes, in order: open the page, search,

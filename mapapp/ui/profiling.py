@@ -20,7 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-__all__ = ["MODE_ENV", "PROFILE_ENV", "measured"]
+__all__ = ["MODE_ENV", "PROFILE_ENV", "fragment_run", "measured"]
 
 #: A folder: set only by ``bench/bench_load.py``; unset, nothing is measured.
 PROFILE_ENV = "MAPAPP_PROFILE_RERUNS"
@@ -81,3 +81,19 @@ def measured(run: Callable[[], None]) -> None:
         # The process's collections so far, per generation (count, ms): overwritten each rerun.
         gens = " ".join(f"{n} {ms:.1f}" for n, ms in _gc_gen)
         (Path(folder) / f"gc-{os.getpid()}.txt").write_text(gens + "\n", encoding="utf-8")
+
+
+def fragment_run(run: Callable[[], None]) -> None:
+    """Call ``run``, the body of a fragment, measured when it reruns alone.
+
+    A fragment's own rerun (a search, "modifier") does not pass through the
+    app's entry point, so :func:`measured` would not see it; within a whole
+    run, :func:`measured` already counts it.
+    """
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:
+        measured(run)
+    else:
+        run()

@@ -35,9 +35,9 @@ from mapapp.render.search_map import MapPoint, results_map
 from mapapp.render.text import escape_markdown
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
-from mapapp.ui import plan_view, resources, start_point
+from mapapp.ui import plan_view, profiling, resources, start_point
 from mapapp.ui.assets import leaflet_base
-from mapapp.ui.chrome import current_lang
+from mapapp.ui.chrome import current_lang, show_errors
 from mapapp.ui.start_point import START_KEY, Start
 from mapapp.vocabulary import DEFAULT_RADIUS_KM
 
@@ -447,6 +447,23 @@ def render(s: Settings) -> None:
         plan_view.render_shared(shared, resources.catalog(s).actors, lang=lang)
         return
     st.header(t("search_header", lang))
+    _view(s, lang)
+
+
+@st.fragment
+def _view(s: Settings, lang: str) -> None:
+    """The form (or its summary), the start point and the results: a fragment.
+
+    Why: "Rechercher", "modifier", the map switch and the start buttons sit
+    in here, so each of them reruns only this part; the frame (quick exit,
+    language, emergency numbers, navigation, title) stays as drawn, not built,
+    serialised and sent again to each of fifty sessions searching at once
+    (issue 14).  A language switch, outside, reruns the whole page.
+    """
+    profiling.fragment_run(lambda: show_errors(lambda: _view_body(s, lang), lang))
+
+
+def _view_body(s: Settings, lang: str) -> None:
     top = st.container()
     sub: _Submitted | None = st.session_state.get(_QUERY)
     # asks the browser only on her tap
