@@ -192,3 +192,31 @@ def test_markdown_escaping_table_matches_the_pattern() -> None:
     by_pattern = text._MD_SPECIAL.sub(r"\\\1", everything)
     assert everything.translate(text._MD_TABLE) == by_pattern
     assert text.escape_markdown("[x](javascript:y)") == r"\[x\]\(javascript\:y\)"
+
+
+def test_cards_written_from_the_cache_follow_each_search() -> None:
+    """The Markdown kept per service never carries one search's distance into another's."""
+    from mapapp.render import cards as cards_module
+    from mapapp.render.cards import card_markdown, cards_from_frame
+    from mapapp.schema import actors_frame
+
+    frame = actors_frame(
+        [
+            {
+                "id": "x:1",
+                "nom": "Point relais",
+                "commune": "Voiron",
+                "precision": "commune",
+                "telephone": "01 99 00 00 01",
+                "horaires_accueil": "Mo 09:00-12:00",
+            }
+        ]
+    )
+    seen = []
+    for km in (3.0, 12.0, 3.0):
+        frame["distance_km"] = [km]
+        md = card_markdown(cards_from_frame(frame, lang="fr")[0], "fr")
+        seen.append(md.details)
+    assert "3\\,0 km" in seen[0] and "12 km" in seen[1], seen  # escaped: "3,0 km"
+    assert seen[2] == seen[0]  # the same search again: the same card
+    assert cards_module._detail_rows.cache_info().hits >= 2  # the record's rows were reused
