@@ -45,7 +45,13 @@ per rerun: script, websocket, protobuf, garbage collection),
 ``*_<kind>_script_cpu_ms_median`` (the script's own thread, timed by the app
 because the benchmark sets ``MAPAPP_PROFILE_RERUNS``) and
 ``*_<kind>_gc_ms_mean`` (wall time of the process's garbage collections
-while a rerun ran; overlapping reruns count the same collection).  A rerun
+while a rerun ran; overlapping reruns count the same collection), and the
+collections really spent per rerun, all processes, counted once each
+(``*_<kind>_gc_total_ms``, ``*_<kind>_gc<generation>_per_rerun``);
+``*_rss_mb_max`` is the largest app process's resident memory after the
+step.  As the browser does, a rerun triggered by a widget drawn inside a
+fragment (the search form, "modifier") names that fragment, and the server
+reruns only it (``script_finished`` 3 instead of 0).  A rerun
 counts as an error when it times out, raises, or does not end as expected
 (the form after opening and "modifier", the results summary after a search).
 ``--profile DIR`` instead runs one app process under cProfile with six
@@ -186,6 +192,17 @@ def pg_cpu_s(postmaster: int) -> float:
             if fields is not None and int(fields[1]) == postmaster:
                 total += int(fields[11]) + int(fields[12])
     return total / tick
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` (MB), 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def ensure_free(*ports: int) -> None:
@@ -468,6 +485,7 @@ class Session:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.widgets: dict[str, Any] = {}  # user key (or "submit") -> the widget's proto
+        self.fragments: dict[str, str] = {}  # user key -> the fragment drawing it ("" if none)
 
     async def rerun(self, states: Iterable[tuple[str, str, Any]] = ()) -> tuple[float, bool]:
         """Send a rerun with ``(widget key, proto field, value)`` states; wait for its end.
@@ -484,6 +502,9 @@ class Session:
         for key, kind, value in states:
             state = back.rerun_script.widget_states.widgets.add()
             state.id = self.widgets[key].id
+            # As the browser does: a widget drawn by a fragment reruns that fragment only.
+            if kind == "trigger_value" and self.fragments.get(key):
+                back.rerun_script.fragment_id = self.fragments[key]
             if kind == "string_array_value":
                 state.string_array_value.data.extend(value)
             else:
@@ -501,12 +522,13 @@ class Session:
                 sub = getattr(element, element.WhichOneof("type") or "empty")
                 wid = str(getattr(sub, "id", ""))
                 if wid:
-                    self.widgets["submit" if "FormSubmitter" in wid else wid.rsplit("-", 1)[1]] = (
-                        sub
-                    )
+                    key = "submit" if "FormSubmitter" in wid else wid.rsplit("-", 1)[1]
+                    self.widgets[key] = sub
+                    self.fragments[key] = msg.delta.fragment_id
                 clean = clean and element.WhichOneof("type") != "exception"
             elif what == "script_finished":
-                return time.perf_counter() - t, clean and msg.script_finished == 0
+                # 0: the whole script ran; 3: a fragment's rerun ended (both successfully)
+                return time.perf_counter() - t, clean and msg.script_finished in (0, 3)
 
 
 #: The kinds of rerun a session makes, in order: open the page, search,
@@ -518,6 +540,7 @@ APP_STEPS = ("page", "search", "edit", "search")
 class AppRun:
     times: dict[str, list[float]] = field(default_factory=dict)  # kind -> seconds each
     cpu_s: dict[str, float] = field(default_factory=dict)  # kind -> server CPU, all processes
+    gc: dict[str, Any] = field(default_factory=dict)  # kind -> collections and ms per generation
     errors: int = 0
 
 
@@ -550,7 +573,11 @@ async def _connect(port: int) -> Any:
 
 
 async def app_load(
-    places: list[str], sessions: int, cpu: Any = None, ports: Sequence[int] = APP_PORTS
+    places: list[str],
+    sessions: int,
+    cpu: Any = None,
+    ports: Sequence[int] = APP_PORTS,
+    gc: Any = None,
 ) -> AppRun:
     """``sessions`` visitors in lock step: all open the page, then all search, and so on.
 
@@ -558,6 +585,8 @@ async def app_load(
     answered, so the server CPU spent during a step (``cpu()``, seconds, all
     server processes) is that kind of rerun's cost; a search step is the
     strict reading of the goal: every session searches at the same moment.
+    ``gc()`` (optional) gives the server processes' garbage collections so
+    far (:func:`_gc_totals`): their difference over a step is that step's.
     A session that failed a step is counted once as an error and left out of
     the next steps.
     """
@@ -588,6 +617,7 @@ async def app_load(
         searched = 0
         for kind in APP_STEPS:
             c0 = cpu() if cpu else 0.0
+            g0 = gc() if gc else None
             await asyncio.gather(
                 *(
                     one(i, kind, places[(i * APP_SEARCHES + searched) % len(places)])
@@ -596,6 +626,8 @@ async def app_load(
             )
             searched += kind == "search"
             run.cpu_s[kind] = run.cpu_s.get(kind, 0.0) + ((cpu() - c0) if cpu else 0.0)
+            if gc:
+                run.gc[kind] = run.gc.get(kind, 0.0) + (gc() - g0)
     finally:
         await asyncio.gather(*(s.ws.close() for s in alive.values()), return_exceptions=True)
     return run
@@ -624,6 +656,23 @@ def _script_cpu(folder: Path) -> dict[str, list[tuple[float, float]]]:
     return out
 
 
+def _gc_totals(folder: Path) -> Any:
+    """The app processes' collections so far: ``[n0, ms0, n1, ms1, n2, ms2]`` summed.
+
+    Each process rewrites ``gc-<pid>.txt`` after every rerun
+    (``mapapp/ui/profiling.py``): unlike ``*_gc_ms_mean`` (collections that
+    happened while a rerun ran, counted once per overlapping rerun) these add
+    up to the GC time the processes really spent.
+    """
+    total = np.zeros(6)
+    for path in folder.glob("gc-*.txt"):
+        try:
+            total += np.asarray(path.read_text().split(), dtype=float)
+        except (OSError, ValueError):  # being rewritten: read it at the next step
+            continue
+    return total
+
+
 def bench_app(store: str, env: dict[str, str], places: list[str]) -> None:
     from mapapp.commands.serve import streamlit_command
 
@@ -649,7 +698,7 @@ def bench_app(store: str, env: dict[str, str], places: list[str]) -> None:
             def cpu() -> float:
                 return sum(group_cpu_s(p.pid) for p in procs)
 
-            run = asyncio.run(app_load(places, sessions, cpu))
+            run = asyncio.run(app_load(places, sessions, cpu, gc=lambda: _gc_totals(timing)))
             prefix = f"{name}_s{sessions}"
             for kind in ("search", "edit", "page"):
                 percentiles(f"{prefix}_{kind}", run.times.get(kind, []))
@@ -662,10 +711,15 @@ def bench_app(store: str, env: dict[str, str], places: list[str]) -> None:
                 rows = np.asarray(script.get(kind, [(np.nan, np.nan)]))
                 emit(f"{prefix}_{kind}_script_cpu_ms_median", float(np.median(rows[:, 0])))
                 emit(f"{prefix}_{kind}_gc_ms_mean", float(np.mean(rows[:, 1])))
+                gens = run.gc.get(kind, np.zeros(6)) / max(1, n)
+                emit(f"{prefix}_{kind}_gc_total_ms", float(gens[1] + gens[3] + gens[5]))
+                for g in range(3):
+                    emit(f"{prefix}_{kind}_gc{g}_per_rerun", f"{gens[2 * g]:.1f}")
             reruns = sum(len(v) for v in run.times.values())
             emit(
                 f"{prefix}_server_cpu_ms_per_rerun", sum(run.cpu_s.values()) / max(1, reruns) * 1000
             )
+            emit(f"{prefix}_rss_mb_max", max(rss_mb(p.pid) for p in procs))
             emit(f"{prefix}_loadavg", f"{os.getloadavg()[0]:.2f}")
     finally:
         for proc in procs:

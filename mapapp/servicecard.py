@@ -437,8 +437,13 @@ def service_cards(
     "aujourd'hui : 09:00-12:00"
     """
     has_km = "distance_km" in frame.columns
-    # Plain dicts, not ``iterrows``: a Series per row was half of a search's card cost.
+    # Plain dicts, not ``iterrows`` (a Series per row was half of a search's
+    # card cost), and read block by block: ``to_dict("records")`` takes each
+    # column apart (3.7 ms for 10 rows of 41 columns, against 0.1 ms here);
+    # ``object`` turns numbers and flags into Python values, as it does.
+    columns = [str(c) for c in frame.columns]
+    rows = [dict(zip(columns, r, strict=True)) for r in frame.to_numpy(dtype=object).tolist()]
     return [
         _card(row, i + 1 if ranked else None, _distance(row, has_km), lang, when)
-        for i, row in enumerate(cast(list[Row], frame.to_dict("records")))
+        for i, row in enumerate(cast(list[Row], rows))
     ]

@@ -37,6 +37,12 @@ HARDENED: dict[str, str] = {
     "client.showErrorLinks": "false",
     "client.toolbarMode": "viewer",
     "client.showSidebarNavigation": "false",
+    # Not hardening but cost: Streamlit's default runs a full collection after
+    # every rerun, which walked every live object of every session: under 50
+    # sessions searching at once, 47 ms of the 57 ms of server CPU a search
+    # cost.  Python's own generational collector still frees cycles; the
+    # server's memory stayed the same (bench/bench_load.py, issue 14).
+    "runner.postScriptGC": "false",
 }
 
 #: Options Streamlit cannot take on the command line (lists: an empty list given

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import pandas as pd
 
@@ -167,7 +168,28 @@ def _link(label: str, href: str | None) -> str:
     return f"[{text}](<{href}>)" if href else text
 
 
+#: Lines written once per server process and reused (see :func:`_line_markdown`).
+#: Their text is the service's own public record (phone, hours, conditions...):
+#: never a distance, which says where the person searched from.
+_SHARED_LINES = frozenset({"needs", "phone", "email", "website", "source", "hours", "conditions"})
+
+
+@lru_cache(maxsize=8192)
+def _shared_line(kind: str, text: str, href: str | None) -> str:
+    return f":material/{_ICONS.get(kind, 'info')}: {_link(text, href)}"
+
+
 def _line_markdown(card: ServiceCard, line: CardLine) -> str:
+    """One summary line with its icon.
+
+    Why a cache for some: fifty sessions searching at once show many of the
+    same services, and escaping every line again was a tenth of a search's
+    server CPU (issue 14).  Only lines holding nothing but the record's own
+    text are kept (:data:`_SHARED_LINES`); the address line starts with the
+    distance from her place and is written for her alone.
+    """
+    if line.kind in _SHARED_LINES:
+        return _shared_line(line.kind, line.text, line.href)
     text = _link(line.text, line.href)
     if line.kind == "where" and card.distance and line.text.startswith(card.distance):
         rest = escape_markdown(line.text[len(card.distance) :])
@@ -178,23 +200,60 @@ def _line_markdown(card: ServiceCard, line: CardLine) -> str:
 
 
 def _details_markdown(card: ServiceCard, lang: str) -> str:
-    rows: list[tuple[str, str]] = [
-        (t("field_type", lang), card.type_label),
-        (t("field_obstacles", lang), ", ".join(card.needs)),
-        (t("field_address", lang), card.where),
-        (t("field_hours", lang), card.hours),
-        (t("field_publics", lang), ", ".join(card.publics)),
-        (t("field_frais", lang), ", ".join(card.frais)),
-        (t("field_modes", lang), ", ".join(card.modes)),
-        (t("field_structure", lang), card.structure),
-        (t("field_description", lang), card.description),
-        (t("field_updated", lang), card.updated),
-        (t("field_source", lang), card.source_name),
-        (t("field_ref", lang), card.id),
-    ]
-    return "  \n".join(
-        f"**{escape_markdown(label)}** : {escape_markdown(value)}" for label, value in rows if value
+    """The card's details; all but the address written once per process and reused.
+
+    The address stays out of the cache: for a record known only to its
+    commune it says how far the commune's centre is from her place.
+    """
+    rows = _detail_rows(
+        (
+            card.type_label,
+            ", ".join(card.needs),
+            card.hours,
+            ", ".join(card.publics),
+            ", ".join(card.frais),
+            ", ".join(card.modes),
+            card.structure,
+            card.description,
+            card.updated,
+            card.source_name,
+            card.id,
+        ),
+        lang,
     )
+    address = _detail_row(t("field_address", lang), card.where)
+    return "  \n".join(row for row in (*rows[:2], address, *rows[2:]) if row)
+
+
+#: The details' labels in order, the address (written apart) left out.
+_DETAIL_LABELS = (
+    "field_type",
+    "field_obstacles",
+    "field_hours",
+    "field_publics",
+    "field_frais",
+    "field_modes",
+    "field_structure",
+    "field_description",
+    "field_updated",
+    "field_source",
+    "field_ref",
+)
+
+
+def _detail_row(label: str, value: str) -> str:
+    return f"**{escape_markdown(label)}** : {escape_markdown(value)}" if value else ""
+
+
+@lru_cache(maxsize=4096)
+def _detail_rows(values: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    """One record's detail rows ("" where empty), keyed on the values themselves.
+
+    Why: the same services come back in many sessions' results; the key being
+    the values, a new import that changes a field gets its rows written anew.
+    """
+    labels = (t(k, lang) for k in _DETAIL_LABELS)
+    return tuple(_detail_row(label, value) for label, value in zip(labels, values, strict=True))
 
 
 def card_markdown(card: ServiceCard, lang: str = "fr") -> CardMarkdown:

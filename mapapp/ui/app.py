@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from mapapp.errors import ConfigurationError, MapappError, StoreError
 from mapapp.i18n import t
 from mapapp.settings import Settings
 from mapapp.ui import profiling, resources, safety_page, search_page
@@ -23,6 +22,7 @@ from mapapp.ui.chrome import (
     emergency_bar,
     language_switch,
     quick_exit,
+    show_errors,
 )
 
 __all__ = ["main"]
@@ -108,7 +108,8 @@ def _run() -> None:
     # knowing whether the data is the demo means reading the store, which the
     # first page should not wait for.
     banner = st.empty()
-    try:
+
+    def page_then_index() -> None:
         page.run()
         if resources.demo_shown(s):
             with banner:
@@ -116,10 +117,5 @@ def _run() -> None:
         # Build the search index now, after the page is on screen, so the
         # first search does not wait for it.
         resources.catalog(s)
-    except MapappError as exc:
-        # Never logged: a message may quote what the person typed.  Only
-        # operator problems (configuration, store), which quote no user input,
-        # are shown in full so that whoever deploys the app can fix them.
-        st.error(t("error_generic", lang))
-        if isinstance(exc, ConfigurationError | StoreError):
-            st.caption(str(exc))
+
+    show_errors(page_then_index, lang)

@@ -19,10 +19,12 @@ constant strings of :mod:`mapapp.i18n`, JSON-encoded: no data, no user input.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import streamlit as st
 
 from mapapp.emergency import Country, load_emergency
+from mapapp.errors import ConfigurationError, MapappError, StoreError
 from mapapp.i18n import LANGS, Lang, parse_lang, t
 from mapapp.render.text import escape_markdown
 
@@ -35,6 +37,7 @@ __all__ = [
     "language_switch",
     "quick_exit",
     "quick_exit_html",
+    "show_errors",
 ]
 
 #: Where the quick exit goes: a neutral page that raises no question.
@@ -308,3 +311,18 @@ def emergency_bar(lang: str) -> None:
 def demo_banner(lang: str) -> None:
     """The demonstration-data warning."""
     st.warning(t("demo_banner", lang), icon=":material/science:")
+
+
+def show_errors(run: Callable[[], None], lang: str) -> None:
+    """Call ``run`` (a page, or a part of one rerun alone), showing a mapapp error as a message.
+
+    Never logged: a message may quote what the person typed.  Only operator
+    problems (configuration, store), which quote no user input, are shown in
+    full so that whoever deploys the app can fix them.
+    """
+    try:
+        run()
+    except MapappError as exc:
+        st.error(t("error_generic", lang))
+        if isinstance(exc, ConfigurationError | StoreError):
+            st.caption(str(exc))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -128,14 +129,12 @@ def render_plan(
                     show_card(cards[need.beyond.id], lang)
             for k, p in enumerate(need.services, 1):
                 show_card(replace(cards[p.id], rank=k), lang)
-    pdf = sheet_pdf(
-        plan,
-        SheetOptions(lang=lang, when=now, place=place_label, filters=filters, demo=demo),
-    )
+    options = SheetOptions(lang=lang, when=now, place=place_label, filters=filters, demo=demo)
     col_pdf, col_share = st.columns([2, 3])
     col_pdf.download_button(
         t("plan_pdf", lang),
-        data=pdf,
+        # Written when she clicks (Streamlit's deferred data), not on every rerun.
+        data=partial(sheet_pdf, plan, options),
         file_name="fiche-plan.pdf" if lang != "en" else "plan-sheet.pdf",
         mime="application/pdf",
         on_click="ignore",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-__all__ = ["MODE_ENV", "PROFILE_ENV", "measured"]
+__all__ = ["MODE_ENV", "PROFILE_ENV", "fragment_run", "measured"]
 
 #: A folder: set only by ``bench/bench_load.py``; unset, nothing is measured.
 PROFILE_ENV = "MAPAPP_PROFILE_RERUNS"
@@ -30,15 +30,21 @@ MODE_ENV = "MAPAPP_PROFILE_MODE"
 _gc_lock = threading.Lock()
 _gc_ms = [0.0]
 _gc_started = [0.0]
+#: Per generation: collections and their milliseconds, since the process started.
+_gc_gen = [[0, 0.0], [0, 0.0], [0, 0.0]]
 
 
 def _gc_clock(phase: str, info: dict[str, int]) -> None:
-    """Add up the process's garbage-collection time (any thread)."""
+    """Add up the process's garbage-collection time (any thread), in all and per generation."""
     if phase == "start":
         _gc_started[0] = time.perf_counter()
     else:
+        took = (time.perf_counter() - _gc_started[0]) * 1000
         with _gc_lock:
-            _gc_ms[0] += (time.perf_counter() - _gc_started[0]) * 1000
+            _gc_ms[0] += took
+            gen = _gc_gen[min(2, max(0, info.get("generation", 0)))]
+            gen[0] += 1
+            gen[1] += took
 
 
 def rerun_kind() -> str:
@@ -72,3 +78,22 @@ def measured(run: Callable[[], None]) -> None:
             prof.dump_stats(Path(folder) / f"{kind}-{os.getpid()}-{time.monotonic_ns()}.prof")
         with open(Path(folder) / "cpu.txt", "a", encoding="utf-8") as out:
             out.write(f"{kind} {took:.1f} {_gc_ms[0] - gc0:.1f}\n")
+        # The process's collections so far, per generation (count, ms): overwritten each rerun.
+        gens = " ".join(f"{n} {ms:.1f}" for n, ms in _gc_gen)
+        (Path(folder) / f"gc-{os.getpid()}.txt").write_text(gens + "\n", encoding="utf-8")
+
+
+def fragment_run(run: Callable[[], None]) -> None:
+    """Call ``run``, the body of a fragment, measured when it reruns alone.
+
+    A fragment's own rerun (a search, "modifier") does not pass through the
+    app's entry point, so :func:`measured` would not see it; within a whole
+    run, :func:`measured` already counts it.
+    """
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:
+        measured(run)
+    else:
+        run()

@@ -35,9 +35,9 @@ from mapapp.render.search_map import MapPoint, results_map
 from mapapp.render.text import escape_markdown
 from mapapp.settings import Settings
 from mapapp.taxonomy import ActorType, Obstacle
-from mapapp.ui import plan_view, resources, start_point
+from mapapp.ui import plan_view, profiling, resources, start_point
 from mapapp.ui.assets import leaflet_base
-from mapapp.ui.chrome import current_lang
+from mapapp.ui.chrome import current_lang, show_errors
 from mapapp.ui.start_point import START_KEY, Start
 from mapapp.vocabulary import DEFAULT_RADIUS_KM
 
@@ -343,15 +343,38 @@ def _offer_point(clicked: object, lang: str) -> None:
 
 @dataclass(frozen=True)
 class _Results:
-    """One search's cards and sheets, kept in this session while they stay the same."""
+    """One search's cards, kept in this session while they stay the same.
+
+    The sheets (text, CSV) are not here: they are written only when she asks
+    for one (:meth:`sheet_text`, :meth:`sheet_csv`, called by the download
+    button on her click), not on every rerun of every session.
+    """
 
     key: tuple[object, ...]
     cards: list[Card]
     remote: list[Card]
     cards_md: list[CardMarkdown]
     remote_md: list[CardMarkdown]
-    sheet_text: bytes
-    sheet_csv: bytes
+    place: str
+    needs: tuple[str, ...]
+    demo: bool
+    lang: str
+
+    def sheet_text(self) -> bytes:
+        """The plain-text sheet of these results (written on the download's click)."""
+        return sheet_text(
+            self.cards,
+            lang=self.lang,
+            place=self.place,
+            needs=[Obstacle(o).label(self.lang) for o in self.needs],
+            remote=self.remote,
+            demo=self.demo,
+            emergency=load_emergency(),
+        ).encode("utf-8")
+
+    def sheet_csv(self) -> bytes:
+        """The CSV sheet of these results, with a BOM for spreadsheets (written on click)."""
+        return ("\ufeff" + sheet_csv(self.cards + self.remote, lang=self.lang)).encode("utf-8")
 
 
 def _results(
@@ -360,8 +383,8 @@ def _results(
     """The search's results, computed once per search, place, store version, language and hour.
 
     Why: "modifier", the map switch or a click on the map rerun the page
-    without changing the search; searching and writing the cards and sheets
-    again would cost each of those reruns as much as the search itself.
+    without changing the search; searching and writing the cards again would
+    cost each of those reruns as much as the search itself.
     Kept only in this session's memory (``st.session_state``), like the search.
     The hour is part of the key: a card says today's hours.
     """
@@ -373,29 +396,23 @@ def _results(
         return kept
     cards = cards_from_frame(cat.index.nearest(query), lang=lang)
     remote = cards_from_frame(cat.index.remote(query, limit=20), lang=lang, ranked=False)
-    text = sheet_text(
-        cards,
-        lang=lang,
-        place=place.label,
-        needs=[Obstacle(o).label(lang) for o in sub.obstacles],
-        remote=remote,
-        demo=cat.is_demo,
-        emergency=load_emergency(),
-    )
     found = _Results(
         key,
         cards,
         remote,
         [card_markdown(c, lang) for c in cards],
         [card_markdown(c, lang) for c in remote],
-        text.encode("utf-8"),
-        ("\ufeff" + sheet_csv(cards + remote, lang=lang)).encode("utf-8"),
+        place.label,
+        sub.obstacles,
+        cat.is_demo,
+        lang,
     )
     st.session_state[_RESULTS] = found
     return found
 
 
 def _sheets(found: _Results, lang: str) -> None:
+    """The two downloads, each written only when clicked (Streamlit's deferred data)."""
     st.subheader(t("sheet_header", lang))
     col1, col2 = st.columns(2)
     col1.download_button(
@@ -430,6 +447,23 @@ def render(s: Settings) -> None:
         plan_view.render_shared(shared, resources.catalog(s).actors, lang=lang)
         return
     st.header(t("search_header", lang))
+    _view(s, lang)
+
+
+@st.fragment
+def _view(s: Settings, lang: str) -> None:
+    """The form (or its summary), the start point and the results: a fragment.
+
+    Why: "Rechercher", "modifier", the map switch and the start buttons sit
+    in here, so each of them reruns only this part; the frame (quick exit,
+    language, emergency numbers, navigation, title) stays as drawn, not built,
+    serialised and sent again to each of fifty sessions searching at once
+    (issue 14).  A language switch, outside, reruns the whole page.
+    """
+    profiling.fragment_run(lambda: show_errors(lambda: _view_body(s, lang), lang))
+
+
+def _view_body(s: Settings, lang: str) -> None:
     top = st.container()
     sub: _Submitted | None = st.session_state.get(_QUERY)
     # asks the browser only on her tap
