@@ -293,8 +293,10 @@ def _build_kept(
     path = Path(store.actors_path)
     reserved, now = load_places(settings), pd.Timestamp.now(tz="UTC")
     stamp = combined_stamp(store.stamp(), reserved.stamp, now)
-    if stamp != expect["stamp"] or path.parent != folder.parent:
-        return None  # an import or a register change in between: the caller sorts it out
+    if stamp != expect["stamp"] or path.parent != folder.parent or folder.exists():
+        # an import or a register change in between, or a copy for another
+        # geography where this one would go: the caller sorts it out
+        return None
     try:
         writer = cache.FolderWriter(folder)
     except OSError:

@@ -376,9 +376,11 @@ BATCH_ROWS = 50_000
 
 
 def read_batches(
-    path: Path, *, rows: int = BATCH_ROWS, columns: Sequence[str] | None = None
+    path: Path, *, rows: int | None = None, columns: Sequence[str] | None = None
 ) -> Iterator[pd.DataFrame]:
     """The raw records of a GeoParquet actors file, ``rows`` at a time, without their geometry.
+
+    ``rows`` defaults to :data:`BATCH_ROWS` (read when called).
 
     Why: the search index needs every row once but never all of them at
     once; a million wide rows read whole cost gigabytes.  Each batch is
@@ -409,7 +411,7 @@ def read_batches(
         names = [c for c in (columns or schema.names) if c not in geometry]
         widen = _widened(source, names)
         empty = True
-        for batch in source.iter_batches(batch_size=max(1, rows), columns=names):
+        for batch in source.iter_batches(batch_size=max(1, rows or BATCH_ROWS), columns=names):
             empty = False
             yield _frame(batch, schema.metadata, widen)
         if empty:
