@@ -769,11 +769,15 @@ def _group_rows(
     if len(rows) == 0:
         return {}
     order = np.lexsort((rows, codes))
-    ends = np.cumsum(np.bincount(codes, minlength=len(uniques)))
-    starts = ends - np.bincount(codes, minlength=len(uniques))
-    return {
-        str(v): np.unique(rows[order[a:b]]) for v, a, b in zip(uniques, starts, ends, strict=True)
-    }
+    rows, codes = rows[order], codes[order]
+    # sorted by value then row: a repeated (value, row) pair is next to its twin
+    keep = np.ones(len(rows), dtype=bool)
+    keep[1:] = (rows[1:] != rows[:-1]) | (codes[1:] != codes[:-1])
+    rows, codes = rows[keep], codes[keep]
+    counts = np.bincount(codes, minlength=len(uniques))
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    return {str(v): rows[a:b] for v, a, b in zip(uniques, starts, ends, strict=True)}
 
 
 def _any_of(lists: pd.Series, wanted: Sequence[str], *, empty: bool) -> NDArray[np.bool_]:
