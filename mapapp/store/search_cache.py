@@ -17,8 +17,11 @@ first answer.  Here:
   for the pages it touches, not for the whole layer.
 
 What is stored is the *public* view only (the catalog builds the index on
-:func:`mapapp.catalog.load_public_actors`): a confidential street cannot be
-read back from these files.  The two separator characters are control
+rows shown through :func:`mapapp.catalog.public_rows`, the function
+:func:`mapapp.catalog.load_public_actors` uses, whether the layer comes
+whole or in batches read by :func:`read_batches`): a confidential street
+cannot be read back from these files.  :class:`FolderWriter` and
+:class:`RowsBuilder` let the index be written a batch of rows at a time.  The two separator characters are control
 characters that no text of the layer should contain; any found are shown
 as a space (a display cache, the store keeps the record as it came).
 
