@@ -576,7 +576,7 @@ class _Part:
 
     n: int
     row_arrays: dict[str, NDArray[Any]]
-    cluster: tuple[NDArray[np.intp], NDArray[Any]]
+    cluster: pa.Array
     zones: tuple[NDArray[np.intp], list[str]]
     remote_dates: NDArray[np.object_]
     has_duplicates: bool
@@ -602,8 +602,9 @@ class _Part:
         type_code = type_lookup[type_pos] if len(type_values) else np.zeros(n, np.int16)
         # Duplicates across sources (same place, several sources) collapse into the
         # nearest member of their cluster; ``-1`` marks rows outside any cluster.
-        clusters = a["cluster_id"] if "cluster_id" in a else pd.Series([""] * n)
-        cluster_codes, cluster_names = pd.factorize(clusters.where(clusters != "", None))
+        clusters = (
+            _strings(a["cluster_id"]) if "cluster_id" in a else pa.nulls(n, pa.large_string())
+        )
         remote_rows = np.flatnonzero(remote)
         dates = pd.Series(a["date_maj"].to_numpy()[remote_rows]).fillna("").astype(str)
         return cls(
@@ -620,7 +621,8 @@ class _Part:
                 "free": _any_of(a["frais"], sorted(FREE_FRAIS), empty=False),
                 "reserved_free": reserved_free_mask(a),
             },
-            cluster=(cluster_codes.astype(np.intp), np.asarray(cluster_names, dtype=object)),
+            # Arrow strings: a million ids as Python objects would cost ten times more
+            cluster=pc.if_else(pc.equal(clusters, ""), None, clusters),
             zones=_zone_names(a["code_insee"], a["code_postal"]),
             remote_dates=dates.to_numpy(dtype=object),
             has_duplicates=bool(a["duplicate"].any()) if "duplicate" in a else False,
@@ -669,7 +671,7 @@ def _merge(parts: Sequence[_Part]) -> _Arrays:
         open_to_all=row["open_to_all"].astype(bool),
         free=row["free"].astype(bool),
         reserved_free=row["reserved_free"].astype(bool),
-        cluster=_recode([p.cluster for p in parts]).astype(np.int64),
+        cluster=_first_seen_codes(pa.chunked_array([p.cluster for p in parts], pa.large_string())),
         approximate=_shared_placeholders(
             lat, lon, lambda rows: pd.Series(streets.take(rows).to_pylist())
         ),
@@ -693,6 +695,19 @@ def _merge(parts: Sequence[_Part]) -> _Arrays:
             for c in ("publics", "frais", "modes_accueil")
         },
     )
+
+
+def _first_seen_codes(values: pa.ChunkedArray) -> NDArray[np.int64]:
+    """Each value's code, numbered in order of first appearance (as ``pd.factorize``); -1 for null.
+
+    >>> _first_seen_codes(pa.chunked_array([["b", None, "a"], ["b", "c"]])).tolist()
+    [0, -1, 1, 0, 2]
+    """
+    if len(values) == 0:
+        return np.empty(0, np.int64)
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    codes = pc.fill_null(encoded.indices.cast(pa.int64()), -1)
+    return np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _strings(values: pd.Series) -> pa.Array:
