@@ -385,7 +385,7 @@ def _clean(values: pa.Array) -> pa.Array:
 
 # -- the store's records, a batch at a time ---------------------------------------------
 #: Rows per batch read by :func:`read_batches`: a few dozen megabytes of wide rows.
-BATCH_ROWS = 50_000
+BATCH_ROWS = 25_000
 
 
 def read_batches(
