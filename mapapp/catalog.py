@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +48,8 @@ __all__ = [
     "PublicIndex",
     "load_public_actors",
     "load_search_index",
+    "public_rows",
+    "reserved_columns",
     "store_stamp",
     "warm_search_cache",
 ]
@@ -105,8 +107,7 @@ def load_public_actors(settings: Settings, *, communes: pd.DataFrame | None = No
     """
     import pandas as pd
 
-    from mapapp.reserved_view import attach_reserved, combined_stamp, load_places
-    from mapapp.safety import public_view
+    from mapapp.reserved_view import combined_stamp, load_places
     from mapapp.store import demo_actors, open_store
 
     store = open_store(settings)
@@ -121,8 +122,57 @@ def load_public_actors(settings: Settings, *, communes: pd.DataFrame | None = No
         communes = load_geography(settings.cache_dir).communes
     # reserved childcare places (issue 17): only the register's public columns
     reserved, now = load_places(settings), pd.Timestamp.now(tz="UTC")
-    shown = attach_reserved(public_view(raw, communes), reserved.places, now)
+    shown = public_rows(raw, communes, reserved_columns(raw, reserved.places, now))
     return PublicActors(shown, is_demo, combined_stamp(stamp, reserved.stamp, now))
+
+
+def reserved_columns(raw: pd.DataFrame, places: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """The reserved-place columns of every row of ``raw`` (one row each, in order).
+
+    Computed from the records' ``id`` and ``cluster_id`` only, and for the
+    whole layer at once: a crèche's places add up over its duplicates, which
+    may lie anywhere in it (so also in another batch of :func:`public_rows`).
+    ``places`` is the register's public frame (:mod:`mapapp.reserved_view`).
+    """
+    from mapapp.reserved_view import attach_reserved
+
+    keys = raw[[c for c in ("id", "cluster_id") if c in raw.columns]]
+    added = attach_reserved(keys, places, now)
+    return added[[c for c in added.columns if c not in keys.columns]]
+
+
+def public_rows(raw: pd.DataFrame, communes: pd.DataFrame, reserved: pd.DataFrame) -> pd.DataFrame:
+    """What may be shown of the records ``raw``: the one road from the store to any consumer.
+
+    The public view (:func:`mapapp.safety.public_view`: confidential records
+    at their commune, never their street, however they are typed) with the
+    reserved-place columns of the same rows (``reserved``, from
+    :func:`reserved_columns`, row by row).  :func:`load_public_actors` passes
+    the whole layer; the kept search index passes it a batch of rows at a
+    time, so both see exactly the same public records.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mapapp.schema import actors_frame
+    >>> communes = pd.DataFrame({"lat": [45.0], "lon": [5.0]}, index=pd.Index(["38185"]))
+    >>> raw = actors_frame([{"id": "a:1", "nom": "CHRS Le Phare", "adresse": "3 rue Z",
+    ...                      "code_insee": "38185", "latitude": 45.3, "longitude": 5.3}])
+    >>> now = pd.Timestamp("2026-12-07", tz="UTC")
+    >>> from mapapp.reserved_view import places_frame
+    >>> shown = public_rows(raw, communes, reserved_columns(raw, places_frame(), now))
+    >>> row = shown.iloc[0]
+    >>> row["adresse"], float(row["latitude"]), row["precision"], int(row["reserved_total"])
+    ('', 45.0, 'commune', 0)
+    """
+    from mapapp.safety import public_view
+
+    if len(reserved) != len(raw):
+        raise ValueError(f"{len(reserved)} reserved-place rows for {len(raw)} records")
+    shown = public_view(raw, _communes_of(raw, communes))
+    for c in reserved.columns:
+        shown[c] = reserved[c].array  # by position: the batch's own rows
+    return shown
 
 
 @dataclass(frozen=True)
@@ -148,6 +198,28 @@ class PublicIndex:
         return self.index.actors
 
 
+def _communes_of(raw: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``communes`` whose code some record of ``raw`` carries (the same lookups).
+
+    Why: the public view looks hidden records' codes up with pandas'
+    ``isin`` on Arrow strings, which costs half a second per call for the
+    35,000 communes whatever the number of records: paid once for the whole
+    layer, but by every batch of the kept index's build.  Matched here in
+    Arrow's C++ (milliseconds), a code is found in the result exactly when
+    it is found in ``communes``.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if "code_insee" not in raw.columns or not pd.api.types.is_string_dtype(communes.index):
+        return communes
+    present = pa.array(raw["code_insee"].fillna("").astype(str).unique(), type=pa.string())
+    known = pc.is_in(pa.array(communes.index, type=pa.string()), value_set=present)
+    return communes[np.asarray(known.to_numpy(zero_copy_only=False), dtype=bool)]
+
+
 def load_search_index(
     settings: Settings, *, communes: pd.DataFrame | None = None, background: bool = False
 ) -> PublicIndex:
@@ -160,8 +232,11 @@ def load_search_index(
     and on the geography that placed confidential records; a fresh process
     maps them (read-only, pages read on demand) and builds an obstacle's
     k-d tree on its first search.  The first process that finds no copy
-    builds the index as before and leaves one for the next
-    (:func:`warm_search_cache` does it right after an import).
+    builds one and leaves it for the next (:func:`warm_search_cache` does
+    it right after an import): from an embedded store a batch of rows at a
+    time (:func:`_build_kept`, 1.1 GB at its peak for a million services
+    where the whole frame took 3.7 GB), then maps it like any later
+    process; from PostGIS from the whole public frame.
 
     Parameters
     ----------
@@ -201,16 +276,103 @@ def load_search_index(
             if background:  # the first search builds only its obstacle's tree
                 index.build_trees_in_background()
             return PublicIndex(index, False, stamp)
+    kept = _build_kept(settings, store, communes, folder, expect)
+    if kept is not None:
+        return kept
     shown = load_public_actors(settings, communes=communes)
     index = SearchIndex(shown.actors)
     if shown.stamp == stamp:  # not an import committed in between
         meta, arrays, text = index.arrays()
-        saved = cache.save(folder, {**meta, **expect}, arrays, bytes(text))
-        if saved and settings.store_url:  # beside the store, old versions go with theirs
-            cache.prune(folder.parent, keep=folder.name)
-        elif saved:  # copies of an older register state of this version
-            cache.prune_siblings(folder)
+        if cache.save(folder, {**meta, **expect}, arrays, bytes(text)):
+            _prune(settings, folder)
     return PublicIndex(index, shown.is_demo, shown.stamp)
+
+
+def _build_kept(
+    settings: Settings,
+    store: ParquetStore | PostgisStore,
+    communes: pd.DataFrame,
+    folder: Path,
+    expect: dict[str, str],
+) -> PublicIndex | None:
+    """Build the kept index of a Parquet store a batch of rows at a time, keep it, map it.
+
+    Why: the whole public frame of a million services, with the index built
+    beside it, peaked at 3.7 GB; batches of rows (read by
+    :func:`mapapp.store.search_cache.read_batches`, shown through
+    :func:`public_rows` like every record) keep the peak to the batch and
+    the index's own arrays, the rows' text going straight to the kept file.
+    The index is then mapped from that file as a fresh server would.  None
+    when this cannot be done (a PostGIS store, an import committed
+    meanwhile, a folder that cannot be written): the caller builds the
+    index from the whole frame, as before.
+    """
+    import pandas as pd
+
+    from mapapp.reserved_view import combined_stamp, load_places
+    from mapapp.search import SearchIndex
+    from mapapp.store import search_cache as cache
+    from mapapp.store.parquet import ParquetStore
+
+    if not isinstance(store, ParquetStore):
+        return None
+    path = Path(store.actors_path)
+    reserved, now = load_places(settings), pd.Timestamp.now(tz="UTC")
+    stamp = combined_stamp(store.stamp(), reserved.stamp, now)
+    if stamp != expect["stamp"] or path.parent != folder.parent or folder.exists():
+        # an import or a register change in between, or a copy for another
+        # geography where this one would go: the caller sorts it out
+        return None
+    try:
+        writer = cache.FolderWriter(folder)
+    except OSError:
+        return None
+    try:
+        columns = [c for c in ("id", "cluster_id") if c in _column_names(path)]
+        keys = pd.concat(list(cache.read_batches(path, columns=columns)), ignore_index=True)
+        places = reserved_columns(keys, reserved.places, now)
+        del keys
+
+        def shown() -> Iterator[pd.DataFrame]:
+            start = 0
+            for raw in cache.read_batches(path):
+                yield public_rows(raw, communes, places.iloc[start : start + len(raw)])
+                start += len(raw)
+
+        meta, arrays = SearchIndex.arrays_of_batches(shown(), writer.write_text)
+    except (OSError, ValueError):
+        writer.discard()  # e.g. the generation pruned meanwhile: built from the whole frame
+        return None
+    except BaseException:
+        writer.discard()
+        raise
+    if not writer.commit({**meta, **expect}, arrays):
+        return None
+    _prune(settings, folder)
+    found = cache.load(folder, expect)
+    if found is None:
+        return None
+    meta, arrays, text = found
+    with _suppress_stale():
+        index = SearchIndex.from_arrays(meta, arrays, text, _loader(settings, communes, stamp))
+        return PublicIndex(index, False, stamp)
+    return None
+
+
+def _column_names(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
+
+
+def _prune(settings: Settings, folder: Path) -> None:
+    """Copies of older versions go once a new one is kept."""
+    from mapapp.store import search_cache as cache
+
+    if settings.store_url:  # beside the store, old versions go with theirs
+        cache.prune(folder.parent, keep=folder.name)
+    else:  # copies of an older register state of this version
+        cache.prune_siblings(folder)
 
 
 def warm_search_cache(settings: Settings) -> None:

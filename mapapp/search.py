@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import mmap
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -52,7 +52,7 @@ from scipy.spatial import cKDTree
 from mapapp.filters import membership, reception_flags, reserved_free_mask
 from mapapp.geo.sphere import chord_to_km, km_to_chord, to_unit_xyz
 from mapapp.hours import is_open, local_time, open_on, time_zone
-from mapapp.store.search_cache import RowStore
+from mapapp.store.search_cache import RowsBuilder, RowStore
 from mapapp.taxonomy import ActorType, Obstacle, parse_actor_type, parse_obstacle
 
 __all__ = ["FREE_FRAIS", "SearchIndex", "SearchQuery"]
@@ -195,6 +195,43 @@ class SearchIndex:
         meta["rows"] = rows_meta
         arrays.update(rows_arrays)
         return meta, arrays, text
+
+    @staticmethod
+    def arrays_of_batches(
+        batches: Iterable[pd.DataFrame], text: Callable[[bytes], object]
+    ) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+        """:meth:`arrays` of the rows of ``batches`` one after the other, never holding them all.
+
+        Why: a million wide rows cost gigabytes as one frame; a batch of
+        them a few dozen megabytes.  Each batch's share of the arrays is
+        computed as it comes (its rows' joined text handed to ``text`` at
+        once, e.g. written to the file it is kept in) and the shares are
+        merged at the end into exactly what :meth:`arrays` gives for the
+        whole layer: same meta, same arrays, and ``text`` called with the
+        same bytes in order.
+
+        >>> from mapapp.schema import actors_frame
+        >>> f = actors_frame([{"id": f"a:{k}", "obstacles": ["mobilite"], "latitude": 45.0 + k,
+        ...                    "longitude": 5.0} for k in range(5)])
+        >>> chunks: list[bytes] = []
+        >>> meta, arrays = SearchIndex.arrays_of_batches([f.iloc[:2], f.iloc[2:]], chunks.append)
+        >>> whole_meta, whole_arrays, whole_text = SearchIndex(f).arrays()
+        >>> meta == whole_meta, b"".join(chunks) == whole_text
+        (True, True)
+        >>> all(arrays[k].tobytes() == whole_arrays[k].tobytes() for k in whole_arrays)
+        True
+        """
+        parts: list[_Part] = []
+        rows = RowsBuilder(text)
+        for batch in batches:
+            parts.append(_Part.of(batch))
+            rows.add(batch)
+        if not parts:
+            raise ValueError("no batch: give at least one (possibly empty) frame")
+        meta, arrays = _merge(parts).parts()
+        meta["rows"], rows_arrays = rows.arrays()
+        arrays.update(rows_arrays)
+        return meta, arrays
 
     def _setup(self, a: _Arrays, rows: RowStore) -> None:
         self._a = a
@@ -521,46 +558,193 @@ class _Arrays:
 
 def _arrays_of(a: gpd.GeoDataFrame) -> _Arrays:
     """Compute every per-actor array of the index from the layer (vectorised)."""
-    n = len(a)
-    lat = a["latitude"].to_numpy(dtype=float)
-    lon = a["longitude"].to_numpy(dtype=float)
-    in_person, remote = reception_flags(a["modes_accueil"])
-    obstacles = list(Obstacle)
-    covers = membership(a["obstacles"], [o.value for o in obstacles])
-    bits = covers.astype(np.int64) @ (1 << np.arange(len(obstacles), dtype=np.int64))
-    type_codes = {t.value: i for i, t in enumerate(ActorType)}
-    type_pos, type_values = pd.factorize(a["actor_type"].fillna(ActorType.AUTRE.value))
-    type_lookup = np.array([type_codes[ActorType(t).value] for t in type_values], dtype=np.int16)
-    type_code = type_lookup[type_pos] if len(type_values) else np.zeros(n, np.int16)
-    # Rows of each value, for any number of distinct values (a bit per value
-    # in an int64 would run out past 64, and two values would then collide).
-    open_to_all = _any_of(a["publics"], [_ALL_PUBLICS], empty=True)
-    free = _any_of(a["frais"], sorted(FREE_FRAIS), empty=False)
-    # Duplicates across sources (same place, several sources) collapse into the
-    # nearest member of their cluster; ``-1`` marks rows outside any cluster.
-    clusters = a["cluster_id"] if "cluster_id" in a else pd.Series([""] * n)
-    codes, _ = pd.factorize(clusters.where(clusters != "", None))
-    zone_names, zone_code = _zones(a["code_insee"], a["code_postal"])
+    return _merge([_Part.of(a)])
+
+
+@dataclass
+class _Part:
+    """What one batch of consecutive rows contributes to :class:`_Arrays`.
+
+    Why: the kept index is built from the store a batch at a time (a wide
+    frame of a million rows does not fit beside it in 2 GiB).  Per-row
+    arrays are computed here; what depends on other rows (duplicate
+    clusters, each list value's rows, time zones, the newest-first order of
+    remote services, shared placeholder points) is kept as batch-local codes
+    and resolved by :func:`_merge`, which gives exactly what the whole
+    layer at once gives.
+    """
+
+    n: int
+    row_arrays: dict[str, NDArray[Any]]
+    cluster: pa.Array
+    zones: tuple[NDArray[np.intp], list[str]]
+    remote_dates: NDArray[np.object_]
+    has_duplicates: bool
+    values: dict[str, tuple[NDArray[np.intp], NDArray[np.intp], NDArray[Any]]]
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    streets: pa.Array
+
+    @classmethod
+    def of(cls, a: pd.DataFrame) -> _Part:
+        n = len(a)
+        lat = a["latitude"].to_numpy(dtype=float)
+        lon = a["longitude"].to_numpy(dtype=float)
+        in_person, remote = reception_flags(a["modes_accueil"])
+        obstacles = list(Obstacle)
+        covers = membership(a["obstacles"], [o.value for o in obstacles])
+        bits = covers.astype(np.int64) @ (1 << np.arange(len(obstacles), dtype=np.int64))
+        type_codes = {t.value: i for i, t in enumerate(ActorType)}
+        type_pos, type_values = pd.factorize(a["actor_type"].fillna(ActorType.AUTRE.value))
+        type_lookup = np.array(
+            [type_codes[ActorType(t).value] for t in type_values], dtype=np.int16
+        )
+        type_code = type_lookup[type_pos] if len(type_values) else np.zeros(n, np.int16)
+        # Duplicates across sources (same place, several sources) collapse into the
+        # nearest member of their cluster; ``-1`` marks rows outside any cluster.
+        clusters = (
+            _strings(a["cluster_id"]) if "cluster_id" in a else pa.nulls(n, pa.large_string())
+        )
+        remote_rows = np.flatnonzero(remote)
+        dates = pd.Series(a["date_maj"].to_numpy()[remote_rows]).fillna("").astype(str)
+        return cls(
+            n=n,
+            row_arrays={
+                "located": np.isfinite(lat) & np.isfinite(lon) & in_person,
+                "remote": np.asarray(remote, dtype=bool),
+                "xyz": to_unit_xyz(np.nan_to_num(lat), np.nan_to_num(lon)),
+                "obstacle_bits": bits,
+                "type_code": type_code,
+                # Rows of each value, for any number of distinct values (a bit per
+                # value in an int64 would run out past 64, and two would collide).
+                "open_to_all": _any_of(a["publics"], [_ALL_PUBLICS], empty=True),
+                "free": _any_of(a["frais"], sorted(FREE_FRAIS), empty=False),
+                "reserved_free": reserved_free_mask(a),
+            },
+            # Arrow strings: a million ids as Python objects would cost ten times more
+            cluster=pc.if_else(pc.equal(clusters, ""), None, clusters),
+            zones=_zone_names(a["code_insee"], a["code_postal"]),
+            remote_dates=dates.to_numpy(dtype=object),
+            has_duplicates=bool(a["duplicate"].any()) if "duplicate" in a else False,
+            values={c: _coded_values(a[c]) for c in ("publics", "frais", "modes_accueil")},
+            lat=lat,
+            lon=lon,
+            streets=_strings(a["adresse"]),
+        )
+
+
+def _merge(parts: Sequence[_Part]) -> _Arrays:
+    """:class:`_Arrays` of the rows of ``parts`` one after the other."""
+    starts = np.cumsum([0, *(p.n for p in parts)])[:-1].tolist()
+
+    def cat(arrays: list[NDArray[Any]], empty: NDArray[Any]) -> NDArray[Any]:
+        return np.concatenate(arrays) if arrays else empty
+
+    row = {
+        k: cat([p.row_arrays[k] for p in parts], np.empty(0))
+        for k in (parts[0].row_arrays if parts else ())
+    }
+    remote = row["remote"]
     remote_rows = np.flatnonzero(remote)
-    dates = pd.Series(a["date_maj"].to_numpy()[remote_rows]).fillna("").astype(str)
+    dates = pd.Series(cat([p.remote_dates for p in parts], np.empty(0, dtype=object)))
+    dates = dates.fillna("").astype(str)
     order = dates.sort_values(ascending=False, kind="stable").index.to_numpy()
+    zone_names = sorted({z for p in parts for z in p.zones[1]}) or ["Europe/Paris"]
+    place = {z: i for i, z in enumerate(zone_names)}
+    zone_code = cat(
+        [
+            np.array([place[z] for z in p.zones[1]], dtype=np.int16)[p.zones[0]]
+            for p in parts
+            if p.n
+        ],
+        np.zeros(0, np.int16),
+    )
+    lat = cat([p.lat for p in parts], np.empty(0))
+    lon = cat([p.lon for p in parts], np.empty(0))
+    streets = pa.chunked_array([p.streets for p in parts], type=pa.large_string())
     return _Arrays(
-        located=np.isfinite(lat) & np.isfinite(lon) & in_person,
-        remote=np.asarray(remote, dtype=bool),
-        xyz=to_unit_xyz(np.nan_to_num(lat), np.nan_to_num(lon)),
-        obstacle_bits=bits,
-        type_code=type_code,
-        open_to_all=open_to_all,
-        free=free,
-        reserved_free=reserved_free_mask(a),
-        cluster=codes.astype(np.int64),
-        approximate=_placeholder_points(a),
+        located=row["located"].astype(bool),
+        remote=remote.astype(bool),
+        xyz=row["xyz"].reshape(-1, 3),
+        obstacle_bits=row["obstacle_bits"].astype(np.int64),
+        type_code=row["type_code"].astype(np.int16),
+        open_to_all=row["open_to_all"].astype(bool),
+        free=row["free"].astype(bool),
+        reserved_free=row["reserved_free"].astype(bool),
+        cluster=_first_seen_codes(pa.chunked_array([p.cluster for p in parts], pa.large_string())),
+        approximate=_shared_placeholders(
+            lat, lon, lambda rows: pd.Series(streets.take(rows).to_pylist())
+        ),
         zone_code=zone_code,
         zone_names=zone_names,
         remote_order=remote_rows[order].astype(np.intp),
-        has_duplicates=bool(a["duplicate"].any()) if "duplicate" in a else False,
-        values={c: _rows_by_value(a[c]) for c in ("publics", "frais", "modes_accueil")},
+        has_duplicates=any(p.has_duplicates for p in parts),
+        values={
+            c: _group_rows(
+                cat(
+                    [
+                        rows + s
+                        for p, s in zip(parts, starts, strict=True)
+                        for rows in [p.values[c][0]]
+                    ],
+                    np.empty(0, np.intp),
+                ),
+                _recode([(p.values[c][1], p.values[c][2]) for p in parts]),
+                _uniques([p.values[c][2] for p in parts]),
+            )
+            for c in ("publics", "frais", "modes_accueil")
+        },
     )
+
+
+def _first_seen_codes(values: pa.ChunkedArray) -> NDArray[np.int64]:
+    """Each value's code, numbered in order of first appearance (as ``pd.factorize``); -1 for null.
+
+    >>> _first_seen_codes(pa.chunked_array([["b", None, "a"], ["b", "c"]])).tolist()
+    [0, -1, 1, 0, 2]
+    """
+    if len(values) == 0:
+        return np.empty(0, np.int64)
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    codes = pc.fill_null(encoded.indices.cast(pa.int64()), -1)
+    return np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _strings(values: pd.Series) -> pa.Array:
+    """A text column as Arrow strings (missing stays missing; anything else through ``str``)."""
+    try:
+        return pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        cells = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values]
+        return pa.array(cells, type=pa.large_string())
+
+
+def _uniques(names: Sequence[NDArray[Any]]) -> NDArray[Any]:
+    """The distinct values of ``names`` (batch by batch), in order of first appearance."""
+    if not names:
+        return np.empty(0, dtype=object)
+    _, uniques = pd.factorize(np.concatenate([np.asarray(n, dtype=object) for n in names]))
+    return np.asarray(uniques, dtype=object)
+
+
+def _recode(coded: Sequence[tuple[NDArray[np.intp], NDArray[Any]]]) -> NDArray[np.intp]:
+    """Batch-local factorize codes as the codes of one factorize of all batches.
+
+    ``pd.factorize`` numbers values in order of first appearance, so
+    numbering the batches' distinct values (in batch order) the same way
+    gives the codes the whole column would get; ``-1`` (missing) stays.
+    """
+    if not coded:
+        return np.empty(0, np.intp)
+    together = np.concatenate([np.asarray(names, dtype=object) for _, names in coded])
+    global_codes, _ = pd.factorize(together) if len(together) else (np.empty(0, np.intp), None)
+    out: list[NDArray[np.intp]] = []
+    at = 0
+    for codes, names in coded:
+        lookup = np.append(np.asarray(global_codes[at : at + len(names)], dtype=np.intp), -1)
+        out.append(lookup[codes])  # code -1 picks the appended -1
+        at += len(names)
+    return np.concatenate(out).astype(np.intp)
 
 
 def _flat(lists: pd.Series) -> tuple[NDArray[np.intp], NDArray[np.object_]]:
@@ -582,16 +766,33 @@ def _flat(lists: pd.Series) -> tuple[NDArray[np.intp], NDArray[np.object_]]:
 
 def _rows_by_value(lists: pd.Series) -> dict[str, NDArray[np.intp]]:
     """Row positions of each value of a list-valued column (vectorised: 1M rows in a second)."""
+    rows, codes, uniques = _coded_values(lists)
+    return _group_rows(rows, codes, uniques)
+
+
+def _coded_values(lists: pd.Series) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[Any]]:
+    """``(row, value code, distinct values)`` of a list-valued column's items."""
     rows, values = _flat(lists)
+    codes, uniques = pd.factorize(values)
+    return rows, codes.astype(np.intp), np.asarray(uniques, dtype=object)
+
+
+def _group_rows(
+    rows: NDArray[np.intp], codes: NDArray[np.intp], uniques: NDArray[Any]
+) -> dict[str, NDArray[np.intp]]:
+    """Sorted distinct rows of each value, keyed in ``uniques`` order."""
     if len(rows) == 0:
         return {}
-    codes, uniques = pd.factorize(values)
     order = np.lexsort((rows, codes))
-    ends = np.cumsum(np.bincount(codes, minlength=len(uniques)))
-    starts = ends - np.bincount(codes, minlength=len(uniques))
-    return {
-        str(v): np.unique(rows[order[a:b]]) for v, a, b in zip(uniques, starts, ends, strict=True)
-    }
+    rows, codes = rows[order], codes[order]
+    # sorted by value then row: a repeated (value, row) pair is next to its twin
+    keep = np.ones(len(rows), dtype=bool)
+    keep[1:] = (rows[1:] != rows[:-1]) | (codes[1:] != codes[:-1])
+    rows, codes = rows[keep], codes[keep]
+    counts = np.bincount(codes, minlength=len(uniques))
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    return {str(v): rows[a:b] for v, a, b in zip(uniques, starts, ends, strict=True)}
 
 
 def _any_of(lists: pd.Series, wanted: Sequence[str], *, empty: bool) -> NDArray[np.bool_]:
@@ -623,15 +824,25 @@ def _placeholder_points(a: pd.DataFrame) -> NDArray[np.bool_]:
     >>> _placeholder_points(f).tolist()
     [True, True, True, True, False]
     """
-    n = len(a)
-    lat = a["latitude"].to_numpy(dtype=float).round(6)
-    lon = a["longitude"].to_numpy(dtype=float).round(6)
+    lat = a["latitude"].to_numpy(dtype=float)
+    lon = a["longitude"].to_numpy(dtype=float)
+    return _shared_placeholders(lat, lon, lambda rows: a["adresse"].iloc[rows])
+
+
+def _shared_placeholders(
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    streets_of: Callable[[NDArray[np.intp]], pd.Series],
+) -> NDArray[np.bool_]:
+    """:func:`_placeholder_points` from the points, reading streets only where points are shared."""
+    n = len(lat)
+    lat, lon = lat.round(6), lon.round(6)
     # Only points shared by several rows can be placeholders: normalise their streets only.
     points = pd.DataFrame({"lat": lat, "lon": lon})
     shared_rows = np.flatnonzero(points.duplicated(keep=False).to_numpy())
     if n == 0 or len(shared_rows) < _PLACEHOLDER_MIN:
         return np.zeros(n, dtype=bool)
-    street = a["adresse"].iloc[shared_rows].fillna("").astype(str).str.lower()
+    street = streets_of(shared_rows).fillna("").astype(str).str.lower()
     street = street.str.replace(r"\W+", "", regex=True)
     key = points.iloc[shared_rows].assign(street=street.to_numpy())
     streets = key[key["street"] != ""].groupby(["lat", "lon"])["street"].nunique()
@@ -648,13 +859,18 @@ def _zones(codes: pd.Series, postcodes: pd.Series) -> tuple[list[str], NDArray[n
 
     From the INSEE code or else the postcode (by prefix).
     """
+    per_row, names = _zone_names(codes, postcodes)
+    zone_names = sorted(set(names)) or ["Europe/Paris"]
+    per_name = np.array([zone_names.index(z) for z in names], dtype=np.int16)
+    return zone_names, per_name[per_row] if len(names) else np.zeros(len(codes), np.int16)
+
+
+def _zone_names(codes: pd.Series, postcodes: pd.Series) -> tuple[NDArray[np.intp], list[str]]:
+    """Each row's time zone as a position in a list of zone names (one per prefix met)."""
     key = codes.fillna("").astype(str).str.strip()
     key = key.where(key.str.len() >= 2, postcodes.fillna("").astype(str).str.strip())
     prefix_code, prefixes = pd.factorize(key.str[:3])
-    names = [time_zone(str(p)) for p in prefixes]
-    zone_names = sorted(set(names)) or ["Europe/Paris"]
-    per_prefix = np.array([zone_names.index(z) for z in names], dtype=np.int16)
-    return zone_names, per_prefix[prefix_code] if len(names) else np.zeros(len(key), np.int16)
+    return prefix_code.astype(np.intp), [time_zone(str(p)) for p in prefixes]
 
 
 def search(

@@ -17,8 +17,11 @@ first answer.  Here:
   for the pages it touches, not for the whole layer.
 
 What is stored is the *public* view only (the catalog builds the index on
-:func:`mapapp.catalog.load_public_actors`): a confidential street cannot be
-read back from these files.  The two separator characters are control
+rows shown through :func:`mapapp.catalog.public_rows`, the function
+:func:`mapapp.catalog.load_public_actors` uses, whether the layer comes
+whole or in batches read by :func:`read_batches`): a confidential street
+cannot be read back from these files.  :class:`FolderWriter` and
+:class:`RowsBuilder` let the index be written a batch of rows at a time.  The two separator characters are control
 characters that no text of the layer should contain; any found are shown
 as a space (a display cache, the store keeps the record as it came).
 
@@ -40,7 +43,7 @@ import json
 import mmap
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +56,7 @@ from pandas.api.internals import create_dataframe_from_blocks
 
 from mapapp.schema import LIST_COLUMNS
 
-__all__ = ["FORMAT", "RowStore", "load", "save"]
+__all__ = ["FORMAT", "FolderWriter", "RowStore", "RowsBuilder", "load", "read_batches", "save"]
 
 #: Bumped whenever the layout below changes: an older folder is then rebuilt.
 FORMAT = 1
@@ -285,12 +288,70 @@ class RowStore:
         )
 
 
+class RowsBuilder:
+    """A :class:`RowStore`'s arrays built batch after batch of rows.
+
+    Each batch is packed by :meth:`RowStore.from_frame` and its joined text
+    handed to ``sink`` at once (written to the kept file, or collected), so
+    the text of the whole layer is never held twice.  :meth:`arrays` then
+    gives what :meth:`RowStore.arrays` gives for all the rows at once.
+
+    >>> from mapapp.schema import actors_frame
+    >>> f = actors_frame([{"id": f"a:{k}", "nom": "N" * k, "latitude": 45.0, "longitude": 5.0}
+    ...                   for k in range(4)])
+    >>> chunks: list[bytes] = []
+    >>> b = RowsBuilder(chunks.append)
+    >>> b.add(f.iloc[:3]); b.add(f.iloc[3:])
+    >>> meta, arrays = b.arrays()
+    >>> whole_meta, whole_arrays, whole_text = RowStore.from_frame(f).arrays()
+    >>> meta == whole_meta, b"".join(chunks) == whole_text
+    (True, True)
+    >>> all(arrays[k].tobytes() == whole_arrays[k].tobytes() for k in whole_arrays)
+    True
+    """
+
+    def __init__(self, sink: Callable[[bytes], object]) -> None:
+        self._sink = sink
+        self._meta: dict[str, Any] | None = None
+        self._offsets: list[NDArray[np.int64]] = [np.zeros(1, dtype=np.int64)]
+        self._end = 0
+        self._blocks: dict[str, list[NDArray[Any]]] = {}
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Pack ``frame``'s rows after the ones added before."""
+        meta, arrays, text = RowStore.from_frame(frame).arrays()
+        if self._meta is None:
+            self._meta = meta
+        elif meta != self._meta:
+            raise ValueError(f"a batch has other columns or types: {meta} != {self._meta}")
+        offsets = arrays["rows_offsets"]
+        self._offsets.append(offsets[1:] + self._end)
+        self._end += int(offsets[-1])
+        self._sink(bytes(text))
+        for k in meta["blocks"]:
+            self._blocks.setdefault(k, []).append(arrays[f"rows_block_{k}"])
+
+    def arrays(self) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+        """``(meta, arrays)`` of every row added, as :meth:`RowStore.arrays` (text aside)."""
+        if self._meta is None:
+            raise ValueError("no rows added: add at least one (possibly empty) frame")
+        arrays = {"rows_offsets": np.concatenate(self._offsets)}
+        arrays.update({f"rows_block_{k}": np.hstack(v) for k, v in self._blocks.items()})
+        return self._meta, arrays
+
+
 def _arrow(s: pd.Series, kind: pa.DataType, convert: Callable[[Any], Any]) -> pa.Array:
     """``s`` as an Arrow array of ``kind``: in C++ when its values allow, else value by value."""
     try:
         out = pa.array(s, type=kind, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        out = pa.array([None if _missing(v) else convert(v) for v in s], type=kind)
+        try:  # each distinct value converted once (a date column: a handful for 1M rows)
+            codes, uniques = pd.factorize(s, use_na_sentinel=False)
+        except TypeError:  # unhashable cells (lists): value by value
+            out = pa.array([None if _missing(v) else convert(v) for v in s], type=kind)
+        else:
+            distinct = pa.array([None if _missing(v) else convert(v) for v in uniques], type=kind)
+            out = distinct.take(pa.array(codes)) if len(s) else distinct.slice(0, 0)
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
@@ -313,9 +374,85 @@ def _holds_lists(s: pd.Series) -> bool:
 
 def _clean(values: pa.Array) -> pa.Array:
     """Separators inside the text itself become spaces (they are control characters)."""
+    data = values.buffers()[2]
+    # both separators are 0x1E/0x1F: one pass over the bytes, far cheaper than a copy
+    if data is None or not ((np.frombuffer(data, dtype=np.uint8) | 1) == 0x1F).any():
+        return values
     for sep in (_FIELD, _ITEM):
         values = pc.replace_substring(values, sep, " ")
     return values
+
+
+# -- the store's records, a batch at a time ---------------------------------------------
+#: Rows per batch read by :func:`read_batches`: a few dozen megabytes of wide rows.
+BATCH_ROWS = 25_000
+
+
+def read_batches(
+    path: Path, *, rows: int | None = None, columns: Sequence[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """The raw records of a GeoParquet actors file, ``rows`` at a time, without their geometry.
+
+    ``rows`` defaults to :data:`BATCH_ROWS` (read when called).
+
+    Why: the search index needs every row once but never all of them at
+    once; a million wide rows read whole cost gigabytes.  Each batch is
+    typed exactly as the same rows of the whole file read by
+    ``gpd.read_parquet`` (the file's pandas metadata applies; an integer or
+    boolean column with a missing value anywhere in the file comes back as
+    it would whole, ``float64`` or ``object``, in every batch), indexed from
+    0.  At least one frame is yielded, empty for an empty file.  Raw
+    records: the caller applies the public view before anything leaves it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from mapapp.schema import actors_frame
+    >>> from mapapp.store.parquet import write_geoparquet
+    >>> path = Path(tempfile.mkdtemp()) / "actors.parquet"
+    >>> write_geoparquet(actors_frame([{"id": f"a:{k}", "latitude": 45.0, "longitude": 5.0}
+    ...                                for k in range(5)]), path)
+    >>> [b["id"].tolist() for b in read_batches(path, rows=2)]
+    [['a:0', 'a:1'], ['a:2', 'a:3'], ['a:4']]
+    """
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as source:
+        schema = source.schema_arrow
+        geo = json.loads((schema.metadata or {}).get(b"geo", b"{}") or b"{}")
+        geometry = set(geo.get("columns", {})) or {"geometry"}
+        names = [c for c in (columns or schema.names) if c not in geometry]
+        widen = _widened(source, names)
+        empty = True
+        for batch in source.iter_batches(batch_size=max(1, rows or BATCH_ROWS), columns=names):
+            empty = False
+            yield _frame(batch, schema.metadata, widen)
+        if empty:
+            yield _frame(schema.empty_table().select(names), schema.metadata, widen)
+
+
+def _widened(source: Any, names: Sequence[str]) -> dict[str, str]:
+    """Integer and boolean columns holding a missing value: the dtype the whole file gives them."""
+    fields = {f.name: f.type for f in source.schema_arrow}
+    kinds = {
+        c: "float64" if pa.types.is_integer(fields[c]) else "object"
+        for c in names
+        if pa.types.is_integer(fields[c]) or pa.types.is_boolean(fields[c])
+    }
+    if not kinds:
+        return {}
+    table = source.read(columns=list(kinds))
+    return {c: k for c, k in kinds.items() if table.column(c).null_count}
+
+
+def _frame(
+    batch: pa.RecordBatch | pa.Table, metadata: Any, widen: Mapping[str, str]
+) -> pd.DataFrame:
+    table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    frame = table.replace_schema_metadata(metadata).to_pandas()
+    for c, kind in widen.items():
+        frame[c] = frame[c].astype(kind)
+    return frame.reset_index(drop=True)
 
 
 # -- the folder ------------------------------------------------------------------------
@@ -328,22 +465,80 @@ def save(
     a temporary sibling that is renamed last.  Failing to write (read-only
     store, disk full) costs the next process a rebuild, nothing else.
     """
-    tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}")
     try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
-        (tmp / _TEXT).write_bytes(text)
-        (tmp / _META).write_text(json.dumps({**meta, "format": FORMAT}), "utf-8")
-        if folder.exists():
-            shutil.rmtree(tmp, ignore_errors=True)  # another process was first: same content
-            return True
-        tmp.rename(folder)
-        return True
+        writer = FolderWriter(folder)
     except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
         return False
+    try:
+        writer.write_text(text)
+    except OSError:
+        writer.discard()
+        return False
+    return writer.commit(meta, arrays)
+
+
+class FolderWriter:
+    """A cache folder written piece by piece: the rows' text as it comes, the arrays last.
+
+    Why: the joined text of a million rows is hundreds of megabytes; written
+    batch by batch it never has to be held whole.  Everything goes into a
+    temporary sibling folder, renamed to ``folder`` by :meth:`commit`, so a
+    reader sees the folder whole or not at all (as with :func:`save`).
+
+    Raises
+    ------
+    OSError
+        When the temporary folder cannot be created (read-only store...).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "search-x"
+    >>> w = FolderWriter(folder)
+    >>> w.write_text(b"ab"); w.write_text(b"c")
+    >>> w.commit({"stamp": "x"}, {"rows_offsets": np.array([0, 3])})
+    True
+    >>> meta, arrays, text = load(folder, {"stamp": "x"})
+    >>> bytes(text), arrays["rows_offsets"].tolist()
+    (b'abc', [0, 3])
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}")
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._tmp.mkdir(parents=True)
+        try:
+            self._text = (self._tmp / _TEXT).open("wb")
+        except OSError:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            raise
+
+    def write_text(self, data: bytes) -> None:
+        """Append ``data`` to the rows' text."""
+        self._text.write(data)
+
+    def commit(self, meta: Mapping[str, Any], arrays: Mapping[str, NDArray[Any]]) -> bool:
+        """Write the arrays and meta, then rename the folder in; False (nothing left) on failure."""
+        try:
+            self._text.close()
+            for name, array in arrays.items():
+                np.save(self._tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+            (self._tmp / _META).write_text(json.dumps({**meta, "format": FORMAT}), "utf-8")
+            if self.folder.exists():
+                shutil.rmtree(self._tmp, ignore_errors=True)  # another process was first
+                return True
+            self._tmp.rename(self.folder)
+            return True
+        except OSError:
+            self.discard()
+            return False
+
+    def discard(self) -> None:
+        """Leave nothing behind (the folder is not written)."""
+        with contextlib.suppress(OSError):
+            self._text.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
 
 def load(
