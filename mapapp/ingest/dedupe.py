@@ -93,6 +93,7 @@ from mapapp.ingest.overrides import Overrides
 
 __all__ = [
     "CLUSTER_COLUMNS",
+    "DEDUPE_COLUMNS",
     "IDENTICAL_M",
     "NEAR_M",
     "NEAR_SCORE",
@@ -416,6 +417,24 @@ _IDENTITY_FIELDS = (
     "courriel",
     "description",
     "horaires_accueil",
+)
+
+
+#: Every column :func:`cluster_actors` reads (missing ones count as empty).
+#: Why a constant: the merge hands it a narrow frame of just these columns, so
+#: a million wide records are not copied for the dedupe; a rule reading a new
+#: column must add it here.
+DEDUPE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "source",
+    "latitude",
+    "longitude",
+    "precision",
+    "siret",
+    "confidential",
+    "commune",
+    "thematiques",
+    *(c for c in _IDENTITY_FIELDS if c != "thematiques"),
 )
 
 
