@@ -957,6 +957,7 @@ def explain_rows(clusters: pd.DataFrame, member: str) -> pd.DataFrame:
 
 def files_of(ledger: pd.DataFrame, new: Iterable[tuple[str, str]]) -> dict[str, str]:
     """id -> dataset, from the import ledger then this import's ``(id, dataset)`` pairs."""
-    out = {str(i): str(d) for d, i in zip(ledger["dataset"], ledger["id"], strict=True)}
+    ids = ledger["id"].astype(str).tolist()
+    out = dict(zip(ids, ledger["dataset"].astype(str).tolist(), strict=True))
     out.update({str(i): str(d) for i, d in new})
     return out
