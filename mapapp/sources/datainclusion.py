@@ -23,7 +23,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -467,6 +467,32 @@ def _join_frame(services: pd.DataFrame, structures: _Structures) -> pd.DataFrame
     return staged
 
 
+def _service_batches(
+    p: Probe,
+) -> Iterator[
+    tuple[list[str], pd.DataFrame, Sequence[dict[str, Any]], list[tuple[str, str, dict[str, Any]]]]
+]:
+    """``(origins, frame, originals, not records)`` of a services file, batch by batch.
+
+    CSV and Parquet files are read as tables (no dict per row: the records
+    are built only for the few rows the quarantine keeps); JSON records are
+    read one by one, then put in one frame per batch.
+    """
+    if p.kind in _TABLES:
+        n = 0
+        for frame in iter_table_chunks(p.path, p.kind, chunk_rows=_CHUNK_ROWS):
+            frame = frame.reset_index(drop=True)
+            origins = [f"{p.path.name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
+            n += len(frame)
+            yield origins, frame, FrameRecords(frame), []
+        tail = csv_layout(p.path).tail if p.kind == "csv" else None
+        if tail is not None:
+            yield [], pd.DataFrame(), [], [_not_a_record(f"{p.path.name}#{n + 1}", tail)]
+        return
+    for origins, records, not_records in _record_batches(p, _CHUNK_ROWS):
+        yield origins, _records_frame(records), records, not_records
+
+
 def _pair_chunks(
     structures: list[Probe], services: list[Probe], adapter: str
 ) -> Iterator[RawChunk]:
@@ -479,9 +505,9 @@ def _pair_chunks(
     known = _Structures(structures)
     bad = known.bad
     for p in services:
-        for origins, records, not_records in _record_batches(p, _CHUNK_ROWS):
-            rows = _join_frame(_records_frame(records), known) if records else pd.DataFrame()
-            yield RawChunk(rows, origins, records, adapter, bad + not_records)
+        for origins, frame, originals, not_records in _service_batches(p):
+            rows = _join_frame(frame, known) if len(frame) else pd.DataFrame()
+            yield RawChunk(rows, origins, originals, adapter, bad + not_records)
             bad = []
     frame, origins, records = known.alone_rows()
     merged = [(known.origins[r], _JOINED) for r in known.kept[known.used[known.kept]].tolist()]
