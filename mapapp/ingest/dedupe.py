@@ -77,7 +77,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -509,10 +509,12 @@ class _Clusters:
     (True, False)
     """
 
-    def __init__(self, datasets: list[str], tags: dict[int, set[str]], alone: set[int]) -> None:
+    def __init__(
+        self, datasets: Sequence[Hashable], tags: dict[int, set[str]], alone: set[int]
+    ) -> None:
         self.parent = list(range(len(datasets)))
         self.datasets = datasets
-        self.files: dict[int, set[str]] = {}
+        self.files: dict[int, set[Hashable]] = {}
         self.tags = tags
         self.alone = alone
 
@@ -533,7 +535,7 @@ class _Clusters:
                 return parent
             parent = up
 
-    def _files(self, root: int) -> set[str]:
+    def _files(self, root: int) -> set[Hashable]:
         return self.files.get(root) or {self.datasets[root]}
 
     def join(self, a: int, b: int, *, same_file_ok: bool, forced: bool = False) -> bool:
@@ -839,7 +841,11 @@ def cluster_actors(
     ids = actors["id"].astype(str).tolist()
     src = _column(actors, "source").astype(str).tolist()
     datasets = datasets or {}
-    files = np.array([datasets.get(i) or f"source:{s}" for i, s in zip(ids, src, strict=True)])
+    # each record's file as a small number (equal numbers, same file): a text array
+    # of file names would weigh tens of bytes a row
+    files = pd.factorize(
+        np.array([datasets.get(i) or f"source:{s}" for i, s in zip(ids, src, strict=True)], object)
+    )[0]
     overrides = overrides or Overrides()
     pos = {rid: k for k, rid in enumerate(ids)}
     tags: dict[int, set[str]] = {}
@@ -879,8 +885,11 @@ def _assemble(
         dtype=np.int64,
         count=n,
     )
-    id_array = np.array(ids)
-    order = np.lexsort((id_array, -richness, -precise.astype(int), roots))
+    # ids ranked (stable), not copied as a fixed-width text array (160 bytes a row)
+    id_array = np.array(ids, dtype=object)
+    id_rank = np.empty(n, dtype=np.int64)
+    id_rank[np.argsort(id_array, kind="stable")] = np.arange(n)
+    order = np.lexsort((id_rank, -richness, -precise.astype(int), roots))
     sorted_roots = roots[order]
     starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
     heads = order[starts]
@@ -888,7 +897,7 @@ def _assemble(
     primary[heads] = True
     # every member takes its cluster's primary's id
     cluster_of = np.empty(n, dtype=object)
-    cluster_of[order] = np.repeat(id_array[heads].astype(object), np.diff(np.r_[starts, n]))
+    cluster_of[order] = np.repeat(id_array[heads], np.diff(np.r_[starts, n]))
     # one list per distinct set of sources, shared by its clusters' members
     shared: dict[tuple[str, ...], list[str]] = {}
     codes, names = pd.factorize(np.array(src, dtype=object), use_na_sentinel=False)
