@@ -189,9 +189,12 @@ def _each_distinct(column: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
     >>> _each_distinct(pd.Series(["a", "b", "a"]), str.upper).tolist()
     ['A', 'B', 'A']
     """
-    values = column.astype(object)
-    done = {v: fn(v) for v in pd.unique(values)}
-    return values.map(done).astype(object)
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+    done = np.empty(len(uniques), dtype=object)
+    for k, v in enumerate(uniques):  # one by one: a result may itself be a sequence
+        done[k] = fn(v)
+    # taken by position (a dict lookup per row, as Series.map does, costs twice as much)
+    return pd.Series(done[codes], index=column.index, dtype=object)
 
 
 def _lists_each(lists: list[list[str]], fn: Callable[[list[str]], list[str]]) -> list[list[str]]:

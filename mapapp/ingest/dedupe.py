@@ -77,7 +77,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -93,6 +93,7 @@ from mapapp.ingest.overrides import Overrides
 
 __all__ = [
     "CLUSTER_COLUMNS",
+    "DEDUPE_COLUMNS",
     "IDENTICAL_M",
     "NEAR_M",
     "NEAR_SCORE",
@@ -419,39 +420,71 @@ _IDENTITY_FIELDS = (
 )
 
 
+#: Every column :func:`cluster_actors` reads (missing ones count as empty).
+#: Why a constant: the merge hands it a narrow frame of just these columns, so
+#: a million wide records are not copied for the dedupe; a rule reading a new
+#: column must add it here.
+DEDUPE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "source",
+    "latitude",
+    "longitude",
+    "precision",
+    "siret",
+    "confidential",
+    "commune",
+    "thematiques",
+    *(c for c in _IDENTITY_FIELDS if c != "thematiques"),
+)
+
+
 class _Fingerprints:
     """What two rows of one file must share to be one record twice (ids aside).
 
     Names alone are not enough: one building holds several structures' services
     called "Activités et ateliers" or "Médiation numérique".  Names compare in
     their normal form ("Mairie de Sermoyer" = "Mairie Sermoyer"), other fields
-    without case and extra spaces.  Computed only for the rows that need it.
+    without case and extra spaces.  Computed only for the rows that need it,
+    read column by column in one go (one cell at a time, an Arrow column costs
+    tens of microseconds a cell).
     """
 
     _NAMES = ("nom", "structure_nom")
 
     def __init__(self, actors: pd.DataFrame) -> None:
-        # Series, read one cell at a time: a million rows of eleven columns as
-        # Python lists would cost more than the records themselves.
         self.columns = {c: _column(actors, c, None) for c in _IDENTITY_FIELDS}
-        # the commune too, only so that name_key's cache (filled by _NameKeys) is hit
-        self.communes = _column(actors, "commune")
 
-    def __getitem__(self, row: int) -> bytes:
-        """The row's fingerprint as a 16-byte digest (the joined fields can be kilobytes)."""
-        commune = str(self.communes.iat[row])
-        text = "\x1f".join(
-            self._norm(c, self.columns[c].iat[row], commune) for c in _IDENTITY_FIELDS
-        )
-        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    def digests(self, rows: np.ndarray) -> list[bytes]:
+        """The fingerprints of ``rows`` as 16-byte digests (the joined fields can be kilobytes)."""
+        fields = [self._normed(c, self.columns[c].iloc[rows].tolist()) for c in _IDENTITY_FIELDS]
+        return [
+            hashlib.blake2b(
+                "\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16
+            ).digest()
+            for parts in zip(*fields, strict=True)
+        ]
 
-    def _norm(self, column: str, v: object, commune: str) -> str:
+    def _normed(self, column: str, values: list[Any]) -> list[str]:
+        """Each value's normal form, each distinct text worked out once."""
+        done: dict[str, str] = {}
+        out = []
+        for v in values:
+            if type(v) is str:
+                got = done.get(v)
+                if got is None:
+                    got = done[v] = self._norm(column, v)
+                out.append(got)
+            else:
+                out.append(self._norm(column, v))
+        return out
+
+    def _norm(self, column: str, v: object) -> str:
         if isinstance(v, (list, tuple, np.ndarray)):
             return ",".join(sorted(str(x) for x in v))
         if v is None or v != v:
             return ""
         if column in self._NAMES:
-            return name_key(str(v), commune).full
+            return _normal(str(v))  # name_key(...).full, whatever the commune
         return " ".join(str(v).lower().split())
 
 
@@ -476,10 +509,12 @@ class _Clusters:
     (True, False)
     """
 
-    def __init__(self, datasets: list[str], tags: dict[int, set[str]], alone: set[int]) -> None:
+    def __init__(
+        self, datasets: Sequence[Hashable], tags: dict[int, set[str]], alone: set[int]
+    ) -> None:
         self.parent = list(range(len(datasets)))
         self.datasets = datasets
-        self.files: dict[int, set[str]] = {}
+        self.files: dict[int, set[Hashable]] = {}
         self.tags = tags
         self.alone = alone
 
@@ -491,7 +526,16 @@ class _Clusters:
             self.parent[i], i = root, self.parent[i]
         return root
 
-    def _files(self, root: int) -> set[str]:
+    def roots(self) -> np.ndarray:
+        """Every record's root, by pointer jumping on the whole parent array at once."""
+        parent = np.array(self.parent, dtype=np.int64)
+        while True:
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                return parent
+            parent = up
+
+    def _files(self, root: int) -> set[Hashable]:
         return self.files.get(root) or {self.datasets[root]}
 
     def join(self, a: int, b: int, *, same_file_ok: bool, forced: bool = False) -> bool:
@@ -540,25 +584,52 @@ def _candidate_edges(actors: pd.DataFrame, files: np.ndarray, keys: _NameKeys) -
         return []
     ia, ib = rows[pairs[:, 0]], rows[pairs[:, 1]]
     metres = chord_to_km(np.linalg.norm(xyz[pairs[:, 0]] - xyz[pairs[:, 1]], axis=1)) * 1000
-    siret = _column(actors, "siret").map(_siret_key).to_numpy()
+    siret = _siret_keys(_column(actors, "siret"), np.union1d(ia, ib))
     conf = _column(actors, "confidential", False).astype(bool).to_numpy()
-    atype = _column(actors, "actor_type").astype(str).to_numpy()
     # Cheap tests on whole arrays first: a dense city yields millions of pairs.
     same_file = files[ia] == files[ib]
     same_siret = (siret[ia] != "") & (siret[ia] == siret[ib])
     keep = conf[ia] == conf[ib]  # a public record never disappears behind a confidential one
     keep &= ~same_file & ((metres <= WIDE_M) | same_siret)
+    keep[keep] &= _types_compatible(_column(actors, "actor_type"), ia[keep], ib[keep])
     edges = _identical_edges(actors, files, rows, xyz, conf)
-    for k in np.flatnonzero(keep).tolist():
-        a, b, d = int(ia[k]), int(ib[k]), float(metres[k])
-        if not types_compatible(atype[a], atype[b]):
-            continue
-        rule, score = _rule_for(d, bool(same_siret[k]), keys[a], keys[b])
+    ka, kb, kd = ia[keep].tolist(), ib[keep].tolist(), metres[keep].tolist()
+    keys.read(np.union1d(ia[keep], ib[keep]))
+    for a, b, d, same in zip(ka, kb, kd, same_siret[keep].tolist(), strict=True):
+        rule, score = _rule_for(d, same, keys[a], keys[b])
         if rule is not None:
             edges.append(_Edge(a, b, rule, d, score))
     order = {MergeRule.IN_FILE_IDENTICAL: 0}
     edges.sort(key=lambda e: (order.get(e.rule, 1), e.distance_m, -e.score, e.a, e.b))
     return edges
+
+
+def _siret_keys(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """:func:`_siret_key` of ``rows`` (read in one go, each distinct value once), '' elsewhere.
+
+    Only the rows of a candidate pair are ever compared by SIRET.
+    """
+    out = np.full(len(column), "", dtype=object)
+    values = column.iloc[rows].tolist()
+    done: dict[object, str] = {}
+    for r, v in zip(rows.tolist(), values, strict=True):
+        key = done.get(v) if isinstance(v, str) else None
+        if key is None:
+            key = _siret_key(v)
+            if isinstance(v, str):
+                done[v] = key
+        out[r] = key
+    return out
+
+
+def _types_compatible(column: pd.Series, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """:func:`types_compatible` of each pair, asked once per distinct pair of types."""
+    codes, uniques = pd.factorize(column.astype(str).to_numpy(), use_na_sentinel=False)
+    names = [str(u) for u in uniques]
+    table = np.array([[types_compatible(x, y) for y in names] for x in names], dtype=bool)
+    if not len(names):
+        return np.ones(len(ia), dtype=bool)
+    return table[codes[ia], codes[ib]]
 
 
 def _identical_edges(
@@ -572,30 +643,55 @@ def _identical_edges(
 
     Grouped by (file, fingerprint) first, so a point where one file has hundreds
     of services is no obstacle: only identical rows are compared, each with its
-    few nearest twins.
+    few (:data:`_TWINS` - 1) nearest twins.  Groups of at most :data:`_TWINS`
+    rows (nearly all) are answered by one k-d tree in which each group sits
+    apart on a fourth axis (every member finds all its twins within reach, as
+    its group's own tree would say); larger groups get a tree each, so the
+    nearest twins are the ones a tree of the group alone picks.
     """
-    prints = _Fingerprints(actors)
-    groups: dict[tuple[str, bytes, bool], list[int]] = {}
     bound = km_to_chord(IDENTICAL_M / 1000)
-    for pos in np.flatnonzero(_has_twin_nearby(xyz, files[rows], bound)).tolist():
-        row = int(rows[pos])
-        groups.setdefault((str(files[row]), prints[row], bool(conf[row])), []).append(pos)
+    pos = np.flatnonzero(_has_twin_nearby(xyz, files[rows], bound))
+    if len(pos) < 2:
+        return []
+    prints = _Fingerprints(actors).digests(rows[pos])
+    group = (
+        pd.DataFrame({"f": files[rows[pos]], "p": prints, "c": conf[rows[pos]]})
+        .groupby(["f", "p", "c"], sort=False)
+        .ngroup()
+        .to_numpy()
+    )
+    size = np.bincount(group)[group]
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    small = np.flatnonzero((size >= 2) & (size <= _TWINS))
+    if len(small):
+        # chord distances are at most 2: groups 10 apart on the fourth axis never meet
+        pts = np.column_stack([xyz[pos[small]], group[small] * 10.0])
+        dist, idx = cKDTree(pts).query(pts, k=_TWINS, distance_upper_bound=bound)
+        found.append((small, dist, idx))
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    for members in np.split(order, starts[1:]):
+        if len(members) > _TWINS:
+            dist, idx = cKDTree(xyz[pos[members]]).query(
+                xyz[pos[members]], k=_TWINS, distance_upper_bound=bound
+            )
+            found.append((members, dist, idx))
     edges: list[_Edge] = []
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        pts = xyz[members]
-        k = min(4, len(members))
-        dist, idx = cKDTree(pts).query(pts, k=k, distance_upper_bound=bound)
-        for i, (ds, js) in enumerate(zip(dist.reshape(-1, k), idx.reshape(-1, k), strict=True)):
-            for d, j in zip(ds.tolist(), js.tolist(), strict=True):
-                if j != i and j < len(members) and np.isfinite(d):
-                    a, b = int(rows[members[i]]), int(rows[members[j]])
-                    metres = float(chord_to_km(d)) * 1000
-                    edges.append(
-                        _Edge(min(a, b), max(a, b), MergeRule.IN_FILE_IDENTICAL, metres, 100.0)
-                    )
+    for members, dist, idx in found:
+        me = np.repeat(np.arange(len(members)), _TWINS).reshape(dist.shape)
+        hit = np.isfinite(dist) & (idx != me) & (idx < len(members))
+        a = rows[pos[members[me[hit]]]]
+        b = rows[pos[members[idx[hit]]]]
+        metres = (chord_to_km(dist[hit]) * 1000).tolist()
+        for x, y, d in zip(
+            np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), metres, strict=True
+        ):
+            edges.append(_Edge(x, y, MergeRule.IN_FILE_IDENTICAL, d, 100.0))
     return edges
+
+
+#: How many nearest rows (itself included) of its group a possible twin is compared with.
+_TWINS = 4
 
 
 def _has_twin_nearby(xyz: np.ndarray, files: np.ndarray, bound: float) -> np.ndarray:
@@ -653,8 +749,11 @@ def _near_pairs(xyz: np.ndarray, files: np.ndarray) -> np.ndarray:
                 del dist, idx, hit
     if not found:
         return np.empty((0, 2), dtype=np.intp)
-    both = np.sort(np.concatenate(found), axis=1)
-    return np.unique(both, axis=0)
+    both = np.sort(np.concatenate(found), axis=1).astype(np.int64)
+    # (a, b) as one number a * n + b: a 1-D unique, same order as unique(axis=0), far cheaper
+    n = np.int64(len(xyz))
+    code = np.unique(both[:, 0] * n + both[:, 1])
+    return np.column_stack([code // n, code % n]).astype(np.intp)
 
 
 def _rule_for(
@@ -679,27 +778,33 @@ def _rule_for(
 class _NameKeys:
     """Each record's name, then its structure's name when it differs (a service).
 
-    Computed on first use: only the records near a record of another file are
-    ever compared by name, a small part of a national store.
+    Computed for the rows asked for (:meth:`read`): only the records near a
+    record of another file are ever compared by name, a small part of a
+    national store.
     """
 
     def __init__(self, actors: pd.DataFrame) -> None:
-        # read cell by cell (see _Fingerprints): only a few rows are ever asked for
         self.noms = _column(actors, "nom")
         self.snoms = _column(actors, "structure_nom")
         self.communes = _column(actors, "commune")
         self.done: dict[int, list[NameKey]] = {}
 
-    def __getitem__(self, row: int) -> list[NameKey]:
-        keys = self.done.get(row)
-        if keys is None:
-            nom, snom = str(self.noms.iat[row]), str(self.snoms.iat[row])
-            commune = str(self.communes.iat[row])
+    def read(self, rows: np.ndarray) -> None:
+        """Compute the keys of ``rows``, reading the three columns in one go each."""
+        rows = rows[[r not in self.done for r in rows.tolist()]] if self.done else rows
+        columns = (self.noms, self.snoms, self.communes)
+        cells = [c.iloc[rows].tolist() for c in columns]
+        for row, nom, snom, commune in zip(rows.tolist(), *cells, strict=True):
+            nom, snom, commune = str(nom), str(snom), str(commune)
             keys = [name_key(nom, commune)]
             if snom and snom != nom:
                 keys.append(name_key(snom, commune))
             self.done[row] = keys
-        return keys
+
+    def __getitem__(self, row: int) -> list[NameKey]:
+        if row not in self.done:
+            self.read(np.array([row]))
+        return self.done[row]
 
 
 def cluster_actors(
@@ -736,7 +841,11 @@ def cluster_actors(
     ids = actors["id"].astype(str).tolist()
     src = _column(actors, "source").astype(str).tolist()
     datasets = datasets or {}
-    files = np.array([datasets.get(i) or f"source:{s}" for i, s in zip(ids, src, strict=True)])
+    # each record's file as a small number (equal numbers, same file): a text array
+    # of file names would weigh tens of bytes a row
+    files = pd.factorize(
+        np.array([datasets.get(i) or f"source:{s}" for i, s in zip(ids, src, strict=True)], object)
+    )[0]
     overrides = overrides or Overrides()
     pos = {rid: k for k, rid in enumerate(ids)}
     tags: dict[int, set[str]] = {}
@@ -768,25 +877,40 @@ def _assemble(
     actors: pd.DataFrame, ids: list[str], src: list[str], uf: _Clusters, edges: list[_Edge]
 ) -> pd.DataFrame:
     n = len(ids)
-    roots = np.array([uf.find(i) for i in range(n)])
+    roots = uf.roots()
     precise = _column(actors, "precision", "address").astype(str).to_numpy() == "address"
-    them = _column(actors, "thematiques", None)
-    richness = np.array([len(t) if isinstance(t, (list, tuple, np.ndarray)) else 0 for t in them])
-    order = np.lexsort((np.array(ids), -richness, -precise.astype(int), roots))
-    cluster_of = [""] * n
-    primary = np.zeros(n, dtype=bool)
-    sources: list[list[str]] = [[]] * n
-    shared: dict[tuple[str, ...], list[str]] = {}
+    them = _column(actors, "thematiques", None).to_numpy(dtype=object)
+    richness = np.fromiter(
+        (len(t) if isinstance(t, (list, tuple, np.ndarray)) else 0 for t in them),
+        dtype=np.int64,
+        count=n,
+    )
+    # ids ranked (stable), not copied as a fixed-width text array (160 bytes a row)
+    id_array = np.array(ids, dtype=object)
+    id_rank = np.empty(n, dtype=np.int64)
+    id_rank[np.argsort(id_array, kind="stable")] = np.arange(n)
+    order = np.lexsort((id_rank, -richness, -precise.astype(int), roots))
     sorted_roots = roots[order]
     starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
-    for members in np.split(order, starts[1:]):
-        head = int(members[0])
-        primary[head] = True
-        # one list per distinct set of sources, shared by its clusters' members
+    heads = order[starts]
+    primary = np.zeros(n, dtype=bool)
+    primary[heads] = True
+    # every member takes its cluster's primary's id
+    cluster_of = np.empty(n, dtype=object)
+    cluster_of[order] = np.repeat(id_array[heads], np.diff(np.r_[starts, n]))
+    # one list per distinct set of sources, shared by its clusters' members
+    shared: dict[tuple[str, ...], list[str]] = {}
+    codes, names = pd.factorize(np.array(src, dtype=object), use_na_sentinel=False)
+    alone = np.empty(len(names), dtype=object)
+    for k, name in enumerate(names.tolist()):
+        alone[k] = shared.setdefault((name,), [name])
+    sources = alone[codes] if n else np.empty(0, dtype=object)
+    lengths = np.diff(np.r_[starts, n])
+    for k in np.flatnonzero(lengths > 1).tolist():
+        members = order[starts[k] : starts[k] + lengths[k]].tolist()
         found = tuple(sorted({src[m] for m in members}))
         cluster_sources = shared.setdefault(found, list(found))
         for m in members:
-            cluster_of[m] = ids[head]
             sources[m] = cluster_sources
     rule = [""] * n
     linked = [""] * n
@@ -800,10 +924,10 @@ def _assemble(
     return pd.DataFrame(
         {
             "id": ids,
-            "cluster_id": cluster_of,
+            "cluster_id": cluster_of.tolist(),
             "primary": primary,
             "duplicate": ~primary,
-            "sources": sources,
+            "sources": sources.tolist(),
             "rule": rule,
             "linked_to": linked,
             "distance_m": dist,
@@ -842,6 +966,7 @@ def explain_rows(clusters: pd.DataFrame, member: str) -> pd.DataFrame:
 
 def files_of(ledger: pd.DataFrame, new: Iterable[tuple[str, str]]) -> dict[str, str]:
     """id -> dataset, from the import ledger then this import's ``(id, dataset)`` pairs."""
-    out = {str(i): str(d) for d, i in zip(ledger["dataset"], ledger["id"], strict=True)}
+    ids = ledger["id"].astype(str).tolist()
+    out = dict(zip(ids, ledger["dataset"].astype(str).tolist(), strict=True))
     out.update({str(i): str(d) for i, d in new})
     return out

@@ -23,7 +23,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +33,13 @@ import pandas as pd
 from mapapp.sources._base import (
     Adapter,
     FrameRecords,
-    Merged,
     RawChunk,
-    chunk_records,
     norm_key,
 )
 from mapapp.sources._io import (
     TRUNCATED_REASON,
     Probe,
+    TruncatedRow,
     csv_layout,
     iter_flat_records,
     iter_table_chunks,
@@ -149,9 +148,18 @@ def stage_frame(frame: pd.DataFrame) -> pd.DataFrame:
     >>> out["nom"].tolist(), out["source_codes"].tolist()
     (['Aide', 'Autre'], [['CCAS', 'dora'], []])
     """
+    out, codes = _stage_columns(frame)
+    _append_source(codes, out.get("source"))
+    staged = pd.DataFrame(out, index=range(len(frame)), dtype=object)
+    staged["source_codes"] = pd.Series(codes, index=range(len(frame)), dtype=object)
+    return staged
+
+
+def _stage_columns(frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[list[str]]]:
+    """:func:`stage` of every row: staging columns (NaN where blank) and each row's type codes."""
     rec = {norm_key(str(c)): frame[c] for c in frame.columns}  # the last of a name wins
     n = len(frame)
-    out: dict[str, Any] = {}
+    out: dict[str, np.ndarray] = {}
     for col, keys in _ALIASES.items():
         value: np.ndarray | None = None
         todo = np.ones(n, dtype=bool)
@@ -171,14 +179,24 @@ def stage_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if key in rec:
             for row, cell in zip(codes, rec[key].to_numpy(dtype=object), strict=True):
                 row += parse_list(cell)
-    source = out.get("source")
+    return out, codes
+
+
+def _append_source(codes: list[list[str]], source: np.ndarray | None) -> None:
+    """The source's own name as a type code of each row (:func:`join_service` does the same)."""
     if source is not None:
         for row, src in zip(codes, source, strict=True):
             if isinstance(src, str) and src.strip():
                 row.append(src.strip())
-    staged = pd.DataFrame(out, index=range(n), dtype=object)
-    staged["source_codes"] = pd.Series(codes, index=range(n), dtype=object)
-    return staged
+
+
+def _key_text(values: np.ndarray | None, n: int) -> np.ndarray:
+    """``str(value).strip()`` of each staged cell, '' where blank (a join key)."""
+    if values is None:
+        return np.full(n, "", dtype=object)
+    text = pd.Series(values, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+    text[pd.isna(values)] = ""
+    return text
 
 
 def join_service(service: dict[str, Any], structure: dict[str, Any] | None) -> dict[str, Any]:
@@ -244,7 +262,7 @@ class DataInclusionExport(Adapter):
         services = [p for p in probes if _role(p) == "services"]
         if not structures and services and all(p.kind in _TABLES for p in services):
             return self._table_chunks(services)
-        return chunk_records(self._records(structures, services), adapter=self.name)
+        return _pair_chunks(structures, services, self.name)
 
     def _table_chunks(self, services: list[Probe]) -> Iterator[RawChunk]:
         """Services CSV/Parquet files without structures, staged column by column.
@@ -264,55 +282,236 @@ class DataInclusionExport(Adapter):
                 cut = (f"{p.path.name}#{n + 1}", TRUNCATED_REASON, tail.original())
                 yield RawChunk(pd.DataFrame(), [], [], self.name, [cut])
 
-    def _records(
-        self, structures: list[Probe], services: list[Probe]
-    ) -> Iterator[tuple[str, Mapping[str, Any], dict[str, Any] | str | Merged]]:
-        by_key: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {}
-        by_id: dict[str, tuple[str, str]] = {}
-        bad: list[tuple[str, dict[str, Any], str]] = []
-        for p in structures:
+
+_NOT_A_RECORD = "not a record (expected a JSON object)"
+_JOINED = "structure joined to its services"
+
+
+def _not_a_record(origin: str, rec: Any) -> tuple[str, str, dict[str, Any]]:
+    """The quarantine entry of something read that is no record (a row cut short, a number)."""
+    if isinstance(rec, TruncatedRow):
+        return origin, TRUNCATED_REASON, rec.original()
+    return origin, _NOT_A_RECORD, {"value": rec}
+
+
+def _record_batches(
+    p: Probe, size: int
+) -> Iterator[tuple[list[str], list[dict[str, Any]], list[tuple[str, str, dict[str, Any]]]]]:
+    """``(origins, records, not records)`` of a file, ``size`` records at a time."""
+    origins: list[str] = []
+    records: list[dict[str, Any]] = []
+    bad: list[tuple[str, str, dict[str, Any]]] = []
+    for n, rec in iter_flat_records(p):
+        origin = f"{p.path.name}#{n}"
+        if isinstance(rec, Mapping):
+            origins.append(origin)
+            records.append(dict(rec))
+        else:
+            bad.append(_not_a_record(origin, rec))
+        if len(records) + len(bad) >= size:
+            yield origins, records, bad
+            origins, records, bad = [], [], []
+    if records or bad:
+        yield origins, records, bad
+
+
+def _records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Records as one frame, keys spelled differently by different records in one column.
+
+    Why: :func:`stage` reads each record's keys after :func:`norm_key`, the
+    last of a record's keys with one normal form winning.  Records of one
+    file may spell a key differently ("Structure ID", "structure_id"): in a
+    frame they are two columns, so each row takes the value of the last of
+    them that its record has.
+    """
+    frame = pd.DataFrame(records, dtype=object) if records else pd.DataFrame(index=range(0))
+    groups: dict[str, list[Any]] = {}
+    for c in frame.columns:
+        groups.setdefault(norm_key(str(c)), []).append(c)
+    for names in groups.values():
+        if len(names) < 2:
+            continue
+        value = frame[names[0]].to_numpy(dtype=object).copy()
+        for c in names[1:]:
+            has = np.fromiter((c in r for r in records), dtype=bool, count=len(records))
+            value[has] = frame[c].to_numpy(dtype=object)[has]
+        frame = frame.drop(columns=names[:-1])
+        frame[names[-1]] = value
+    return frame
+
+
+class _Structures:
+    """Every structure, staged column by column, with its join keys.
+
+    ``key`` is ``(source, id)``; the first structure of a key is kept (a
+    repeated one is quarantined), and ``by_id`` is the first kept structure
+    of each id (for services whose ``source`` differs from their structure's).
+    """
+
+    def __init__(self, probes: list[Probe]) -> None:
+        origins: list[str] = []
+        records: list[dict[str, Any]] = []
+        # (position among everything read, entry): quarantined in the order read
+        bad: list[tuple[int, tuple[str, str, dict[str, Any]]]] = []
+        seq: list[int] = []
+        for p in probes:
             for n, rec in iter_flat_records(p):
                 origin = f"{p.path.name}#{n}"
-                if not isinstance(rec, Mapping):
-                    bad.append((origin, {"value": rec}, "not a record (expected a JSON object)"))
-                    continue
-                staged = stage(rec)
-                sid = str(staged.get("source_id", "")).strip()
-                if not sid:
-                    bad.append((origin, dict(rec), "structure without id"))
-                    continue
-                staged["structure_id"] = sid
-                key = (str(staged.get("source", "")).strip(), sid)
-                if key in by_key:
-                    bad.append((origin, dict(rec), f"structure id {sid!r} repeated"))
-                    continue
-                by_key[key] = (origin, dict(rec), staged)
-                by_id.setdefault(sid, key)
-        yield from ((o, r, reason) for o, r, reason in bad)
-        used: dict[tuple[str, str], int] = {}
-        for p in services:
-            for n, rec in iter_flat_records(p):
-                origin = f"{p.path.name}#{n}"
-                if not isinstance(rec, Mapping):
-                    yield origin, {"value": rec}, "not a record (expected a JSON object)"
-                    continue
-                staged = stage(rec)
-                stid = str(staged.get("structure_id", "")).strip()
-                key = (str(staged.get("source", "")).strip(), stid)
-                if key not in by_key:
-                    key = by_id.get(stid, key)
-                found = by_key.get(key)
-                if found is not None:
-                    used[key] = used.get(key, 0) + 1
-                yield origin, rec, join_service(staged, found[2] if found else None)
-        for key, (origin, rec, staged) in by_key.items():
-            if key in used:
-                yield origin, rec, Merged("structure joined to its services")
-            else:
-                row = join_service(staged, None)
-                row["structure_nom"] = row.get("nom", "")
-                row["source_id"] = f"structure:{staged['source_id']}"
-                yield origin, rec, row
+                if isinstance(rec, Mapping):
+                    seq.append(len(seq) + len(bad))
+                    origins.append(origin)
+                    records.append(dict(rec))
+                else:
+                    bad.append((len(seq) + len(bad), _not_a_record(origin, rec)))
+        frame = _records_frame(records)
+        n = len(records)
+        out, codes = _stage_columns(frame)
+        sid = _key_text(out.get("source_id"), n)
+        src = _key_text(out.get("source"), n)
+        no_id = sid == ""
+        repeated = ~no_id & pd.DataFrame({"src": src, "sid": sid}).duplicated().to_numpy()
+        for k in np.flatnonzero(no_id | repeated).tolist():
+            why = "structure without id" if no_id[k] else f"structure id {sid[k]!r} repeated"
+            bad.append((seq[k], (origins[k], why, records[k])))
+        self.bad = [b for _, b in sorted(bad, key=lambda x: x[0])]
+        kept = np.flatnonzero(~no_id & ~repeated)
+        self.kept = kept
+        self.origins, self.records = origins, records
+        self.columns, self.codes = out, codes
+        self.sid, self.src = sid, src
+        self.index = pd.MultiIndex.from_arrays([src[kept], sid[kept]])
+        first = pd.Series(kept).groupby(sid[kept], sort=False).first()
+        self.by_id = pd.Index(first.index)
+        self.by_id_row = first.to_numpy()
+        self.used = np.zeros(n, dtype=bool)
+
+    def find(self, src: np.ndarray, sid: np.ndarray) -> np.ndarray:
+        """The structure row of each ``(source, structure id)``, else by id alone, else -1."""
+        if not len(self.kept) or not len(src):
+            return np.full(len(src), -1, dtype=np.int64)
+        at = self.index.get_indexer(pd.MultiIndex.from_arrays([src, sid]))
+        row = np.where(at >= 0, self.kept[np.maximum(at, 0)], -1)
+        by_id = self.by_id.get_indexer(sid)
+        alone = (row < 0) & (by_id >= 0)
+        row[alone] = self.by_id_row[by_id[alone]]
+        return row
+
+    def alone_rows(self) -> tuple[pd.DataFrame, list[str], list[dict[str, Any]]]:
+        """The structures no service named: records of their own (``structure:`` ids)."""
+        rows = self.kept[~self.used[self.kept]]
+        out = {c: v[rows] for c, v in self.columns.items()}
+        out["structure_id"] = self.sid[rows].astype(object)
+        codes = [list(self.codes[r]) for r in rows.tolist()]
+        _append_source(codes, out.get("source"))
+        nom = out.get("nom")
+        out["structure_nom"] = (
+            np.where(pd.isna(nom), "", nom).astype(object)
+            if nom is not None
+            else np.full(len(rows), "", dtype=object)
+        )
+        ids = out["source_id"] if "source_id" in out else np.full(len(rows), np.nan)
+        out["source_id"] = np.array([f"structure:{v}" for v in ids.tolist()], dtype=object)
+        frame = pd.DataFrame(out, index=range(len(rows)), dtype=object)
+        frame["source_codes"] = pd.Series(codes, index=range(len(rows)), dtype=object)
+        return frame, [self.origins[r] for r in rows.tolist()], [self.records[r] for r in rows]
+
+
+def _join_frame(services: pd.DataFrame, structures: _Structures) -> pd.DataFrame:
+    """:func:`stage` then :func:`join_service` of every service of a batch, as one join."""
+    n = len(services)
+    out, codes = _stage_columns(services)
+    src = _key_text(out.get("source"), n)
+    stid = _key_text(out.get("structure_id"), n)
+    row = structures.find(src, stid)
+    found = row >= 0
+    structures.used[row[found]] = True
+    take = np.maximum(row, 0)
+    theirs = structures.columns
+
+    def column(name: str) -> np.ndarray:
+        return out[name] if name in out else np.full(n, np.nan, dtype=object)
+
+    if found.any():
+        nom = theirs.get("nom")
+        struct_nom = np.full(n, np.nan, dtype=object)
+        struct_nom[found] = (
+            np.where(pd.isna(nom[take[found]]), "", nom[take[found]]) if nom is not None else ""
+        )
+        for col in _INHERITED:
+            if col not in theirs:
+                continue
+            mine = column(col)
+            given = found & pd.isna(mine) & ~pd.isna(theirs[col][take])
+            if given.any():
+                mine = mine.copy()
+                mine[given] = theirs[col][take[given]]
+                out[col] = mine
+        # coordinates come as a pair: never mix the service's and the structure's
+        own = ~(pd.isna(column("latitude")) | pd.isna(column("longitude")))
+        borrow = found & ~own & pd.isna(column("coords"))
+        for col in ("latitude", "longitude", "coords"):
+            if col in theirs:
+                mine = column(col).copy()
+                given = borrow & ~pd.isna(theirs[col][take])
+                mine[given] = theirs[col][take[given]]
+                if given.any() or col in out:
+                    out[col] = mine
+        codes = [
+            structures.codes[r] + c if r >= 0 else c
+            for r, c in zip(row.tolist(), codes, strict=True)
+        ]
+        out["structure_nom"] = struct_nom
+    _append_source(codes, out.get("source"))
+    staged = pd.DataFrame(out, index=range(n), dtype=object)
+    staged["source_codes"] = pd.Series(codes, index=range(n), dtype=object)
+    return staged
+
+
+def _service_batches(
+    p: Probe,
+) -> Iterator[
+    tuple[list[str], pd.DataFrame, Sequence[dict[str, Any]], list[tuple[str, str, dict[str, Any]]]]
+]:
+    """``(origins, frame, originals, not records)`` of a services file, batch by batch.
+
+    CSV and Parquet files are read as tables (no dict per row: the records
+    are built only for the few rows the quarantine keeps); JSON records are
+    read one by one, then put in one frame per batch.
+    """
+    if p.kind in _TABLES:
+        n = 0
+        for frame in iter_table_chunks(p.path, p.kind, chunk_rows=_CHUNK_ROWS):
+            frame = frame.reset_index(drop=True)
+            origins = [f"{p.path.name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
+            n += len(frame)
+            yield origins, frame, FrameRecords(frame), []
+        tail = csv_layout(p.path).tail if p.kind == "csv" else None
+        if tail is not None:
+            yield [], pd.DataFrame(), [], [_not_a_record(f"{p.path.name}#{n + 1}", tail)]
+        return
+    for origins, records, not_records in _record_batches(p, _CHUNK_ROWS):
+        yield origins, _records_frame(records), records, not_records
+
+
+def _pair_chunks(
+    structures: list[Probe], services: list[Probe], adapter: str
+) -> Iterator[RawChunk]:
+    """Services joined to their structures, column by column (one join per batch of rows).
+
+    The same rows, quarantine and merges as :func:`stage` and
+    :func:`join_service` give record by record (``DataInclusionExport._records``),
+    a few times cheaper: a national export has hundreds of thousands of services.
+    """
+    known = _Structures(structures)
+    bad = known.bad
+    for p in services:
+        for origins, frame, originals, not_records in _service_batches(p):
+            rows = _join_frame(frame, known) if len(frame) else pd.DataFrame()
+            yield RawChunk(rows, origins, originals, adapter, bad + not_records)
+            bad = []
+    frame, origins, records = known.alone_rows()
+    merged = [(known.origins[r], _JOINED) for r in known.kept[known.used[known.kept]].tolist()]
+    yield RawChunk(frame, origins, records, adapter, bad, merged)
 
 
 def read(path_or_url: str | Path) -> Any:
