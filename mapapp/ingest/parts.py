@@ -54,6 +54,8 @@ __all__ = [
     "DERIVED",
     "HASHED",
     "NARROW",
+    "OBSTACLE_SEP",
+    "OPTIONAL",
     "AssembledActors",
     "Parts",
     "filled_mask",
@@ -96,6 +98,11 @@ NARROW = (
     "precision",
     "confidential",
 )
+#: Identity fields a whole chunk often lacks (an address book has no phones, no
+#: descriptions): not kept for a chunk where every row has them empty.
+OPTIONAL = ("structure_nom", "siret", "telephone", "courriel", "description", "horaires_accueil")
+#: Between a row's obstacles in the narrow frame (one category per distinct set).
+OBSTACLE_SEP = "\x1f"
 #: Rows per row group of the assembled actors file (and per batch read from the old one).
 BATCH_ROWS = 65_536
 _MIX = np.uint64(0x100000001B3)
@@ -175,17 +182,36 @@ def _digest(description: pd.Series) -> pd.Series:
 
 
 def narrow_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns of :data:`NARROW` that ``frame`` has, descriptions as digests.
+    """The columns of :data:`NARROW` that ``frame`` has, in their lightest form.
+
+    Descriptions as digests; obstacles as one category per distinct set
+    (joined with :data:`OBSTACLE_SEP`: only counted, never compared); an
+    :data:`OPTIONAL` column left out when every row has it empty (pandas
+    fills it with NaN when chunks are put together: empty for the
+    duplicate search too).
 
     >>> f = narrow_frame(pd.DataFrame({"id": ["a:1"], "description": ["Un  Atelier"],
-    ...                                "site_web": ["x"]}))
+    ...                                "site_web": ["x"], "telephone": [""]}))
     >>> list(f.columns), f["description"].iloc[0] == narrow_frame(
     ...     pd.DataFrame({"id": ["a:2"], "description": ["un atelier"]}))["description"].iloc[0]
     (['id', 'description'], True)
+    >>> o = narrow_frame(pd.DataFrame({"obstacles": [["emploi", "mobilite"]]}))["obstacles"]
+    >>> o.dtype.name, o.iloc[0].split(OBSTACLE_SEP)
+    ('category', ['emploi', 'mobilite'])
     """
-    out = frame[[c for c in NARROW if c in frame.columns]].copy(deep=False)
+    keep = []
+    for c in NARROW:
+        if c not in frame.columns:
+            continue
+        if c in OPTIONAL and not frame[c].fillna("").astype(str).str.len().any():
+            continue
+        keep.append(c)
+    out = frame[keep].copy(deep=False)
     if "description" in out:
         out["description"] = _digest(out["description"])
+    if "obstacles" in out:
+        joined = [OBSTACLE_SEP.join(v) if v is not None else "" for v in out["obstacles"]]
+        out["obstacles"] = pd.Categorical(joined)
     return out.reset_index(drop=True)
 
 

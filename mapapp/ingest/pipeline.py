@@ -65,6 +65,7 @@ from mapapp.ingest.locate import Locator
 from mapapp.ingest.overrides import OVERRIDES_FILE, Overrides, load_overrides
 from mapapp.ingest.parts import (
     NARROW,
+    OBSTACLE_SEP,
     AssembledActors,
     Parts,
     filled_mask,
@@ -1029,7 +1030,7 @@ def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids:
     for (source, merged), count in Counter(zip(src.tolist(), dup.tolist(), strict=True)).items():
         bump(r["by_source"], source, "merged" if merged else "loaded", by=count)
     _add_counts(r["by_actor_type"], new["actor_type"].astype(object))
-    _add_counts(r["by_obstacle"], chain.from_iterable(new["obstacles"]))
+    _add_joined(r["by_obstacle"], new["obstacles"])
     _add_counts(r["precision"], prec.tolist())
     for source, count in Counter(src[prec == "commune"].tolist()).items():
         bump(r["by_source"], source, "commune_precision", by=count)
@@ -1055,6 +1056,19 @@ def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids:
     hours["invalid"] += int(bad.sum())
     hours["valid"] += int((~bad).sum())
     hours["with_warnings"] += int((warned & ~bad).sum())
+
+
+def _add_joined(table: dict[str, Any], joined: pd.Series) -> None:
+    """Count the items of a column of lists held joined (:data:`OBSTACLE_SEP`), one category each.
+
+    >>> t = {}
+    >>> _add_joined(t, pd.Series(pd.Categorical(["a\x1fb", "a", ""])))
+    >>> t
+    {'a': 2, 'b': 1}
+    """
+    for value, count in joined.value_counts().items():
+        for item in str(value).split(OBSTACLE_SEP) if value else ():
+            bump(table, item, by=int(count))
 
 
 def _add_counts(table: dict[str, Any], values: Any) -> None:
