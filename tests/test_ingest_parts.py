@@ -15,6 +15,9 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +204,50 @@ def test_a_generation_without_hashes_is_still_compared_field_by_field(
     actors = open_store(settings).read_actors().set_index("id")
     assert actors.loc["reseau:b4", "telephone"] != ""  # the old record kept
     assert actors.loc["reseau:b2", "nom"] == "Lieu renommé"
+
+
+@pytest.fixture
+def pg_settings(tmp_path: Path) -> Iterator[Settings]:
+    """Settings on a fresh PostGIS database (``MAPAPP_TEST_PG_URL``, ``tools/pg.sh start``)."""
+    import psycopg
+
+    admin = os.environ.get("MAPAPP_TEST_PG_URL")
+    if not admin:
+        message = "no PostgreSQL server (set MAPAPP_TEST_PG_URL; bash tools/pg.sh start)"
+        if os.environ.get("CI"):
+            pytest.fail(message + " and CI is set: .ci/run must start one")
+        pytest.skip(message)
+    name = f"mapapp_parts_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = admin.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    env = {**os.environ, "MAPAPP_DATA_DIR": str(tmp_path / "d"), "MAPAPP_STORE_URL": url}
+    env["MAPAPP_CACHE_DIR"] = os.environ.get("MAPAPP_CACHE_DIR", str(_cache()))
+    yield Settings.from_env(env)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _cache() -> Path:
+    return Settings.from_env().cache_dir
+
+
+@pytest.mark.postgis
+@pytest.mark.slow  # two whole imports
+def test_postgis_import_and_update_from_parts(pg_settings: Settings, tmp_path: Path) -> None:
+    """PostGIS keeps its path (one frame for COPY) but reads the import's parts and hashes."""
+    rows = _rows(6)
+    first = _import(pg_settings, tmp_path, rows, "r1.json")
+    assert first["store"]["added"] == 6 and first["balanced"]
+    rows[2][1] = "Lieu renommé"
+    rows.append(["b99", "Nouveau lieu", "1 rue Neuve", "69003", "Lyon", "45.70", "4.85", "EPN", ""])
+    report = _import(pg_settings, tmp_path, rows, "r2.json")
+    assert report["store"]["added"] == 1 and report["store"]["updated"] == 1
+    assert report["store"]["unchanged"] == 5
+    assert report["changes"]["updated"] == [{"id": "reseau:b2", "fields": ["nom"]}]
+    actors = open_store(pg_settings).read_actors().set_index("id")
+    assert len(actors) == 7 and ROW_HASH not in actors.columns
+    assert actors.loc["reseau:b2", "nom"] == "Lieu renommé"
+    assert list(actors.loc["reseau:b99", "sources"]) == ["reseau"]
