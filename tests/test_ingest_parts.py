@@ -251,3 +251,17 @@ def test_postgis_import_and_update_from_parts(pg_settings: Settings, tmp_path: P
     assert len(actors) == 7 and ROW_HASH not in actors.columns
     assert actors.loc["reseau:b2", "nom"] == "Lieu renommé"
     assert list(actors.loc["reseau:b99", "sources"]) == ["reseau"]
+
+
+@pytest.mark.slow  # a whole import
+def test_every_row_quarantined_on_a_fresh_store_leaves_a_complete_empty_file(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """No part written: the records file still has every column (readers need them)."""
+    from mapapp.schema import COLUMNS
+
+    nowhere = ["b1", "Lieu", "", "", "", "", "", "EPN", ""]  # no place at all
+    report = _import(settings, tmp_path, [nowhere, [*nowhere[:1], "Autre", *nowhere[2:]]], "r.json")
+    assert report["quarantined"] == 2 and report["loaded"] == 0 and report["balanced"]
+    actors = open_store(settings).read_actors()
+    assert len(actors) == 0 and set(COLUMNS) <= set(actors.columns)

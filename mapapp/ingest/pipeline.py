@@ -634,7 +634,7 @@ def _merge(
     *,
     prune: bool,
     accept_degraded: bool,
-) -> tuple[AssembledActors | None, dict[str, pd.DataFrame]]:
+) -> tuple[AssembledActors | gpd.GeoDataFrame | None, dict[str, pd.DataFrame]]:
     """Merge this import into the store's records (held under the writer lock).
 
     Works on narrow frames (:data:`~mapapp.ingest.parts.NARROW`, hashes,
@@ -726,8 +726,12 @@ def _merge(
         "updated": [{"id": k, "fields": fields.get(k, [])} for k in updated[:500]],
         "gone": gone,
     }
-    if not (changed or store.is_empty()) or run.parts is None:
-        return None, {"ledger": ledger_rows.reset_index(drop=True), "clusters": clusters}
+    tables = {"ledger": ledger_rows.reset_index(drop=True), "clusters": clusters}
+    if not (changed or store.is_empty()):
+        return None, tables
+    if run.parts is None or (run.parts.schema is None and old_source is None):
+        # nothing read, nothing kept: a records file with every column and no row
+        return _stored_frame(pd.DataFrame(columns=list(COLUMNS))), tables
     keep = np.zeros(len(run.parts), dtype=bool)
     keep[rows] = True
     actors = AssembledActors(
@@ -738,7 +742,7 @@ def _merge(
         clusters[["cluster_id", "duplicate", "sources"]],
         _bbox(combined),
     )
-    return actors, {"ledger": ledger_rows.reset_index(drop=True), "clusters": clusters}
+    return actors, tables
 
 
 def _diff(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list[str], list[str], int]:
