@@ -2,8 +2,10 @@
 
 Why one entry point: the CLI, the fetch command, the tests and the
 benchmark all import the same way, and the accounting ("nothing lost") is
-done once, here.  Rows flow in chunks (memory bounded by the chunk size,
-not the file size).
+done once, here.  Rows flow in chunks: each cleaned chunk is written at once
+to a Parquet part (:mod:`mapapp.ingest.parts`), and only narrow columns, a
+content hash and filled-field flags per row stay in memory for the merge;
+the new records file is assembled from the parts row group by row group.
 
 Why the whole import runs under the store's writer lock: two imports that
 each read the old records and write their merge lose one of them.  The lock
