@@ -677,7 +677,11 @@ def _merge(
     narrow = [c for c in NARROW if c in new.columns or c in old.columns]
     if old_keep.any():
         combined = pd.concat(
-            [old.loc[old_keep, [c for c in narrow if c in old]], new[narrow]], ignore_index=True
+            [
+                old.loc[old_keep, [c for c in narrow if c in old]],
+                new[[c for c in narrow if c in new]],
+            ],
+            ignore_index=True,
         )
     else:  # a fresh store: no copy of the new rows
         combined = new[[c for c in narrow if c in new]]
