@@ -2,8 +2,10 @@
 
 Run: ``python bench/ingest_memory_stages.py FILE [--mapping TOML]`` (for
 example the services CSV ``bench_ingest.py`` writes).  Prints one line per
-stage of :func:`mapapp.ingest.ingest` (reading, the merge's steps, the
-duplicate search's steps; the commit is in ``outside the stages``)::
+stage of :func:`mapapp.ingest.ingest` (reading, which writes each chunk to
+a Parquet part; the merge's steps on narrow columns; the duplicate search's
+steps; the actors file assembled from the parts, ``write_parquet``; the rest
+of the commit is in ``outside the stages``)::
 
     _read_inputs: 173->674 MB, highest 683 MB
     _merge/cluster_actors/_candidate_edges/_near_pairs: 788->809 MB, highest 899 MB
@@ -31,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import mapapp.ingest.dedupe as dedupe
+import mapapp.ingest.parts as parts
 import mapapp.ingest.pipeline as pipeline
 from mapapp.settings import Settings
 
@@ -41,13 +44,13 @@ STAGES = {
         "_merge",
         "_read_old",
         "_hold_degraded",
-        "diff_actors",
+        "_diff",
         "cluster_actors",
-        "_with_clusters",
         "_report_merges",
         "_describe",
-        "_stored_frame",
+        "_updated_fields",
     ],
+    parts.AssembledActors: ["write_parquet"],
     dedupe: ["_candidate_edges", "_near_pairs", "_identical_edges", "_assemble"],
 }
 

@@ -2,8 +2,10 @@
 
 Why one entry point: the CLI, the fetch command, the tests and the
 benchmark all import the same way, and the accounting ("nothing lost") is
-done once, here.  Rows flow in chunks (memory bounded by the chunk size,
-not the file size).
+done once, here.  Rows flow in chunks: each cleaned chunk is written at once
+to a Parquet part (:mod:`mapapp.ingest.parts`), and only narrow columns, a
+content hash and filled-field flags per row stay in memory for the merge;
+the new records file is assembled from the parts row group by row group.
 
 Why the whole import runs under the store's writer lock: two imports that
 each read the old records and write their merge lose one of them.  The lock
@@ -38,6 +40,9 @@ Examples
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -50,7 +55,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mapapp.errors import StoreError
 from mapapp.geo.communes import load_geography
@@ -61,14 +65,29 @@ from mapapp.ingest.dedupe import MergeRule, cluster_actors, clusters_differ, fil
 from mapapp.ingest.fingerprint import file_digest, import_fingerprint
 from mapapp.ingest.locate import Locator
 from mapapp.ingest.overrides import OVERRIDES_FILE, Overrides, load_overrides
+from mapapp.ingest.parts import (
+    NARROW,
+    OBSTACLE_SEP,
+    AssembledActors,
+    Parts,
+    filled_mask,
+    lost_fields,
+    narrow_frame,
+    old_batches,
+    staging_folder,
+    take_old,
+    with_hashes,
+)
 from mapapp.ingest.report import bump, new_report, repair_kinds, write_report
-from mapapp.schema import COLUMNS, LIST_COLUMNS
+from mapapp.schema import COLUMNS, LIST_COLUMNS, validate_actors
 from mapapp.settings import Settings
 from mapapp.sources import InputGroup, resolve_inputs
 from mapapp.sources._base import STAGING_COLUMNS
 from mapapp.sources.quarantine import QUARANTINE_COLUMNS
 from mapapp.store import open_store
-from mapapp.store.merge import degraded_updates, diff_actors, read_ledger
+from mapapp.store.base import ROW_HASH
+from mapapp.store.merge import diff_actors, read_ledger
+from mapapp.store.parquet import geoarrow_table
 
 __all__ = ["DEGRADED", "TRUNCATED", "ingest", "write_quarantine"]
 
@@ -121,13 +140,19 @@ def write_quarantine(rows: list[dict[str, Any]], path: Path) -> Path:
 
 
 class _Run:
-    """Accumulates one import's rows and counts."""
+    """Accumulates one import's counts; its rows go to Parquet parts, a narrow copy stays.
 
-    def __init__(self) -> None:
+    Each cleaned chunk is written at once in its stored form to a part
+    (:class:`~mapapp.ingest.parts.Parts`); what the merge needs per row
+    stays in memory: the columns the duplicate search reads, the content
+    hash, the filled-field flags, and the cleaning's notes.
+    """
+
+    def __init__(self, parts: Parts | None = None) -> None:
         self.report = new_report()
-        self.frames: list[pd.DataFrame] = []
+        self.parts = parts
+        self.narrow: list[pd.DataFrame] = []
         self.infos: list[pd.DataFrame] = []
-        self.datasets: list[str] = []
         self.quarantine: list[dict[str, Any]] = []
 
     def add(
@@ -150,22 +175,33 @@ class _Run:
         actors, info = cleaned.actors, cleaned.info
         if len(actors) == 0:
             return
-        # a repeated id is found once every chunk is read (see `rows`): no
-        # dictionary of a million ids is held while reading
-        self.frames.append(_compact(actors))
-        self.infos.append(_compact_info(info).assign(dataset=ds))
+        if self.parts is None:
+            raise StoreError("internal: an import's rows need a staging folder")
+        compact = _compact(actors)
+        stored = _stored_frame(compact)
+        # checked here, chunk by chunk (a repeated id is dropped later: see `rows`)
+        validate_actors(stored[~stored["id"].duplicated()])
+        hashes, filled = self.parts.add(stored)
+        del stored
+        self.narrow.append(narrow_frame(compact).assign(_hash=hashes, _filled=filled))
+        notes = _compact_info(info)
+        notes["dataset"] = pd.Categorical([ds] * len(notes))
+        self.infos.append(notes)
 
-    def rows(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Every cleaned row and its notes; a repeated id keeps its first row.
+    def rows(self) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """Every cleaned row (narrow) and its notes; a repeated id keeps its first row.
 
         The later rows of an id are counted as merged (same id) in their
-        dataset, as the reading order met them.
+        dataset, as the reading order met them.  Also returns the part row
+        number of each row kept.
         """
-        if not self.frames:
-            return pd.DataFrame(columns=list(COLUMNS)), pd.DataFrame({"dataset": []})
-        new = pd.concat(self.frames, ignore_index=True)
+        if not self.narrow:
+            empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in NARROW})
+            empty = empty.assign(_hash=np.zeros(0, np.uint64), _filled=np.zeros(0, np.uint64))
+            return empty, pd.DataFrame({"dataset": []}), np.zeros(0, dtype=np.int64)
+        new = pd.concat(self.narrow, ignore_index=True)
         info = pd.concat(self.infos, ignore_index=True)
-        self.frames, self.infos = [], []
+        self.narrow, self.infos = [], []
         again = new["id"].duplicated(keep="first").to_numpy()
         if again.any():
             label = MergeRule.SAME_ID.label("en")
@@ -173,7 +209,7 @@ class _Run:
                 self._merged(ds, label)
             new = new[~again].reset_index(drop=True)
             info = info[~again].reset_index(drop=True)
-        return new, info
+        return new, info, np.flatnonzero(~again)
 
     def _merged(self, ds: str, reason: str) -> None:
         r = self.report
@@ -262,6 +298,9 @@ def _compact_info(info: pd.DataFrame) -> pd.DataFrame:
             )
     if "origin" in out and out["origin"].dtype == object:  # one per row: "file.csv#12"
         out["origin"] = out["origin"].fillna("").astype("str")
+    for col in ("insee_how", "invalid_hours"):  # a few distinct values: one byte a row
+        if col in out:
+            out[col] = out[col].fillna("").astype(str).astype("category")
     return out
 
 
@@ -365,26 +404,32 @@ def ingest(
             if progress is not None:
                 progress(0, STAGE_UNCHANGED)
             return _unchanged(store, previous, r, report_path, quarantine_path, settings)
-        _read_inputs(run, groups, settings, geocode=geocode, geocoder=geocoder, progress=progress)
-        if progress is not None:
-            progress(0, STAGE_MERGE)
-        overrides = load_overrides(settings.data_dir / OVERRIDES_FILE)
-        actors, tables = _merge(
-            run, store, groups, overrides, prune=prune, accept_degraded=accept_degraded
-        )
-        r["finished"] = _now()
-        r["balanced"] = r["read"] == r["loaded"] + r["merged"] + r["quarantined"]
-        r["quarantine"] = [
-            {k: q[k] for k in ("origin", "dataset", "adapter", "reason", "original", "staging")}
-            for q in run.quarantine
-        ]
-        rpath, qpath = _report_paths(settings, report_path, quarantine_path)
-        if progress is not None:
-            progress(0, STAGE_COMMIT)
-        tables["history"] = _history(store, r)
-        tables["quarantine"] = _quarantine_table(run.quarantine)
-        r["store"]["generation"] = store.commit(actors, tables, report=r)
-        del actors, tables
+        run.parts = Parts(staging_folder(store))
+        try:
+            _read_inputs(
+                run, groups, settings, geocode=geocode, geocoder=geocoder, progress=progress
+            )
+            if progress is not None:
+                progress(0, STAGE_MERGE)
+            overrides = load_overrides(settings.data_dir / OVERRIDES_FILE)
+            actors, tables = _merge(
+                run, store, groups, overrides, prune=prune, accept_degraded=accept_degraded
+            )
+            r["finished"] = _now()
+            r["balanced"] = r["read"] == r["loaded"] + r["merged"] + r["quarantined"]
+            r["quarantine"] = [
+                {k: q[k] for k in ("origin", "dataset", "adapter", "reason", "original", "staging")}
+                for q in run.quarantine
+            ]
+            rpath, qpath = _report_paths(settings, report_path, quarantine_path)
+            if progress is not None:
+                progress(0, STAGE_COMMIT)
+            tables["history"] = _history(store, r)
+            tables["quarantine"] = _quarantine_table(run.quarantine)
+            r["store"]["generation"] = store.commit(actors, tables, report=r)
+            del actors, tables
+        finally:
+            run.parts.close()
     return _write_files(r, run.quarantine, rpath, qpath, quarantine_path is not None)
 
 
@@ -510,6 +555,8 @@ def _read_inputs(
                 for col, n in cut.items():
                     bump(r["cut_fields"], col, by=n)
                 run.add(group, cleaned, chunk.merged, len(chunk))
+                del cleaned
+                _release_memory()
                 if progress is not None:
                     progress(len(chunk), STAGE_READ)
             warnings = getattr(group.adapter, "warnings", None) or []
@@ -519,6 +566,29 @@ def _read_inputs(
         if geocoder is not None:
             r["geocoding"] = vars(geocoder.stats) | {}
             geocoder.close()
+
+
+def _release_memory() -> None:
+    """Give the memory a chunk freed back to the system: Arrow's pool's, then the C heap's.
+
+    Why: each chunk allocates and frees tens of megabytes (cleaning, the
+    part's Arrow table); both allocators keep freed pages for reuse, so the
+    process's resident memory crept up with every chunk (about 60 MB per
+    100,000 rows of issue 10's CSV) although nothing was held.
+    """
+    pa.default_memory_pool().release_unused()
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
+    """The C library (None where it cannot be loaded, e.g. not glibc)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
 
 
 def _history(store: Any, r: dict[str, Any]) -> pd.DataFrame:
@@ -566,18 +636,21 @@ def _merge(
     *,
     prune: bool,
     accept_degraded: bool,
-) -> tuple[Any, dict[str, pd.DataFrame]]:
+) -> tuple[AssembledActors | gpd.GeoDataFrame | None, dict[str, pd.DataFrame]]:
     """Merge this import into the store's records (held under the writer lock).
 
-    Returns the records to commit (None when no record changed) and the
-    ledger and clusters tables.
+    Works on narrow frames (:data:`~mapapp.ingest.parts.NARROW`, hashes,
+    filled flags); the records themselves stay in the parts and the old
+    generation's file until :class:`~mapapp.ingest.parts.AssembledActors`
+    writes them.  Returns the records to commit (None when no record
+    changed) and the ledger and clusters tables.
     """
     r = run.report
-    new, info = run.rows()
-    old_plain = _read_old(store)
+    new, info, rows = run.rows()
+    old, old_source = _read_old(store)
     if not accept_degraded:
-        new, info = _hold_degraded(run, old_plain, new, info)
-    diff = diff_actors(old_plain, new)
+        new, info, rows = _hold_degraded(run, old, new, info, rows)
+    added, updated, unchanged = _diff(old, new)
     ledger = read_ledger(store)
     datasets = {g.dataset for g in groups if g.dataset}
     new_ids = set(new["id"].astype(str))
@@ -588,9 +661,7 @@ def _merge(
     past = ledger[_isin(ledger["dataset"], datasets)]
     gone = sorted(set(past["id"]) - new_ids - quarantined_ids)
     # combined store: the records of this import replace their old versions
-    kept = old_plain[~_isin(old_plain["id"], new_ids)] if len(old_plain) else old_plain
-    combined = pd.concat([kept, new], ignore_index=True) if len(kept) else new
-    del kept
+    old_keep = ~_isin(old["id"], new_ids) if len(old) else np.zeros(0, dtype=bool)
     pruned: list[str] = []
     cut_short = sorted(
         {q["origin"].split("#")[0] for q in run.quarantine if q["reason"].startswith(TRUNCATED)}
@@ -602,12 +673,25 @@ def _merge(
         )
     elif prune and gone:
         pruned = gone
-        combined = combined[~_isin(combined["id"], gone)].reset_index(drop=True)
+        old_keep &= ~_isin(old["id"], gone)
+    narrow = [c for c in NARROW if c in new.columns or c in old.columns]
+    if old_keep.any():
+        combined = pd.concat(
+            [
+                old.loc[old_keep, [c for c in narrow if c in old]],
+                new[[c for c in narrow if c in new]],
+            ],
+            ignore_index=True,
+        )
+    else:  # a fresh store: no copy of the new rows
+        combined = new[[c for c in narrow if c in new]]
     files = files_of(ledger, zip(new["id"], info["dataset"], strict=True))
     clusters = cluster_actors(combined, datasets=files, overrides=overrides)
     dup_ids = set(clusters.loc[clusters["duplicate"], "id"])
-    clusters_changed = clusters_differ(old_plain, _with_clusters(combined, clusters))
-    combined = _with_clusters(combined, clusters)
+    clusters_changed = clusters_differ(
+        old[[c for c in ("id", "cluster_id", "duplicate") if c in old]],
+        clusters[["id", "cluster_id", "duplicate"]],
+    )
     _report_merges(r, clusters, new["id"], overrides)
     # accounting: rows of this import that are not their cluster's primary are "merged"
     by_id = clusters.set_index("id")
@@ -620,13 +704,7 @@ def _merge(
             r["loaded"] += 1
             bump(r["by_dataset"], ds, "loaded")
     _describe(r, new, info, dup_ids)
-    changed = bool(
-        diff.added
-        or diff.updated
-        or pruned
-        or (old_plain.empty and len(combined))
-        or clusters_changed
-    )
+    changed = bool(added or updated or pruned or (old.empty and len(combined)) or clusters_changed)
     ledger_rows = pd.concat(
         [
             ledger[~_isin(ledger["dataset"], datasets)],
@@ -636,9 +714,9 @@ def _merge(
         ignore_index=True,
     ).drop_duplicates()
     r["store"] = {
-        "added": len(diff.added),
-        "updated": len(diff.updated),
-        "unchanged": len(diff.unchanged),
+        "added": len(added),
+        "updated": len(updated),
+        "unchanged": unchanged,
         "degraded": r["quarantined_by_reason"].get(DEGRADED, 0),
         "gone": len(gone),
         "pruned": len(pruned),
@@ -648,34 +726,144 @@ def _merge(
         else 0,
         "written": changed,
     }
+    fields = _updated_fields(run, old, old_source, new, rows, updated[:500])
     r["changes"] = {
-        "added": diff.added[:500],
-        "updated": [{"id": k, "fields": v} for k, v in list(diff.updated.items())[:500]],
+        "added": added[:500],
+        "updated": [{"id": k, "fields": fields.get(k, [])} for k in updated[:500]],
         "gone": gone,
     }
-    # free the import's copies before the stored frame is built
-    del new, info, old_plain, diff
-    actors = _stored_frame(combined) if changed or store.is_empty() else None
-    return actors, {"ledger": ledger_rows.reset_index(drop=True), "clusters": clusters}
+    tables = {"ledger": ledger_rows.reset_index(drop=True), "clusters": clusters}
+    if not (changed or store.is_empty()):
+        return None, tables
+    if run.parts is None or (run.parts.schema is None and old_source is None):
+        # nothing read, nothing kept: a records file with every column and no row
+        return _stored_frame(pd.DataFrame(columns=list(COLUMNS))), tables
+    keep = np.zeros(len(run.parts), dtype=bool)
+    keep[rows] = True
+    actors = AssembledActors(
+        run.parts,
+        keep,
+        old_source,
+        old_keep,
+        clusters[["cluster_id", "duplicate", "sources"]],
+        _bbox(combined),
+    )
+    return actors, tables
+
+
+def _diff(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list[str], list[str], int]:
+    """Added ids, updated ids (content hash differs), and how many are unchanged.
+
+    >>> old = pd.DataFrame({"id": ["a:1", "a:2"], "_hash": np.array([1, 2], np.uint64)})
+    >>> new = pd.DataFrame({"id": ["a:1", "a:2", "a:3"], "_hash": np.array([1, 5, 7], np.uint64)})
+    >>> _diff(old, new)
+    (['a:3'], ['a:2'], 1)
+    """
+    new_ids = pd.Index(new["id"].astype(str))
+    if not len(old):
+        return new_ids.tolist(), [], 0
+    pos = pd.Index(old["id"].astype(str)).get_indexer(new_ids)
+    common = pos >= 0
+    same = np.zeros(len(new), dtype=bool)
+    same[common] = old["_hash"].to_numpy()[pos[common]] == new["_hash"].to_numpy()[common]
+    return new_ids[~common].tolist(), new_ids[common & ~same].tolist(), int(same.sum())
+
+
+def _updated_fields(
+    run: _Run,
+    old: pd.DataFrame,
+    old_source: Path | pa.Table | None,
+    new: pd.DataFrame,
+    rows: np.ndarray,
+    ids: list[str],
+) -> dict[str, list[str]]:
+    """Which fields changed, for the updated records the report lists (at most 500).
+
+    Only those records are read back, from the parts and the old file.
+    """
+    if not ids or run.parts is None:
+        return {}
+    wanted = set(ids)
+    new_rows = rows[_isin(new["id"], wanted)]
+    old_rows = np.flatnonzero(_isin(old["id"], wanted))
+    b = run.parts.take(np.sort(new_rows))
+    a = take_old(old_source, old_rows)
+    if a is None or b is None:
+        return {}
+    drop = ["geometry", ROW_HASH]
+    a_frame = a.drop_columns([c for c in drop if c in a.column_names]).to_pandas()
+    b_frame = b.drop_columns([c for c in drop if c in b.column_names]).to_pandas()
+    return diff_actors(a_frame, b_frame).updated
+
+
+def _bbox(combined: pd.DataFrame) -> list[float] | None:
+    """The records' bounding box (lon/lat), None when none is located."""
+    if "longitude" not in combined or "latitude" not in combined:
+        return None
+    lon = pd.to_numeric(combined["longitude"], errors="coerce").to_numpy(float)
+    lat = pd.to_numeric(combined["latitude"], errors="coerce").to_numpy(float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return None
+    x, y = lon[ok], lat[ok]
+    return [float(x.min()), float(y.min()), float(x.max()), float(y.max())]
 
 
 def _hold_degraded(
-    run: _Run, old: pd.DataFrame, new: pd.DataFrame, info: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Take out of ``new`` the updates that would lose data; quarantine them (reason ``degraded``)."""
-    lost = degraded_updates(old, new)
-    if not lost:
-        return new, info
+    run: _Run, old: pd.DataFrame, new: pd.DataFrame, info: pd.DataFrame, rows: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Take out of ``new`` the updates that would lose data; quarantine them (reason ``degraded``).
+
+    Lost is a location less precise than before (address -> commune) or a
+    field that had a value and is now empty (the filled-field flags of
+    :func:`~mapapp.ingest.parts.filled_mask`).
+    """
+    if not len(old) or not len(new):
+        return new, info, rows
+    pos = pd.Index(old["id"].astype(str)).get_indexer(pd.Index(new["id"].astype(str)))
+    common = pos >= 0
+    at = pos[common]
+    old_prec = old["precision"].astype(object).to_numpy()[at]
+    new_prec = new["precision"].astype(object).to_numpy()[common]
+    ra = pd.Series(old_prec).map(_RANK).fillna(0).to_numpy()
+    rb = pd.Series(new_prec).map(_RANK).fillna(0).to_numpy()
+    fo = old["_filled"].to_numpy(dtype=np.uint64)[at]
+    fn = new["_filled"].to_numpy(dtype=np.uint64)[common]
+    lost_here = (rb < ra) | ((fo & ~fn) != 0)
+    if not lost_here.any():
+        return new, info, rows
+    hold = np.zeros(len(new), dtype=bool)
+    hold[np.flatnonzero(common)[lost_here]] = True
+    lost: dict[int, list[str]] = {}
+    for k in np.flatnonzero(lost_here).tolist():
+        what = [f"{f} emptied" for f in lost_fields(fo[k], fn[k])]
+        if rb[k] < ra[k]:
+            what.insert(0, f"precision {old_prec[k]} -> {new_prec[k] or 'none'}")
+        lost[int(np.flatnonzero(common)[k])] = what
+    _quarantine_degraded(run, new, info, rows, lost)
+    keep = ~hold
+    return new[keep].reset_index(drop=True), info[keep].reset_index(drop=True), rows[keep]
+
+
+def _quarantine_degraded(
+    run: _Run, new: pd.DataFrame, info: pd.DataFrame, rows: np.ndarray, lost: dict[int, list[str]]
+) -> None:
+    """Quarantine the held updates, each with its record as read back from its part."""
     r = run.report
-    hold = new["id"].astype(str).isin(set(lost)).to_numpy()
+    held = sorted(lost)
+    table = run.parts.take(rows[held]) if run.parts is not None else None
+    drop = ["geometry", ROW_HASH, "cluster_id", "duplicate", "sources"]
+    records = (
+        table.drop_columns([c for c in drop if c in table.column_names]).to_pylist()
+        if table is not None
+        else [{} for _ in held]
+    )
     datasets = info["dataset"].tolist() if "dataset" in info else [""] * len(new)
     origins = info["origin"].tolist() if "origin" in info else [""] * len(new)
-    records = new[hold].to_dict(orient="records")
-    for i, rec in zip(np.flatnonzero(hold), records, strict=True):
-        rid = str(rec["id"])
-        what = "; ".join(lost[rid])
-        reason = f"{DEGRADED}: {what} (old record kept; --accept-degraded applies it)"
-        staging = {k: v for k, v in rec.items() if k in STAGING_COLUMNS and _filled(v)}
+    for i, rec in zip(held, records, strict=True):
+        rid = str(new["id"].iat[i])
+        reason = f"{DEGRADED}: {'; '.join(lost[i])} (old record kept; --accept-degraded applies it)"
+        staging = {k: _plain(v) for k, v in rec.items() if k in STAGING_COLUMNS and _filled(v)}
         run.quarantine.append(
             {
                 "origin": origins[i],
@@ -691,9 +879,10 @@ def _hold_degraded(
         bump(r["quarantined_by_reason"], DEGRADED)
         bump(r["by_dataset"], datasets[i], "quarantined")
         if len(r["degraded"]) < 500:
-            r["degraded"].append({"id": rid, "origin": origins[i], "lost": lost[rid]})
-    keep = ~hold
-    return new[keep].reset_index(drop=True), info[keep].reset_index(drop=True)
+            r["degraded"].append({"id": rid, "origin": origins[i], "lost": lost[i]})
+
+
+_RANK = {"address": 2, "commune": 1}
 
 
 def _filled(value: Any) -> bool:
@@ -749,42 +938,49 @@ def _report_merges(
         }
 
 
-def _with_clusters(combined: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
-    """``combined`` with its cluster columns (``cluster_id``, ``duplicate``, ``sources``)."""
-    if not len(clusters):
-        return combined
-    by_id = clusters.set_index("id")
-    out = combined.copy(deep=False)  # copy-on-write: the new columns only
-    out["cluster_id"] = out["id"].map(by_id["cluster_id"]).fillna("").astype(str)
-    out["duplicate"] = out["id"].map(by_id["duplicate"]).fillna(False).astype(bool)
-    out["sources"] = arrow_lists(out["id"].map(by_id["sources"]))
-    return out
+def _read_old(store: Any) -> tuple[pd.DataFrame, Path | pa.Table | None]:
+    """The store's records, narrow (see :func:`_Run.add`), and where to read them whole.
 
-
-def _read_old(store: Any) -> pd.DataFrame:
-    """The store's records without geometry, list columns as Arrow lists (see :func:`_compact`).
-
-    Read column by column from the generation's Parquet file when the store
-    has one, so the old records never exist as Python lists and strings.
+    Read batch by batch from the generation's Parquet file when the store has
+    one (its rows are written again from there); a backend without files
+    (PostGIS) gives its records as one table, as it always did.
     """
     if store.is_empty():
-        return pd.DataFrame(columns=list(COLUMNS))
+        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in NARROW})
+        return empty.assign(_hash=np.zeros(0, np.uint64), _filled=np.zeros(0, np.uint64)), None
     path = getattr(store, "actors_path", None)
+    source: Path | pa.Table
     if path is None:  # PostGIS: its own reader
-        return _compact(pd.DataFrame(store.read_actors().drop(columns="geometry")))
+        frame = pd.DataFrame(store.read_actors().drop(columns="geometry"))
+        source = geoarrow_table(_stored_frame(_compact(frame)))
+    else:
+        source = Path(path)
     try:
-        table = pq.read_table(path, columns=[c for c in pq.read_schema(path).names if c in COLUMNS])
+        pieces = [_narrow_old(table) for table in old_batches(source)]
     except (OSError, pa.ArrowException) as exc:
         raise StoreError(
             f"cannot read the records in {path} ({exc}); "
             "'mapapp store rollback' goes back to the previous import"
         ) from exc
-    for i, name in enumerate(table.column_names):
-        if pa.types.is_list(table.schema.field(name).type):
-            table = table.set_column(i, name, table.column(name).cast(_LIST_TYPE))
-    frame = table.to_pandas(types_mapper=lambda t: LIST_DTYPE if t == _LIST_TYPE else None)
-    del table
-    return _compact(frame)
+    return pd.concat(pieces, ignore_index=True), source
+
+
+def _narrow_old(table: pa.Table) -> pd.DataFrame:
+    """One batch of old records as the merge keeps them (narrow, cluster columns, hash, flags)."""
+    table = with_hashes(table)
+    wanted = [c for c in (*NARROW, "cluster_id", "duplicate") if c in table.column_names]
+    part = table.select(wanted)
+    for i, name in enumerate(part.column_names):
+        if pa.types.is_list(part.schema.field(name).type):
+            part = part.set_column(i, name, part.column(name).cast(_LIST_TYPE))
+    frame = _compact(part.to_pandas(types_mapper=lambda t: LIST_DTYPE if t == _LIST_TYPE else None))
+    out = narrow_frame(frame)
+    for col in ("cluster_id", "duplicate"):
+        if col in frame:
+            out[col] = frame[col].to_numpy()
+    out["_hash"] = table.column(ROW_HASH).to_numpy()
+    out["_filled"] = filled_mask(table)
+    return out
 
 
 def _stored_frame(combined: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -844,7 +1040,7 @@ def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids:
     for (source, merged), count in Counter(zip(src.tolist(), dup.tolist(), strict=True)).items():
         bump(r["by_source"], source, "merged" if merged else "loaded", by=count)
     _add_counts(r["by_actor_type"], new["actor_type"].astype(object))
-    _add_counts(r["by_obstacle"], chain.from_iterable(new["obstacles"]))
+    _add_joined(r["by_obstacle"], new["obstacles"])
     _add_counts(r["precision"], prec.tolist())
     for source, count in Counter(src[prec == "commune"].tolist()).items():
         bump(r["by_source"], source, "commune_precision", by=count)
@@ -870,6 +1066,19 @@ def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids:
     hours["invalid"] += int(bad.sum())
     hours["valid"] += int((~bad).sum())
     hours["with_warnings"] += int((warned & ~bad).sum())
+
+
+def _add_joined(table: dict[str, Any], joined: pd.Series) -> None:
+    """Count the items of a column of lists held joined (:data:`OBSTACLE_SEP`), one category each.
+
+    >>> t = {}
+    >>> _add_joined(t, pd.Series(pd.Categorical(["a\x1fb", "a", ""])))
+    >>> t
+    {'a': 2, 'b': 1}
+    """
+    for value, count in joined.value_counts().items():
+        for item in str(value).split(OBSTACLE_SEP) if value else ():
+            bump(table, item, by=int(count))
 
 
 def _add_counts(table: dict[str, Any], values: Any) -> None:

@@ -34,7 +34,34 @@ from typing import Any, Protocol, runtime_checkable
 import geopandas as gpd
 import pandas as pd
 
-__all__ = ["Store"]
+__all__ = ["ROW_HASH", "ActorsSource", "Store"]
+
+#: Column of the embedded store's actors file holding each record's content hash
+#: (:func:`mapapp.ingest.parts.row_hash`); never part of the records a reader gets.
+ROW_HASH = "_row_hash"
+
+
+@runtime_checkable
+class ActorsSource(Protocol):
+    """Records too many to hold as one frame: written to a file, or read whole on demand.
+
+    Why: a national import assembles its records from Parquet parts, row
+    group by row group (:mod:`mapapp.ingest.parts`); the embedded store
+    writes them straight into the new generation, a backend that needs a frame
+    (PostGIS) asks for one.
+    """
+
+    def __len__(self) -> int:
+        """How many records."""
+        ...
+
+    def write_parquet(self, path: Any) -> None:
+        """Write the records as a GeoParquet file at ``path``."""
+        ...
+
+    def to_frame(self) -> gpd.GeoDataFrame:
+        """All the records as one frame (the stored columns, geometry included)."""
+        ...
 
 
 @runtime_checkable
@@ -65,14 +92,15 @@ class Store(Protocol):
 
     def commit(
         self,
-        actors: gpd.GeoDataFrame | None,
+        actors: gpd.GeoDataFrame | ActorsSource | None,
         tables: Mapping[str, pd.DataFrame],
         *,
         report: Mapping[str, Any] | None = None,
     ) -> str:
         """Publish a new version atomically (call while holding :meth:`writer`).
 
-        ``actors=None`` keeps the current records; tables not in ``tables``
+        ``actors=None`` keeps the current records; an :class:`ActorsSource`
+        writes (or gives) them itself; tables not in ``tables``
         are carried over.  Returns the new stamp.
         """
         ...

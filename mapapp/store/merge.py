@@ -33,6 +33,7 @@ import pandas as pd
 from mapapp.errors import StoreError
 
 __all__ = [
+    "NOT_DEGRADING",
     "ActorDiff",
     "degraded_updates",
     "diff_actors",
@@ -144,7 +145,7 @@ def read_clusters(where: Any) -> pd.DataFrame:
 
 
 #: Columns whose emptying is not a loss: derived, or filled with a default anyway.
-_NOT_DEGRADING = (*_IGNORED, "id", "demo", "confidential", "capacite", "latitude", "longitude")
+NOT_DEGRADING = (*_IGNORED, "id", "demo", "confidential", "capacite", "latitude", "longitude")
 _RANK = {"address": 2, "commune": 1}
 
 
@@ -184,7 +185,7 @@ def degraded_updates(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, list[str
                 f"precision {a['precision'].iloc[i]} -> {b['precision'].iloc[i] or 'none'}"
             )
     for col in b.columns:
-        if col in _NOT_DEGRADING or col == "precision" or col not in a.columns:
+        if col in NOT_DEGRADING or col == "precision" or col not in a.columns:
             continue
         had = _comparable(a[col]) != ""
         has = _comparable(b[col]) != ""

@@ -67,6 +67,7 @@ import pandas as pd
 
 from mapapp.errors import StoreBusyError, StoreError
 from mapapp.schema import validate_actors
+from mapapp.store.base import ROW_HASH, ActorsSource
 
 __all__ = ["CRASH_STEPS", "KEEP", "Generation", "ParquetStore", "write_geoparquet"]
 
@@ -107,6 +108,28 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+def geoarrow_table(actors: gpd.GeoDataFrame) -> Any:
+    """The records as the Arrow table GeoParquet stores (WKB geometry, ``geo`` metadata).
+
+    Arrow list columns are recorded in the pandas metadata as Python-list
+    columns (see :func:`write_geoparquet`); used for the whole file and for
+    each part an import writes (:mod:`mapapp.ingest.parts`).
+    """
+    from geopandas.io.arrow import _geopandas_to_arrow  # what to_parquet itself uses
+
+    arrow_lists = [c for c in actors.columns if isinstance(actors[c].dtype, pd.ArrowDtype)]
+    table = _geopandas_to_arrow(actors, index=False)
+    if not arrow_lists:
+        return table
+    meta = dict(table.schema.metadata or {})
+    pandas_meta = json.loads(meta[b"pandas"])
+    for col in pandas_meta["columns"]:
+        if col["name"] in arrow_lists:
+            col["numpy_type"] = "object"
+    meta[b"pandas"] = json.dumps(pandas_meta).encode()
+    return table.replace_schema_metadata(meta)
+
+
 def write_geoparquet(actors: gpd.GeoDataFrame, path: Path) -> None:
     """Write the records as GeoParquet; Arrow list columns read back as Python lists.
 
@@ -127,21 +150,22 @@ def write_geoparquet(actors: gpd.GeoDataFrame, path: Path) -> None:
     >>> back["obstacles"].dtype, list(back["obstacles"].iloc[0])
     (dtype('O'), ['emploi'])
     """
-    arrow_lists = [c for c in actors.columns if isinstance(actors[c].dtype, pd.ArrowDtype)]
-    if not arrow_lists:
+    if not any(isinstance(actors[c].dtype, pd.ArrowDtype) for c in actors.columns):
         actors.to_parquet(path, index=False)
         return
     import pyarrow.parquet as pq
-    from geopandas.io.arrow import _geopandas_to_arrow  # what to_parquet itself uses
 
-    table = _geopandas_to_arrow(actors, index=False)
-    meta = dict(table.schema.metadata or {})
-    pandas_meta = json.loads(meta[b"pandas"])
-    for col in pandas_meta["columns"]:
-        if col["name"] in arrow_lists:
-            col["numpy_type"] = "object"
-    meta[b"pandas"] = json.dumps(pandas_meta).encode()
-    pq.write_table(table.replace_schema_metadata(meta), path)
+    pq.write_table(geoarrow_table(actors), path)
+
+
+def _read_records(path: Path) -> gpd.GeoDataFrame:
+    """The records of one actors file, without the import's row hashes (:data:`ROW_HASH`)."""
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
+    if ROW_HASH not in names:
+        return gpd.read_parquet(path)
+    return gpd.read_parquet(path, columns=[n for n in names if n != ROW_HASH])
 
 
 @dataclass(frozen=True)
@@ -263,7 +287,7 @@ class ParquetStore:
     def read_actors(self) -> gpd.GeoDataFrame:
         """The current generation's records (raw: ingest and the catalog only)."""
         try:
-            out: gpd.GeoDataFrame = self._read(lambda g: gpd.read_parquet(g.path / ACTORS))
+            out: gpd.GeoDataFrame = self._read(lambda g: _read_records(g.path / ACTORS))
             return out
         except FileNotFoundError:
             raise StoreError(
@@ -435,7 +459,7 @@ class ParquetStore:
 
     def commit(
         self,
-        actors: gpd.GeoDataFrame | None,
+        actors: gpd.GeoDataFrame | ActorsSource | None,
         tables: Mapping[str, pd.DataFrame],
         *,
         report: Mapping[str, Any] | None = None,
@@ -444,9 +468,11 @@ class ParquetStore:
 
         Parameters
         ----------
-        actors : GeoDataFrame or None
-            The records; None keeps the current generation's records (the file
-            is hard-linked, not rewritten).
+        actors : GeoDataFrame, ActorsSource or None
+            The records; an :class:`~mapapp.store.base.ActorsSource` writes the
+            file itself (an import's parts, never one frame of all rows); None
+            keeps the current generation's records (the file is hard-linked,
+            not rewritten).
         tables : mapping of name to DataFrame
             Side tables; a table not named here is carried over unchanged.
         report : mapping, optional
@@ -465,9 +491,9 @@ class ParquetStore:
         """
         if self._lock_fh is None:
             raise StoreError("commit() must be called inside 'with store.writer():'")
-        if actors is not None:
+        if isinstance(actors, gpd.GeoDataFrame):
             validate_actors(actors)
-        elif self.is_empty():
+        elif actors is None and self.is_empty():
             raise StoreError("nothing to commit: the store has no records yet")
         self.migrate_flat()
         current = self._current()
@@ -479,8 +505,11 @@ class ParquetStore:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
-            if actors is not None:
+            if isinstance(actors, gpd.GeoDataFrame):
                 write_geoparquet(actors, tmp / ACTORS)
+                _fsync_file(tmp / ACTORS)
+            elif actors is not None:  # assembled from an import's parts, row group by row group
+                actors.write_parquet(tmp / ACTORS)
                 _fsync_file(tmp / ACTORS)
             elif current is not None:
                 self._carry(current.path / ACTORS, tmp / ACTORS)

@@ -40,6 +40,7 @@ import pandas as pd
 
 from mapapp.errors import StoreBusyError, StoreError
 from mapapp.schema import COLUMNS, actors_frame, validate_actors
+from mapapp.store.base import ActorsSource
 
 __all__ = ["PostgisStore", "migrate", "pooled"]
 
@@ -281,18 +282,22 @@ class PostgisStore:
 
     def commit(
         self,
-        actors: gpd.GeoDataFrame,
+        actors: gpd.GeoDataFrame | ActorsSource,
         tables: Mapping[str, pd.DataFrame],
         *,
         report: Mapping[str, Any] | None = None,
     ) -> str:
         """Publish ``actors`` and ``tables`` in one transaction; return the new stamp.
 
-        Side tables not named in ``tables`` keep their previous content.
+        Side tables not named in ``tables`` keep their previous content.  An
+        import's records assembled from parts (:class:`ActorsSource`) are read
+        whole here: COPY streams them row by row either way.
         """
         if self._writer_conn is None:
             with self.writer():
                 return self.commit(actors, tables, report=report)
+        if not isinstance(actors, gpd.GeoDataFrame):
+            actors = actors.to_frame()
         validate_actors(actors)
         conn = self._writer_conn
         import psycopg
