@@ -266,3 +266,40 @@ def test_batches_are_typed_as_the_whole_file(tmp_path: Path) -> None:
     together = pd.concat(batches, ignore_index=True)
     pd.testing.assert_frame_equal(together, whole)
     assert whole["n"].dtype == np.float64 and whole["flag"].dtype == object  # the premise
+
+
+def test_a_store_written_by_an_import_keeps_its_row_hashes_out_of_the_index(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """An import stores a row hash beside each record (the next import compares by it);
+    the batched build must leave it out, as ``read_actors`` does for the whole-frame build."""
+    from mapapp.ingest.pipeline import ingest
+    from mapapp.store.base import ROW_HASH
+
+    rows = [
+        {
+            "id": str(k),
+            "nom": f"EPN {k}",
+            "pivot": "0",
+            "services": "Prendre en main un ordinateur",
+            "adresse": f"{k} place de la Nation",
+            "commune": "Paris",
+            "code_postal": "75011",
+            "latitude": 48.85 + k * 1e-3,
+            "longitude": 2.39,
+        }
+        for k in range(12)
+    ]
+    source = tmp_path / "lieux.json"
+    source.write_text(pd.Series(rows).to_json(orient="values"), encoding="utf-8")
+    ingest([source], settings=settings, geocode=False, report_path=tmp_path / "r.json")
+    store = ParquetStore(settings.data_dir)
+    assert ROW_HASH in pq.read_schema(store.actors_path).names, "the import should keep hashes"
+
+    kept = load_search_index(settings)
+    reference = SearchIndex(load_public_actors(settings).actors)
+    meta, _, text = kept.index.arrays()
+    want_meta, _, want_text = reference.arrays()
+    assert ROW_HASH not in meta["rows"]["columns"]
+    assert meta == want_meta
+    assert bytes(text) == bytes(want_text)

@@ -55,6 +55,7 @@ from numpy.typing import NDArray
 from pandas.api.internals import create_dataframe_from_blocks
 
 from mapapp.schema import LIST_COLUMNS
+from mapapp.store.base import ROW_HASH
 
 __all__ = ["FORMAT", "FolderWriter", "RowStore", "RowsBuilder", "load", "read_batches", "save"]
 
@@ -393,6 +394,9 @@ def read_batches(
 ) -> Iterator[pd.DataFrame]:
     """The raw records of a GeoParquet actors file, ``rows`` at a time, without their geometry.
 
+    Nor the import's row hashes (:data:`mapapp.store.base.ROW_HASH`), which
+    :func:`mapapp.store.parquet.read_actors` leaves out too.
+
     ``rows`` defaults to :data:`BATCH_ROWS` (read when called).
 
     Why: the search index needs every row once but never all of them at
@@ -421,7 +425,8 @@ def read_batches(
         schema = source.schema_arrow
         geo = json.loads((schema.metadata or {}).get(b"geo", b"{}") or b"{}")
         geometry = set(geo.get("columns", {})) or {"geometry"}
-        names = [c for c in (columns or schema.names) if c not in geometry]
+        # the import's row hashes are the store's own bookkeeping, not a record's field
+        names = [c for c in (columns or schema.names) if c not in geometry and c != ROW_HASH]
         widen = _widened(source, names)
         empty = True
         for batch in source.iter_batches(batch_size=max(1, rows or BATCH_ROWS), columns=names):
