@@ -22,6 +22,7 @@ from mapapp.settings import Settings
 from mapapp.web import app as web_app
 from mapapp.web.app import create_app
 from mapapp.web.middleware import ExactRoutes
+from tests._async import run_alone
 from tests.test_api import _records, _settings, write_store
 from tests.test_store_backends import pg_template, pg_url  # noqa: F401  (fixtures)
 
@@ -76,7 +77,6 @@ async def _run(middleware: ExactRoutes, scope: dict[str, Any]) -> list[dict[str,
 
 
 def test_exact_routes_fall_back_to_the_stack_on_errors_and_other_requests():
-    import asyncio
 
     from starlette.responses import Response
 
@@ -95,7 +95,8 @@ def test_exact_routes_fall_back_to_the_stack_on_errors_and_other_requests():
     mw = ExactRoutes(inner, routes={"/ok": ok, "/broken": broken})
     bodies = {}
     for method, path in (("GET", "/ok"), ("GET", "/broken"), ("POST", "/ok"), ("GET", "/other")):
-        sent = asyncio.run(_run(mw, _scope(method, path)))
+        scope = _scope(method, path)
+        sent = run_alone(lambda scope=scope: _run(mw, scope))
         bodies[f"{method} {path}"] = b"".join(m.get("body", b"") for m in sent)
     assert bodies == {
         "GET /ok": b"fast",
@@ -105,7 +106,7 @@ def test_exact_routes_fall_back_to_the_stack_on_errors_and_other_requests():
     }
     assert inner_calls == ["GET /broken", "POST /ok", "GET /other"]
     # behind a proxy's root path, the route is still found
-    sent = asyncio.run(_run(mw, {**_scope("GET", "/api/ok"), "root_path": "/api"}))
+    sent = run_alone(lambda: _run(mw, {**_scope("GET", "/api/ok"), "root_path": "/api"}))
     assert b"".join(m.get("body", b"") for m in sent) == b"fast"
 
 

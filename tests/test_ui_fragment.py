@@ -25,6 +25,7 @@ import pytest
 
 from mapapp.commands.serve import streamlit_command
 from mapapp.geo.communes import Geography
+from tests._async import run_alone
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +126,7 @@ def test_a_search_reruns_the_search_view_alone(tmp_path: Path, geo: Geography) -
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
-        opened, searched = asyncio.run(_open_then_search(port))
+        opened, searched = run_alone(lambda: _open_then_search(port))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
