@@ -84,6 +84,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz
 from scipy.spatial import cKDTree
 
@@ -847,7 +849,9 @@ def cluster_actors(
         np.array([datasets.get(i) or f"source:{s}" for i, s in zip(ids, src, strict=True)], object)
     )[0]
     overrides = overrides or Overrides()
-    pos = {rid: k for k, rid in enumerate(ids)}
+    # a person's joins and splits name a few ids: a table of every id (a hundred
+    # megabytes at a million rows, alive until the end) only when there are some
+    pos = {rid: k for k, rid in enumerate(ids)} if overrides.splits or overrides.joins else {}
     tags: dict[int, set[str]] = {}
     alone: set[int] = set()
     for g, group in enumerate(overrides.splits):
@@ -873,18 +877,37 @@ def cluster_actors(
     return _assemble(actors, ids, src, uf, accepted)
 
 
+def _list_lengths(column: pd.Series) -> np.ndarray:
+    """How many items each row's list holds (0 for a missing or non-list cell).
+
+    Why not one Python list per row: an Arrow list column turned into objects
+    costs about 200 bytes a row, at the moment the merge holds the most.
+
+    >>> _list_lengths(pd.Series([["a", "b"], None, [], "x"], dtype=object)).tolist()
+    [2, 0, 0, 0]
+    >>> import pyarrow as pa
+    >>> arrow = pd.Series(pd.array([["a"], None, ["b", "c"]], dtype=pd.ArrowDtype(pa.list_(pa.string()))))
+    >>> _list_lengths(arrow).tolist()
+    [1, 0, 2]
+    """
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_list(dtype.pyarrow_dtype):
+        lengths = pc.list_value_length(pa.chunked_array(column.array._pa_array))
+        return np.asarray(lengths.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.fromiter(
+        (len(t) if isinstance(t, (list, tuple, np.ndarray)) else 0 for t in column.tolist()),
+        dtype=np.int64,
+        count=len(column),
+    )
+
+
 def _assemble(
     actors: pd.DataFrame, ids: list[str], src: list[str], uf: _Clusters, edges: list[_Edge]
 ) -> pd.DataFrame:
     n = len(ids)
     roots = uf.roots()
     precise = _column(actors, "precision", "address").astype(str).to_numpy() == "address"
-    them = _column(actors, "thematiques", None).to_numpy(dtype=object)
-    richness = np.fromiter(
-        (len(t) if isinstance(t, (list, tuple, np.ndarray)) else 0 for t in them),
-        dtype=np.int64,
-        count=n,
-    )
+    richness = _list_lengths(_column(actors, "thematiques", None))
     # ids ranked (stable), not copied as a fixed-width text array (160 bytes a row)
     id_array = np.array(ids, dtype=object)
     id_rank = np.empty(n, dtype=np.int64)
