@@ -49,7 +49,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -721,7 +721,8 @@ def _merge(
         )
     else:  # a fresh store: no copy of the new rows
         combined = new[[c for c in narrow if c in new]]
-    files = files_of(ledger, zip(new["id"], info["dataset"], strict=True))
+    # plain lists: iterating an Arrow column yields one cell at a time, slowly
+    files = files_of(ledger, zip(new["id"].tolist(), info["dataset"].tolist(), strict=True))
     del new_ids  # the tables of every id are not needed past the duplicate search
     clusters = cluster_actors(combined, datasets=files, overrides=overrides)
     del files
@@ -733,7 +734,8 @@ def _merge(
     _report_merges(r, clusters, new["id"], overrides)
     # accounting: rows of this import that are not their cluster's primary are "merged"
     rule_of = clusters.loc[clusters["duplicate"], ["id", "rule"]].set_index("id")["rule"]
-    for ds, rid in zip(info.get("dataset", []), new["id"], strict=False):
+    sets = info["dataset"].tolist() if "dataset" in info else []
+    for ds, rid in zip(sets, new["id"].tolist(), strict=False):
         if rid in dup_ids:
             r["merged"] += 1
             bump(r["merged_by_reason"], MergeRule(str(rule_of.at[rid])).label("en"))
@@ -1075,18 +1077,18 @@ def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids:
     ids = new["id"]
     src = np.asarray(new["source"].astype("category"), dtype=object)
     prec = np.asarray(new["precision"].astype("category"), dtype=object)
-    for rid, nom, why in zip(new["id"], new["nom"], info["confidential_reasons"], strict=True):
-        if why:
-            _confidential(r, rid, nom, why)
+    reasons = info["confidential_reasons"].tolist()
+    for i in (i for i, why in enumerate(reasons) if why):
+        _confidential(r, cast(str, ids.iat[i]), cast(str, new["nom"].iat[i]), reasons[i])
     dup = _isin(new["id"], dup_ids)
     for (source, merged), count in Counter(zip(src.tolist(), dup.tolist(), strict=True)).items():
         bump(r["by_source"], source, "merged" if merged else "loaded", by=count)
-    _add_counts(r["by_actor_type"], new["actor_type"].astype(object))
+    _add_counts(r["by_actor_type"], new["actor_type"].astype("category").tolist())
     _add_joined(r["by_obstacle"], new["obstacles"])
     _add_counts(r["precision"], prec.tolist())
     for source, count in Counter(src[prec == "commune"].tolist()).items():
         bump(r["by_source"], source, "commune_precision", by=count)
-    _add_counts(r["insee_from"], (h for h in info["insee_how"] if h))
+    _add_counts(r["insee_from"], (h for h in info["insee_how"].tolist() if h))
     _add_counts(r["unknown_thematiques"], chain.from_iterable(info["unknown_thematiques"]))
     _add_counts(r["unknown_type_codes"], chain.from_iterable(info["unknown_codes"]))
     kinds: Counter[str] = Counter()
