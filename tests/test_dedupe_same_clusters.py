@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from _dedupe_reference import reference_cluster_actors
 
-from mapapp.ingest.dedupe import DEDUPE_COLUMNS, cluster_actors
+from mapapp.ingest.dedupe import DEDUPE_COLUMNS, LAZY_COLUMNS, THEMATIQUES_COUNT, cluster_actors
 from mapapp.ingest.overrides import Overrides, parse_overrides
 
 M_PER_DEG_LAT = 6_371_008.8 * math.pi / 180
@@ -169,6 +169,47 @@ def test_only_dedupe_columns_are_read() -> None:
     pd.testing.assert_frame_equal(a, b)
 
 
+def _lazy(frame: pd.DataFrame) -> tuple[pd.DataFrame, Any, list[int]]:
+    """``frame`` as the merge holds it: no lazy column, thematiques as counts, categories.
+
+    Also returns the reader of the left-out cells (from the whole frame, as the
+    import reads them from its parts) and every row it was asked for.
+    """
+    asked: list[int] = []
+
+    def cells(name: str, rows: np.ndarray) -> list[Any]:
+        asked.extend(rows.tolist())
+        return frame[name].iloc[rows].tolist() if name in frame else [None] * len(rows)
+
+    narrow = frame[[c for c in DEDUPE_COLUMNS if c in frame and c not in LAZY_COLUMNS]].copy()
+    if "thematiques" in frame:
+        counts = [len(t) if isinstance(t, (list, np.ndarray)) else 0 for t in frame["thematiques"]]
+        narrow[THEMATIQUES_COUNT] = np.array(counts, dtype=np.int16)
+    for c in ("source", "commune", "actor_type", "precision"):
+        if c in narrow:
+            narrow[c] = narrow[c].astype("category")
+    return narrow, cells, asked
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_same_clusters_from_narrow_columns_and_a_cell_reader(seed: int) -> None:
+    """What the import hands over (a few columns, per-row files, a reader) changes nothing."""
+    frame, datasets, overrides = _draw(seed)
+    whole = cluster_actors(frame, datasets=datasets, overrides=overrides)
+    narrow, cells, asked = _lazy(frame)
+    files = np.array(
+        [
+            datasets.get(i) or f"source:{s}"
+            for i, s in zip(frame["id"], frame["source"], strict=True)
+        ]
+    )
+    got = cluster_actors(narrow, files=files, overrides=overrides, cells=cells)
+    pd.testing.assert_frame_equal(got, whole, check_dtype=False)
+    # only the rows some rule compares are read back, not every row
+    assert 0 < len(set(asked)) < len(frame)
+    assert not set(LAZY_COLUMNS) & set(narrow.columns)
+
+
 @pytest.mark.realdata
 def test_same_clusters_on_real_samples(realdata: Path, tmp_path: Path) -> None:
     from mapapp.ingest import ingest
@@ -192,3 +233,17 @@ def test_same_clusters_on_real_samples(realdata: Path, tmp_path: Path) -> None:
     assert len(actors) > 1000
     out = _same(actors, datasets=datasets)
     assert out["duplicate"].sum() > 10
+    # what the imports stored (their merge read names and addresses back from the
+    # Parquet parts) is what the reference finds on the whole records
+    kept = actors.set_index("id").loc[out["id"], ["cluster_id", "duplicate"]]
+    assert kept["cluster_id"].tolist() == out["cluster_id"].tolist()
+    assert kept["duplicate"].tolist() == out["duplicate"].tolist()
+    narrow, cells, _ = _lazy(actors)
+    files = np.array(
+        [
+            datasets.get(i) or f"source:{s}"
+            for i, s in zip(actors["id"], actors["source"], strict=True)
+        ]
+    )
+    lazy = cluster_actors(narrow, files=files, cells=cells)
+    pd.testing.assert_frame_equal(lazy, out, check_dtype=False)

@@ -74,10 +74,11 @@ Examples
 
 from __future__ import annotations
 
+import array
 import functools
 import hashlib
 import re
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -97,12 +98,15 @@ __all__ = [
     "CLUSTER_COLUMNS",
     "DEDUPE_COLUMNS",
     "IDENTICAL_M",
+    "LAZY_COLUMNS",
     "NEAR_M",
     "NEAR_SCORE",
     "SIRET_M",
     "SIRET_SCORE",
+    "THEMATIQUES_COUNT",
     "WIDE_M",
     "WIDE_SCORE",
+    "Cells",
     "MergeRule",
     "NameKey",
     "cluster_actors",
@@ -439,6 +443,56 @@ DEDUPE_COLUMNS: tuple[str, ...] = (
     *(c for c in _IDENTITY_FIELDS if c != "thematiques"),
 )
 
+#: Columns :func:`cluster_actors` reads only for a few rows (those near a record of
+#: another file, or with a possible twin of their own file): a frame may leave them
+#: out and hand over a ``cells`` reader instead (:data:`Cells`).
+LAZY_COLUMNS: tuple[str, ...] = tuple(
+    c for c in DEDUPE_COLUMNS if c in ("siret", *_IDENTITY_FIELDS) and c != "actor_type"
+)
+#: A column a frame may carry instead of ``thematiques``: how many each record has
+#: (all the primary's choice needs of them).
+THEMATIQUES_COUNT = "_thematiques_n"
+
+#: ``cells(column, rows)``: the values of ``column`` at the frame's positions ``rows``
+#: (for a column of :data:`LAZY_COLUMNS` the frame does not hold), one per row, in order.
+Cells = Callable[[str, np.ndarray], list[Any]]
+
+
+def _missing(value: object) -> bool:
+    """Whether a cell is empty the way ``fillna`` sees it (None, NaN, NA)."""
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+class _Reader:
+    """The cells of given rows: from the frame when it holds the column, else from ``cells``.
+
+    Why: a national import keeps only narrow columns in memory; names,
+    addresses and contacts are read back (from its Parquet parts) for the few
+    rows the rules compare.
+
+    >>> r = _Reader(pd.DataFrame({"nom": ["A", None]}), lambda c, rows: [c] * len(rows))
+    >>> r.take("nom", np.array([1, 0])), r.take("siret", np.array([0]))
+    (['', 'A'], ['siret'])
+    >>> r.take("site_web", np.array([0]), None)  # not a column the rules read
+    [None]
+    """
+
+    def __init__(self, actors: pd.DataFrame, cells: Cells | None) -> None:
+        self.actors = actors
+        self.cells = cells
+
+    def take(self, name: str, rows: np.ndarray, default: Any = "") -> list[Any]:
+        """The values at ``rows``; with a ``default``, empty cells become it."""
+        if name in self.actors.columns:
+            values = self.actors[name].iloc[rows].tolist()
+        elif self.cells is not None and name in LAZY_COLUMNS:
+            values = self.cells(name, rows)
+        else:
+            return [default] * len(rows)
+        if default is None:
+            return values
+        return [default if _missing(v) else v for v in values]
+
 
 class _Fingerprints:
     """What two rows of one file must share to be one record twice (ids aside).
@@ -453,12 +507,12 @@ class _Fingerprints:
 
     _NAMES = ("nom", "structure_nom")
 
-    def __init__(self, actors: pd.DataFrame) -> None:
-        self.columns = {c: _column(actors, c, None) for c in _IDENTITY_FIELDS}
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
 
     def digests(self, rows: np.ndarray) -> list[bytes]:
         """The fingerprints of ``rows`` as 16-byte digests (the joined fields can be kilobytes)."""
-        fields = [self._normed(c, self.columns[c].iloc[rows].tolist()) for c in _IDENTITY_FIELDS]
+        fields = [self._normed(c, self.reader.take(c, rows, None)) for c in _IDENTITY_FIELDS]
         return [
             hashlib.blake2b(
                 "\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16
@@ -512,9 +566,13 @@ class _Clusters:
     """
 
     def __init__(
-        self, datasets: Sequence[Hashable], tags: dict[int, set[str]], alone: set[int]
+        self,
+        datasets: Sequence[Hashable] | np.ndarray,
+        tags: dict[int, set[str]],
+        alone: set[int],
     ) -> None:
-        self.parent = list(range(len(datasets)))
+        # 8 bytes a record (a list of Python ints costs 36)
+        self.parent = array.array("q", range(len(datasets)))
         self.datasets = datasets
         self.files: dict[int, set[Hashable]] = {}
         self.tags = tags
@@ -530,7 +588,7 @@ class _Clusters:
 
     def roots(self) -> np.ndarray:
         """Every record's root, by pointer jumping on the whole parent array at once."""
-        parent = np.array(self.parent, dtype=np.int64)
+        parent = np.frombuffer(self.parent, dtype=np.int64).copy()
         while True:
             up = parent[parent]
             if np.array_equal(up, parent):
@@ -567,11 +625,18 @@ _NO_TAGS: frozenset[str] = frozenset()
 
 def _column(actors: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
     if name in actors.columns:
-        return actors[name].fillna(default) if default is not None else actors[name]
+        column = actors[name]
+        if default is None:
+            return column
+        if isinstance(column.dtype, pd.CategoricalDtype) and column.isna().any():
+            column = column.astype(object)  # a category the fill value is not one of
+        return column.fillna(default)
     return pd.Series([default] * len(actors), index=actors.index)
 
 
-def _candidate_edges(actors: pd.DataFrame, files: np.ndarray, keys: _NameKeys) -> list[_Edge]:
+def _candidate_edges(
+    actors: pd.DataFrame, files: np.ndarray, keys: _NameKeys, reader: _Reader
+) -> list[_Edge]:
     """Pairs within :data:`SIRET_M` that one of the rules accepts, strongest first."""
     lat = pd.to_numeric(_column(actors, "latitude", np.nan), errors="coerce").to_numpy(float)
     lon = pd.to_numeric(_column(actors, "longitude", np.nan), errors="coerce").to_numpy(float)
@@ -586,7 +651,8 @@ def _candidate_edges(actors: pd.DataFrame, files: np.ndarray, keys: _NameKeys) -
         return []
     ia, ib = rows[pairs[:, 0]], rows[pairs[:, 1]]
     metres = chord_to_km(np.linalg.norm(xyz[pairs[:, 0]] - xyz[pairs[:, 1]], axis=1)) * 1000
-    siret = _siret_keys(_column(actors, "siret"), np.union1d(ia, ib))
+    near = np.union1d(ia, ib)
+    siret = _siret_keys(reader.take("siret", near), near, len(actors))
     conf = _column(actors, "confidential", False).astype(bool).to_numpy()
     # Cheap tests on whole arrays first: a dense city yields millions of pairs.
     same_file = files[ia] == files[ib]
@@ -594,7 +660,7 @@ def _candidate_edges(actors: pd.DataFrame, files: np.ndarray, keys: _NameKeys) -
     keep = conf[ia] == conf[ib]  # a public record never disappears behind a confidential one
     keep &= ~same_file & ((metres <= WIDE_M) | same_siret)
     keep[keep] &= _types_compatible(_column(actors, "actor_type"), ia[keep], ib[keep])
-    edges = _identical_edges(actors, files, rows, xyz, conf)
+    edges = _identical_edges(reader, files, rows, xyz, conf)
     ka, kb, kd = ia[keep].tolist(), ib[keep].tolist(), metres[keep].tolist()
     keys.read(np.union1d(ia[keep], ib[keep]))
     for a, b, d, same in zip(ka, kb, kd, same_siret[keep].tolist(), strict=True):
@@ -606,13 +672,13 @@ def _candidate_edges(actors: pd.DataFrame, files: np.ndarray, keys: _NameKeys) -
     return edges
 
 
-def _siret_keys(column: pd.Series, rows: np.ndarray) -> np.ndarray:
-    """:func:`_siret_key` of ``rows`` (read in one go, each distinct value once), '' elsewhere.
+def _siret_keys(values: list[Any], rows: np.ndarray, n: int) -> np.ndarray:
+    """:func:`_siret_key` of ``values`` (those of ``rows``, each distinct one worked out once),
+    '' for the other of the ``n`` rows.
 
     Only the rows of a candidate pair are ever compared by SIRET.
     """
-    out = np.full(len(column), "", dtype=object)
-    values = column.iloc[rows].tolist()
+    out = np.full(n, "", dtype=object)
     done: dict[object, str] = {}
     for r, v in zip(rows.tolist(), values, strict=True):
         key = done.get(v) if isinstance(v, str) else None
@@ -635,7 +701,7 @@ def _types_compatible(column: pd.Series, ia: np.ndarray, ib: np.ndarray) -> np.n
 
 
 def _identical_edges(
-    actors: pd.DataFrame,
+    reader: _Reader,
     files: np.ndarray,
     rows: np.ndarray,
     xyz: np.ndarray,
@@ -655,7 +721,7 @@ def _identical_edges(
     pos = np.flatnonzero(_has_twin_nearby(xyz, files[rows], bound))
     if len(pos) < 2:
         return []
-    prints = _Fingerprints(actors).digests(rows[pos])
+    prints = _Fingerprints(reader).digests(rows[pos])
     group = (
         pd.DataFrame({"f": files[rows[pos]], "p": prints, "c": conf[rows[pos]]})
         .groupby(["f", "p", "c"], sort=False)
@@ -785,17 +851,14 @@ class _NameKeys:
     national store.
     """
 
-    def __init__(self, actors: pd.DataFrame) -> None:
-        self.noms = _column(actors, "nom")
-        self.snoms = _column(actors, "structure_nom")
-        self.communes = _column(actors, "commune")
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
         self.done: dict[int, list[NameKey]] = {}
 
     def read(self, rows: np.ndarray) -> None:
         """Compute the keys of ``rows``, reading the three columns in one go each."""
         rows = rows[[r not in self.done for r in rows.tolist()]] if self.done else rows
-        columns = (self.noms, self.snoms, self.communes)
-        cells = [c.iloc[rows].tolist() for c in columns]
+        cells = [self.reader.take(c, rows) for c in ("nom", "structure_nom", "commune")]
         for row, nom, snom, commune in zip(rows.tolist(), *cells, strict=True):
             nom, snom, commune = str(nom), str(snom), str(commune)
             keys = [name_key(nom, commune)]
@@ -814,6 +877,8 @@ def cluster_actors(
     *,
     datasets: Mapping[str, str] | None = None,
     overrides: Overrides | None = None,
+    files: np.ndarray | None = None,
+    cells: Cells | None = None,
 ) -> pd.DataFrame:
     """One row per actor, with the columns of :data:`CLUSTER_COLUMNS`.
 
@@ -827,6 +892,15 @@ def cluster_actors(
         matched as "another source".
     overrides : Overrides, keyword-only
         A person's joins and splits (``duplicates.toml``).
+    files : array, keyword-only
+        Instead of ``datasets``: each row's file, as any label (equal labels,
+        same file).  Why: a mapping of a million ids costs a hundred megabytes;
+        the import knows each row's file already.
+    cells : Cells, keyword-only
+        Reads the columns of :data:`LAZY_COLUMNS` the frame leaves out, for
+        the rows the rules compare (the answer is the same as with the whole
+        frame).  ``thematiques`` may then be given as its counts
+        (:data:`THEMATIQUES_COUNT`).
 
     Returns
     -------
@@ -840,18 +914,23 @@ def cluster_actors(
     if n == 0:
         return pd.DataFrame({c: [] for c in CLUSTER_COLUMNS})
     actors = actors.reset_index(drop=True)
-    ids = actors["id"].astype(str).tolist()
-    src = _column(actors, "source").astype(str).tolist()
-    datasets = datasets or {}
+    ids = _id_array(actors["id"])
+    src_codes, src_names = pd.factorize(
+        _column(actors, "source").astype(str).to_numpy(), use_na_sentinel=False
+    )
     # each record's file as a small number (equal numbers, same file): a text array
     # of file names would weigh tens of bytes a row
-    files = pd.factorize(
-        np.array([datasets.get(i) or f"source:{s}" for i, s in zip(ids, src, strict=True)], object)
+    file_codes = pd.factorize(
+        files if files is not None else _files_from(ids, src_codes, src_names, datasets or {})
     )[0]
     overrides = overrides or Overrides()
     # a person's joins and splits name a few ids: a table of every id (a hundred
     # megabytes at a million rows, alive until the end) only when there are some
-    pos = {rid: k for k, rid in enumerate(ids)} if overrides.splits or overrides.joins else {}
+    pos = (
+        {rid: k for k, rid in enumerate(ids.to_pylist())}
+        if overrides.splits or overrides.joins
+        else {}
+    )
     tags: dict[int, set[str]] = {}
     alone: set[int] = set()
     for g, group in enumerate(overrides.splits):
@@ -860,7 +939,7 @@ def cluster_actors(
             if len(group.ids) == 1:
                 alone.add(m)
             tags.setdefault(m, set()).add(f"split:{g}")
-    uf = _Clusters(files.tolist(), tags, alone)
+    uf = _Clusters(file_codes, tags, alone)
     conf = _column(actors, "confidential", False).astype(bool).to_numpy()
     accepted: list[_Edge] = []
     for group in overrides.joins:
@@ -870,11 +949,42 @@ def cluster_actors(
                 members[0], m, same_file_ok=True, forced=True
             ):
                 accepted.append(_Edge(members[0], m, MergeRule.OVERRIDE_JOIN, np.nan, np.nan))
-    keys = _NameKeys(actors)
-    for e in _candidate_edges(actors, files, keys):
+    del pos
+    reader = _Reader(actors, cells)
+    for e in _candidate_edges(actors, file_codes, _NameKeys(reader), reader):
         if uf.join(e.a, e.b, same_file_ok=e.rule is MergeRule.IN_FILE_IDENTICAL):
             accepted.append(e)
-    return _assemble(actors, ids, src, uf, accepted)
+    return _assemble(actors, ids, (src_codes, src_names), uf, accepted)
+
+
+def _id_array(column: pd.Series) -> pa.Array:
+    """The ids as one Arrow string array (no Python string per row).
+
+    >>> _id_array(pd.Series(["a:1", 2])).to_pylist()
+    ['a:1', '2']
+    """
+    if isinstance(column.dtype, pd.StringDtype) or (
+        isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_string(column.dtype.pyarrow_dtype)
+    ):
+        got = pa.array(column.array)
+        got = got.combine_chunks() if isinstance(got, pa.ChunkedArray) else got
+        if got.null_count == 0:
+            return got
+    return pa.array([str(v) for v in column.astype(str).tolist()], type=pa.large_string())
+
+
+def _files_from(
+    ids: pa.Array, src_codes: np.ndarray, src_names: Any, datasets: Mapping[str, str]
+) -> np.ndarray:
+    """Each row's file: its dataset in ``datasets``, else ``source:<its source>``."""
+    src = [str(x) for x in src_names]
+    return np.array(
+        [
+            datasets.get(i) or f"source:{src[k]}"
+            for i, k in zip(ids.to_pylist(), src_codes.tolist(), strict=True)
+        ],
+        dtype=object,
+    )
 
 
 def _list_lengths(column: pd.Series) -> np.ndarray:
@@ -902,61 +1012,80 @@ def _list_lengths(column: pd.Series) -> np.ndarray:
 
 
 def _assemble(
-    actors: pd.DataFrame, ids: list[str], src: list[str], uf: _Clusters, edges: list[_Edge]
+    actors: pd.DataFrame,
+    ids: pa.Array,
+    sources_of: tuple[np.ndarray, Any],
+    uf: _Clusters,
+    edges: list[_Edge],
 ) -> pd.DataFrame:
+    """The cluster columns, built from arrays (a million records: no Python string per row)."""
     n = len(ids)
     roots = uf.roots()
     precise = _column(actors, "precision", "address").astype(str).to_numpy() == "address"
-    richness = _list_lengths(_column(actors, "thematiques", None))
-    # ids ranked (stable), not copied as a fixed-width text array (160 bytes a row)
-    id_array = np.array(ids, dtype=object)
+    if "thematiques" not in actors and THEMATIQUES_COUNT in actors:
+        richness = actors[THEMATIQUES_COUNT].to_numpy(dtype=np.int64)
+    else:
+        richness = _list_lengths(_column(actors, "thematiques", None))
+    # ids ranked (stable; Arrow orders text by code point, as Python does)
     id_rank = np.empty(n, dtype=np.int64)
-    id_rank[np.argsort(id_array, kind="stable")] = np.arange(n)
+    id_rank[pc.sort_indices(ids).to_numpy()] = np.arange(n)
     order = np.lexsort((id_rank, -richness, -precise.astype(int), roots))
+    del id_rank, richness, precise
     sorted_roots = roots[order]
     starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
+    del sorted_roots, roots
     heads = order[starts]
     primary = np.zeros(n, dtype=bool)
     primary[heads] = True
-    # every member takes its cluster's primary's id
-    cluster_of = np.empty(n, dtype=object)
-    cluster_of[order] = np.repeat(id_array[heads], np.diff(np.r_[starts, n]))
-    # one list per distinct set of sources, shared by its clusters' members
-    shared: dict[tuple[str, ...], list[str]] = {}
-    codes, names = pd.factorize(np.array(src, dtype=object), use_na_sentinel=False)
-    alone = np.empty(len(names), dtype=object)
-    for k, name in enumerate(names.tolist()):
-        alone[k] = shared.setdefault((name,), [name])
-    sources = alone[codes] if n else np.empty(0, dtype=object)
     lengths = np.diff(np.r_[starts, n])
-    for k in np.flatnonzero(lengths > 1).tolist():
-        members = order[starts[k] : starts[k] + lengths[k]].tolist()
-        found = tuple(sorted({src[m] for m in members}))
-        cluster_sources = shared.setdefault(found, list(found))
-        for m in members:
-            sources[m] = cluster_sources
-    rule = [""] * n
-    linked = [""] * n
+    # every member takes its cluster's primary's id
+    head_of = np.empty(n, dtype=np.int64)
+    head_of[order] = np.repeat(heads, lengths)
+    cluster_of = ids.take(pa.array(head_of))
+    del head_of
+    sources = _cluster_sources(sources_of, order, starts, lengths)
+    rule = np.full(n, "", dtype=object)
+    linked = np.full(n, "", dtype=object)
     dist = np.full(n, np.nan)
     score = np.full(n, np.nan)
     for e in edges:
         for me, other in ((e.a, e.b), (e.b, e.a)):
             if not rule[me]:
-                rule[me], linked[me] = str(e.rule), ids[other]
+                rule[me], linked[me] = str(e.rule), ids[other].as_py()
                 dist[me], score[me] = round(e.distance_m, 1), round(e.score, 1)
     return pd.DataFrame(
         {
-            "id": ids,
-            "cluster_id": cluster_of.tolist(),
+            "id": pd.array(ids, dtype="str"),
+            "cluster_id": pd.array(cluster_of, dtype="str"),
             "primary": primary,
             "duplicate": ~primary,
-            "sources": sources.tolist(),
+            "sources": sources,
             "rule": rule,
             "linked_to": linked,
             "distance_m": dist,
             "name_score": score,
         }
     )
+
+
+def _cluster_sources(
+    sources_of: tuple[np.ndarray, Any], order: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
+    """Each record's cluster's sources: one list per distinct set, shared by its members."""
+    codes, names = sources_of
+    names = [str(x) for x in names]
+    shared: dict[tuple[str, ...], list[str]] = {}
+    alone = np.empty(len(names), dtype=object)
+    for k, name in enumerate(names):
+        alone[k] = shared.setdefault((name,), [name])
+    sources = alone[codes] if len(codes) else np.empty(0, dtype=object)
+    for k in np.flatnonzero(lengths > 1).tolist():
+        members = order[starts[k] : starts[k] + lengths[k]]
+        found = tuple(sorted({names[c] for c in codes[members].tolist()}))
+        cluster_sources = shared.setdefault(found, list(found))
+        for m in members.tolist():
+            sources[m] = cluster_sources
+    return sources
 
 
 def clusters_differ(old: pd.DataFrame, new: pd.DataFrame) -> bool:
