@@ -115,6 +115,7 @@ __all__ = [
     "files_of",
     "name_key",
     "name_score",
+    "text_array",
     "types_compatible",
 ]
 
@@ -447,7 +448,7 @@ DEDUPE_COLUMNS: tuple[str, ...] = (
 #: another file, or with a possible twin of their own file): a frame may leave them
 #: out and hand over a ``cells`` reader instead (:data:`Cells`).
 LAZY_COLUMNS: tuple[str, ...] = tuple(
-    c for c in DEDUPE_COLUMNS if c in ("siret", *_IDENTITY_FIELDS) and c != "actor_type"
+    c for c in DEDUPE_COLUMNS if c in ("siret", "commune", *_IDENTITY_FIELDS) and c != "actor_type"
 )
 #: A column a frame may carry instead of ``thematiques``: how many each record has
 #: (all the primary's choice needs of them).
@@ -914,7 +915,7 @@ def cluster_actors(
     if n == 0:
         return pd.DataFrame({c: [] for c in CLUSTER_COLUMNS})
     actors = actors.reset_index(drop=True)
-    ids = _id_array(actors["id"])
+    ids = text_array(actors["id"])
     src_codes, src_names = pd.factorize(
         _column(actors, "source").astype(str).to_numpy(), use_na_sentinel=False
     )
@@ -957,19 +958,28 @@ def cluster_actors(
     return _assemble(actors, ids, (src_codes, src_names), uf, accepted)
 
 
-def _id_array(column: pd.Series) -> pa.Array:
-    """The ids as one Arrow string array (no Python string per row).
+def text_array(column: pd.Series) -> pa.Array:
+    """A column of text (ids, datasets) as one Arrow string array (no Python string per row).
 
-    >>> _id_array(pd.Series(["a:1", 2])).to_pylist()
+    Empty cells become "nan" or "None", as ``astype(str)`` writes them.
+
+    >>> text_array(pd.Series(["a:1", 2])).to_pylist()
     ['a:1', '2']
+    >>> text_array(pd.Series(pd.Categorical(["x", "y", "x"]))).to_pylist()
+    ['x', 'y', 'x']
     """
-    if isinstance(column.dtype, pd.StringDtype) or (
-        isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_string(column.dtype.pyarrow_dtype)
+    dtype = column.dtype
+    got: pa.Array | pa.ChunkedArray | None = None
+    if isinstance(dtype, pd.CategoricalDtype) and not column.isna().any():
+        names = pa.array([str(c) for c in dtype.categories], type=pa.large_string())
+        got = names.take(pa.array(column.cat.codes.to_numpy()))
+    elif isinstance(dtype, pd.StringDtype) or (
+        isinstance(dtype, pd.ArrowDtype) and pa.types.is_string(dtype.pyarrow_dtype)
     ):
         got = pa.array(column.array)
+    if got is not None and got.null_count == 0:
         got = got.combine_chunks() if isinstance(got, pa.ChunkedArray) else got
-        if got.null_count == 0:
-            return got
+        return got.cast(pa.large_string())
     return pa.array([str(v) for v in column.astype(str).tolist()], type=pa.large_string())
 
 

@@ -40,12 +40,10 @@ Examples
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
+import contextlib
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -62,7 +60,7 @@ from mapapp.geo.communes import load_geography
 from mapapp.geo.geocode import AddressGeocoder
 from mapapp.ingest.bounds import bound_chunk, bound_original
 from mapapp.ingest.clean import CleanedChunk, clean_chunk
-from mapapp.ingest.dedupe import MergeRule, cluster_actors, clusters_differ, files_of
+from mapapp.ingest.dedupe import MergeRule, cluster_actors, clusters_differ, text_array
 from mapapp.ingest.fingerprint import file_digest, import_fingerprint
 from mapapp.ingest.locate import Locator
 from mapapp.ingest.overrides import OVERRIDES_FILE, Overrides, load_overrides
@@ -70,11 +68,14 @@ from mapapp.ingest.parts import (
     NARROW,
     OBSTACLE_SEP,
     AssembledActors,
+    CellReader,
     Parts,
+    concat_narrow,
     filled_mask,
     lost_fields,
     narrow_frame,
     old_batches,
+    release_memory,
     staging_folder,
     take_old,
     with_hashes,
@@ -200,8 +201,8 @@ class _Run:
             empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in NARROW})
             empty = empty.assign(_hash=np.zeros(0, np.uint64), _filled=np.zeros(0, np.uint64))
             return empty, pd.DataFrame({"dataset": []}), np.zeros(0, dtype=np.int64)
-        new = pd.concat(self.narrow, ignore_index=True)
-        info = pd.concat(self.infos, ignore_index=True)
+        new = concat_narrow(self.narrow)
+        info = concat_narrow(self.infos)
         self.narrow, self.infos = [], []
         again = new["id"].duplicated(keep="first").to_numpy()
         if again.any():
@@ -337,15 +338,28 @@ def _compact_info(info: pd.DataFrame) -> pd.DataFrame:
 
 
 def _isin(column: pd.Series, values: Any) -> np.ndarray:
-    """``column.isin(values)`` through a hash table.
+    """``column.isin(values)`` for text, through Arrow's hash table.
 
     Why: on pandas' Arrow-backed strings, ``isin`` turns every wanted value
-    into an Arrow scalar one by one (seconds for a million ids).
+    into an Arrow scalar one by one (seconds for a million ids), and going
+    through Python objects costs a string per row (a million ids: 60 MB).
+    ``values``: any collection of text, or an Arrow array.
 
-    >>> _isin(pd.Series(["a", "b", None]), {"b"}).tolist()
+    >>> _isin(pd.Series(["a", "b", None], dtype=object), {"b"}).tolist()
     [False, True, False]
+    >>> _isin(pd.Series(["a", "b"]), pa.array(["a"])).tolist()
+    [True, False]
     """
-    return column.astype(object).isin(list(values)).to_numpy(dtype=bool)
+    if not len(column):
+        return np.zeros(0, dtype=bool)
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        wanted = values.cast(pa.large_string())
+    else:
+        wanted = pa.array([str(v) for v in values], type=pa.large_string())
+    found = pc.is_in(text_array(column), value_set=wanted)
+    hit = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    hit &= column.notna().to_numpy()  # an empty cell is no text (not "nan", not "None")
+    return hit
 
 
 def _reason_kind(reason: str) -> str:
@@ -428,7 +442,7 @@ def ingest(
         overrides=settings.data_dir / OVERRIDES_FILE,
         geography=str(settings.cache_dir),
     )
-    with store.writer(wait=wait, on_wait=on_wait):
+    with store.writer(wait=wait, on_wait=on_wait), _system_memory_pool():
         r["started"] = _now()
         r["fingerprint"] = fingerprint
         previous = _same_import(store, fingerprint)
@@ -441,12 +455,14 @@ def ingest(
             _read_inputs(
                 run, groups, settings, geocode=geocode, geocoder=geocoder, progress=progress
             )
+            release_memory(collect=True)  # the geography, the last chunk's leftovers
             if progress is not None:
                 progress(0, STAGE_MERGE)
             overrides = load_overrides(settings.data_dir / OVERRIDES_FILE)
             actors, tables = _merge(
                 run, store, groups, overrides, prune=prune, accept_degraded=accept_degraded
             )
+            release_memory(collect=True)  # the merge's narrow frames
             r["finished"] = _now()
             r["balanced"] = r["read"] == r["loaded"] + r["merged"] + r["quarantined"]
             r["quarantine"] = [
@@ -589,7 +605,7 @@ def _read_inputs(
                     bump(r["cut_fields"], col, by=n)
                 run.add(group, cleaned, chunk.merged, len(chunk))
                 del cleaned
-                _release_memory()
+                release_memory()
                 if progress is not None:
                     progress(len(chunk), STAGE_READ)
             warnings = getattr(group.adapter, "warnings", None) or []
@@ -601,27 +617,21 @@ def _read_inputs(
             geocoder.close()
 
 
-def _release_memory() -> None:
-    """Give the memory a chunk freed back to the system: Arrow's pool's, then the C heap's.
+@contextlib.contextmanager
+def _system_memory_pool() -> Iterator[None]:
+    """Arrow allocates from the C heap while an import runs (then as before).
 
-    Why: each chunk allocates and frees tens of megabytes (cleaning, the
-    part's Arrow table); both allocators keep freed pages for reuse, so the
-    process's resident memory crept up with every chunk (about 60 MB per
-    100,000 rows of issue 10's CSV) although nothing was held.
+    Why: Arrow's default allocator (mimalloc) keeps the pages of freed
+    buffers for reuse; an import frees tens of megabytes per chunk, and at
+    a million rows the process kept about 40 MB more per 300,000 rows than
+    with the C heap, which :func:`~mapapp.ingest.parts.release_memory` trims back.
     """
-    pa.default_memory_pool().release_unused()
-    trim = getattr(_libc(), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _libc() -> Any:
-    """The C library (None where it cannot be loaded, e.g. not glibc)."""
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
-        return None
+        yield
+    finally:
+        pa.set_memory_pool(before)
 
 
 def _history(store: Any, r: dict[str, Any]) -> pd.DataFrame:
@@ -675,27 +685,28 @@ def _merge(
     Works on narrow frames (:data:`~mapapp.ingest.parts.NARROW`, hashes,
     filled flags); the records themselves stay in the parts and the old
     generation's file until :class:`~mapapp.ingest.parts.AssembledActors`
-    writes them.  Returns the records to commit (None when no record
-    changed) and the ledger and clusters tables.
+    writes them, and the duplicate search reads back the few cells it
+    compares (:class:`~mapapp.ingest.parts.CellReader`).  No Python set or
+    list of every id is built: ids stay Arrow strings, rows are positions.
+    Returns the records to commit (None when no record changed) and the
+    ledger and clusters tables.
     """
     r = run.report
     new, info, rows = run.rows()
+    release_memory(collect=True)  # the chunks' frames, now put together
     old, old_source = _read_old(store)
     if not accept_degraded:
         new, info, rows = _hold_degraded(run, old, new, info, rows)
-    added, updated, unchanged = _diff(old, new)
-    # the report lists at most 500 of each: a million ids held to the end weigh ~70 MB
-    n_added, n_updated = len(added), len(updated)
-    added, updated = added[:500], updated[:500]
+    is_added, is_updated, unchanged = _diff(old, new)
+    n_added, n_updated = int(is_added.sum()), int(is_updated.sum())
+    # the report lists at most 500 of each
+    added = _first_ids(new["id"], is_added)
+    updated = _first_ids(new["id"], is_updated)
+    del is_added, is_updated
     ledger = read_ledger(store)
     datasets = {g.dataset for g in groups if g.dataset}
-    new_ids = set(new["id"].astype(str))
-    quarantined_ids = {
-        f"{q['staging'].get('source', '')}:{q['staging'].get('source_id', '')}"
-        for q in run.quarantine
-    } | {q["id"] for q in run.quarantine if "id" in q}
-    past = ledger[_isin(ledger["dataset"], datasets)]
-    gone = sorted(set(past["id"]) - new_ids - quarantined_ids)
+    new_ids = text_array(new["id"])
+    gone = _gone(run, ledger, datasets, new_ids)
     # combined store: the records of this import replace their old versions
     old_keep = ~_isin(old["id"], new_ids) if len(old) else np.zeros(0, dtype=bool)
     pruned: list[str] = []
@@ -710,51 +721,31 @@ def _merge(
     elif prune and gone:
         pruned = gone
         old_keep &= ~_isin(old["id"], gone)
-    narrow = [c for c in NARROW if c in new.columns or c in old.columns]
-    if old_keep.any():
-        combined = pd.concat(
-            [
-                old.loc[old_keep, [c for c in narrow if c in old]],
-                new[[c for c in narrow if c in new]],
-            ],
-            ignore_index=True,
-        )
-    else:  # a fresh store: no copy of the new rows
-        combined = new[[c for c in narrow if c in new]]
-    # plain lists: iterating an Arrow column yields one cell at a time, slowly
-    files = files_of(ledger, zip(new["id"].tolist(), info["dataset"].tolist(), strict=True))
-    del new_ids  # the tables of every id are not needed past the duplicate search
-    clusters = cluster_actors(combined, datasets=files, overrides=overrides)
+    del new_ids
+    combined = _combined(old, old_keep, new)
+    n_old = int(old_keep.sum())
+    cells = CellReader(old_source, np.flatnonzero(old_keep), run.parts, rows)
+    files = _files(ledger, old, old_keep, info)
+    clusters = cluster_actors(combined, files=files, overrides=overrides, cells=cells)
     del files
-    dup_ids = set(clusters.loc[clusters["duplicate"], "id"])
+    release_memory(collect=True)
     clusters_changed = clusters_differ(
         old[[c for c in ("id", "cluster_id", "duplicate") if c in old]],
         clusters[["id", "cluster_id", "duplicate"]],
     )
-    _report_merges(r, clusters, new["id"], overrides)
+    is_new = np.zeros(len(clusters), dtype=bool)
+    is_new[n_old:] = True
+    _report_merges(r, clusters, is_new, overrides)
     # accounting: rows of this import that are not their cluster's primary are "merged"
-    rule_of = clusters.loc[clusters["duplicate"], ["id", "rule"]].set_index("id")["rule"]
-    sets = info["dataset"].tolist() if "dataset" in info else []
-    for ds, rid in zip(sets, new["id"].tolist(), strict=False):
-        if rid in dup_ids:
-            r["merged"] += 1
-            bump(r["merged_by_reason"], MergeRule(str(rule_of.at[rid])).label("en"))
-            bump(r["by_dataset"], ds, "merged")
-        else:
-            r["loaded"] += 1
-            bump(r["by_dataset"], ds, "loaded")
-    _describe(r, new, info, dup_ids)
+    new_dup = clusters["duplicate"].to_numpy(dtype=bool)[n_old:]
+    _count_loaded(r, info, new_dup, clusters["rule"].to_numpy()[n_old:])
+    _describe(r, new, info, new_dup, lambda pick: cells("nom", pick + n_old))
+    release_memory(collect=True)
     changed = bool(
         n_added or n_updated or pruned or (old.empty and len(combined)) or clusters_changed
     )
-    ledger_rows = pd.concat(
-        [
-            ledger[~_isin(ledger["dataset"], datasets)],
-            ledger[_isin(ledger["dataset"], datasets) & ~_isin(ledger["id"], pruned)],
-            pd.DataFrame({"dataset": info["dataset"].astype(str), "id": new["id"].astype(str)}),
-        ],
-        ignore_index=True,
-    ).drop_duplicates()
+    ledger_rows = _ledger_rows(ledger, datasets, pruned, info, new)
+    dup_clusters = clusters.loc[clusters["duplicate"].to_numpy(dtype=bool), "cluster_id"]
     r["store"] = {
         "added": n_added,
         "updated": n_updated,
@@ -763,9 +754,8 @@ def _merge(
         "gone": len(gone),
         "pruned": len(pruned),
         "total": len(combined),
-        "clusters_with_several_records": int((clusters.groupby("cluster_id").size() > 1).sum())
-        if len(clusters)
-        else 0,
+        # every cluster of several records has a duplicate
+        "clusters_with_several_records": int(dup_clusters.nunique()),
         "written": changed,
     }
     fields = _updated_fields(run, old, old_source, new, rows, updated)
@@ -774,7 +764,7 @@ def _merge(
         "updated": [{"id": k, "fields": fields.get(k, [])} for k in updated],
         "gone": gone,
     }
-    tables = {"ledger": ledger_rows.reset_index(drop=True), "clusters": clusters}
+    tables = {"ledger": ledger_rows, "clusters": clusters}
     if not (changed or store.is_empty()):
         return None, tables
     if run.parts is None or (run.parts.schema is None and old_source is None):
@@ -793,22 +783,106 @@ def _merge(
     return actors, tables
 
 
-def _diff(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list[str], list[str], int]:
-    """Added ids, updated ids (content hash differs), and how many are unchanged.
+def _first_ids(ids: pd.Series, mask: np.ndarray, limit: int = 500) -> list[str]:
+    """The first ``limit`` ids where ``mask`` is set (what the report lists)."""
+    return [str(i) for i in ids.iloc[np.flatnonzero(mask)[:limit]].tolist()]
+
+
+def _gone(run: _Run, ledger: pd.DataFrame, datasets: set[str], new_ids: pa.Array) -> list[str]:
+    """Ids this import's datasets had before and no longer have (read nor quarantined)."""
+    quarantined_ids = {
+        f"{q['staging'].get('source', '')}:{q['staging'].get('source_id', '')}"
+        for q in run.quarantine
+    } | {q["id"] for q in run.quarantine if "id" in q}
+    past = ledger.loc[_isin(ledger["dataset"], datasets), "id"]
+    past = past[~_isin(past, new_ids)]
+    return sorted(set(past.astype(str).tolist()) - quarantined_ids)
+
+
+def _combined(old: pd.DataFrame, old_keep: np.ndarray, new: pd.DataFrame) -> pd.DataFrame:
+    """The narrow records after this import: the old ones kept, then this import's."""
+    narrow = [c for c in NARROW if c in new.columns or c in old.columns]
+    mine = new[[c for c in narrow if c in new]]
+    if not old_keep.any():  # a fresh store: no copy of the new rows
+        return mine
+    kept = old.loc[old_keep, [c for c in narrow if c in old]]
+    return concat_narrow([kept.reset_index(drop=True), mine])
+
+
+def _files(
+    ledger: pd.DataFrame, old: pd.DataFrame, old_keep: np.ndarray, info: pd.DataFrame
+) -> np.ndarray:
+    """Each combined row's file: its dataset (the ledger's last for an old record, else
+    ``source:<its source>``), then this import's rows' datasets."""
+    n_new = len(info)
+    labels = np.empty(int(old_keep.sum()) + n_new, dtype=object)
+    if old_keep.any():
+        kept = old.loc[old_keep]
+        # the ledger's last row of an id decides, as a mapping built in order would
+        last = ledger.iloc[::-1]
+        at = pc.index_in(text_array(kept["id"]), value_set=text_array(last["id"]))
+        at = np.asarray(at.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        dataset = last["dataset"].astype(str).to_numpy()
+        source = kept["source"].astype(str).to_numpy()
+        for i, (k, src) in enumerate(zip(at.tolist(), source.tolist(), strict=True)):
+            labels[i] = (dataset[k] if k >= 0 else "") or f"source:{src}"
+    if n_new:
+        labels[len(labels) - n_new :] = info["dataset"].astype(str).to_numpy()
+    return labels
+
+
+def _count_loaded(r: dict[str, Any], info: pd.DataFrame, dup: np.ndarray, rule: np.ndarray) -> None:
+    """Count this import's rows as loaded or merged (by rule), per dataset."""
+    for reason, count in Counter(rule[dup].tolist()).items():
+        r["merged"] += count
+        bump(r["merged_by_reason"], MergeRule(str(reason)).label("en"), by=count)
+    r["loaded"] += int((~dup).sum())
+    if "dataset" not in info:
+        return
+    for ds, merged, count in _tally(info["dataset"], dup):
+        bump(r["by_dataset"], ds, "merged" if merged else "loaded", by=count)
+
+
+def _ledger_rows(
+    ledger: pd.DataFrame,
+    datasets: set[str],
+    pruned: list[str],
+    info: pd.DataFrame,
+    new: pd.DataFrame,
+) -> pd.DataFrame:
+    """The import ledger after this import: (dataset, id) once each, pruned ids gone."""
+    mine = _isin(ledger["dataset"], datasets)
+    others = ledger[~mine]
+    kept = ledger[mine & ~_isin(ledger["id"], pruned)] if pruned else ledger[mine]
+    fresh = pd.DataFrame({"dataset": info["dataset"].astype(str), "id": new["id"].astype("str")})
+    # a pair already in the ledger stays where it was
+    seen = np.zeros(len(fresh), dtype=bool)
+    for ds in pd.unique(fresh["dataset"]).tolist():
+        at = (fresh["dataset"] == ds).to_numpy()
+        before = kept.loc[(kept["dataset"].astype(str) == ds).to_numpy(), "id"]
+        if len(before):
+            seen[at] = _isin(fresh.loc[at, "id"], text_array(before))
+    out = pd.concat([others, kept, fresh[~seen]], ignore_index=True)
+    return out.reset_index(drop=True)
+
+
+def _diff(old: pd.DataFrame, new: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Which new rows are added, which updated (content hash differs), how many unchanged.
 
     >>> old = pd.DataFrame({"id": ["a:1", "a:2"], "_hash": np.array([1, 2], np.uint64)})
     >>> new = pd.DataFrame({"id": ["a:1", "a:2", "a:3"], "_hash": np.array([1, 5, 7], np.uint64)})
-    >>> _diff(old, new)
-    (['a:3'], ['a:2'], 1)
+    >>> added, updated, unchanged = _diff(old, new)
+    >>> added.tolist(), updated.tolist(), unchanged
+    ([False, False, True], [False, True, False], 1)
     """
-    new_ids = pd.Index(new["id"].astype(str))
     if not len(old):
-        return new_ids.tolist(), [], 0
-    pos = pd.Index(old["id"].astype(str)).get_indexer(new_ids)
+        return np.ones(len(new), dtype=bool), np.zeros(len(new), dtype=bool), 0
+    at = pc.index_in(text_array(new["id"]), value_set=text_array(old["id"]))
+    pos = np.asarray(at.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
     common = pos >= 0
     same = np.zeros(len(new), dtype=bool)
     same[common] = old["_hash"].to_numpy()[pos[common]] == new["_hash"].to_numpy()[common]
-    return new_ids[~common].tolist(), new_ids[common & ~same].tolist(), int(same.sum())
+    return ~common, common & ~same, int(same.sum())
 
 
 def _updated_fields(
@@ -944,25 +1018,29 @@ def _plain(value: Any) -> Any:
 
 
 def _report_merges(
-    r: dict[str, Any], clusters: pd.DataFrame, new_ids: pd.Series, overrides: Overrides
+    r: dict[str, Any], clusters: pd.DataFrame, is_new: np.ndarray, overrides: Overrides
 ) -> None:
     """Every duplicate in a cluster this import touches: rule, match, distance, name score.
 
     A record imported earlier may become a duplicate of a richer new one: it is
-    listed too (``this_import`` False), so no merge goes unexplained.
+    listed too (``this_import`` False), so no merge goes unexplained.  Only the
+    clusters of the duplicates are looked up (no table of every cluster).
     """
-    fresh = set(new_ids.astype(str))
-    touched = set(clusters.loc[_isin(clusters["id"], fresh), "cluster_id"])
-    mine = clusters[
-        _isin(clusters["cluster_id"], touched) & clusters["duplicate"].to_numpy(dtype=bool)
-    ]
+    dup = clusters["duplicate"].to_numpy(dtype=bool)
+    cluster_id = clusters["cluster_id"]
+    of_dups = text_array(cluster_id[dup])
+    touched = pc.unique(
+        text_array(cluster_id[is_new]).filter(pc.is_in(text_array(cluster_id[is_new]), of_dups))
+    )
+    listed = dup & _isin(cluster_id, touched)
+    mine = clusters[listed].assign(this_import=is_new[listed])
 
     r["merges"] = [
         {
             "id": row.id,
             "cluster_id": row.cluster_id,
             "linked_to": row.linked_to,
-            "this_import": row.id in fresh,
+            "this_import": bool(row.this_import),
             "rule": row.rule,
             "reason_fr": MergeRule(str(row.rule)).label("fr"),
             "reason_en": MergeRule(str(row.rule)).label("en"),
@@ -1004,13 +1082,15 @@ def _read_old(store: Any) -> tuple[pd.DataFrame, Path | pa.Table | None]:
             f"cannot read the records in {path} ({exc}); "
             "'mapapp store rollback' goes back to the previous import"
         ) from exc
-    return pd.concat(pieces, ignore_index=True), source
+    return concat_narrow(pieces), source
 
 
 def _narrow_old(table: pa.Table) -> pd.DataFrame:
     """One batch of old records as the merge keeps them (narrow, cluster columns, hash, flags)."""
     table = with_hashes(table)
-    wanted = [c for c in (*NARROW, "cluster_id", "duplicate") if c in table.column_names]
+    wanted = [
+        c for c in (*NARROW, "thematiques", "cluster_id", "duplicate") if c in table.column_names
+    ]
     part = table.select(wanted)
     for i, name in enumerate(part.column_names):
         if pa.types.is_list(part.schema.field(name).type):
@@ -1064,31 +1144,42 @@ def _confidential(r: dict[str, Any], rid: str, nom: str, why: list[dict[str, str
     section["records"].append({"id": rid, "nom": nom, "reasons": why})
 
 
-def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids: set[str]) -> None:
+def _describe(
+    r: dict[str, Any],
+    new: pd.DataFrame,
+    info: pd.DataFrame,
+    dup: np.ndarray,
+    noms: Callable[[np.ndarray], list[Any]],
+) -> None:
     """Per source / type / obstacle counts, repairs, precision, vocabularies, hours.
 
     Counted column by column (a million rows in a second); only the rows with
     something to list (confidential, repaired, invalid hours) are visited.
+    ``dup`` flags the rows merged into another record; ``noms`` reads the
+    names of given rows (the narrow frame holds none).
     """
     if len(new) == 0:
         return
     # a few distinct sources and precisions: as categories, a row costs a reference,
     # not a string of its own (a million rows: ~100 MB less at the merge's peak)
     ids = new["id"]
-    src = np.asarray(new["source"].astype("category"), dtype=object)
-    prec = np.asarray(new["precision"].astype("category"), dtype=object)
+    prec = new["precision"].astype(str).to_numpy()
     reasons = info["confidential_reasons"].tolist()
-    for i in (i for i, why in enumerate(reasons) if why):
-        _confidential(r, cast(str, ids.iat[i]), cast(str, new["nom"].iat[i]), reasons[i])
-    dup = _isin(new["id"], dup_ids)
-    for (source, merged), count in Counter(zip(src.tolist(), dup.tolist(), strict=True)).items():
+    hidden = np.array([i for i, why in enumerate(reasons) if why], dtype=np.int64)
+    for i, nom in zip(hidden.tolist(), noms(hidden) if len(hidden) else [], strict=True):
+        _confidential(r, cast(str, ids.iat[i]), "" if nom is None else str(nom), reasons[i])
+    for source, merged, count in _tally(new["source"], dup):
         bump(r["by_source"], source, "merged" if merged else "loaded", by=count)
-    _add_counts(r["by_actor_type"], new["actor_type"].astype("category").tolist())
+    for kind, _, count in _tally(new["actor_type"]):
+        bump(r["by_actor_type"], kind, by=count)
     _add_joined(r["by_obstacle"], new["obstacles"])
-    _add_counts(r["precision"], prec.tolist())
-    for source, count in Counter(src[prec == "commune"].tolist()).items():
+    for precision, _, count in _tally(new["precision"]):
+        bump(r["precision"], precision, by=count)
+    for source, _, count in _tally(new["source"][prec == "commune"]):
         bump(r["by_source"], source, "commune_precision", by=count)
-    _add_counts(r["insee_from"], (h for h in info["insee_how"].tolist() if h))
+    for how, _, count in _tally(info["insee_how"]):
+        if how:
+            bump(r["insee_from"], how, by=count)
     _add_counts(r["unknown_thematiques"], chain.from_iterable(info["unknown_thematiques"]))
     _add_counts(r["unknown_type_codes"], chain.from_iterable(info["unknown_codes"]))
     kinds: Counter[str] = Counter()
@@ -1097,7 +1188,7 @@ def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids:
     for i in (i for i, reps in enumerate(repairs) if reps):
         reps = repairs[i]
         r["repaired"]["rows"] += 1
-        bump(r["by_source"], src[i], "repaired")
+        bump(r["by_source"], str(new["source"].iat[i]), "repaired")
         kinds.update(set(repair_kinds(reps)))
         r["repairs"].append({"id": ids.iat[i], "origin": origins.iat[i], "repairs": list(reps)})
     r["repaired"]["by_kind"] = dict(kinds)
@@ -1110,6 +1201,25 @@ def _describe(r: dict[str, Any], new: pd.DataFrame, info: pd.DataFrame, dup_ids:
     hours["invalid"] += int(bad.sum())
     hours["valid"] += int((~bad).sum())
     hours["with_warnings"] += int((warned & ~bad).sum())
+
+
+def _tally(column: pd.Series, flags: np.ndarray | None = None) -> Iterator[tuple[str, bool, int]]:
+    """``(value, flag, count)`` for each pair met, in the order first met (as a Counter).
+
+    Why: counting a million rows through Python tuples costs ~50 MB of
+    short-lived objects at the merge's peak; category codes are counted in C.
+
+    >>> list(_tally(pd.Series(["b", "a", "b"]), np.array([True, False, True])))
+    [('b', True, 2), ('a', False, 1)]
+    """
+    cat = column.astype("category")
+    codes = cat.cat.codes.to_numpy().astype(np.int64)
+    names = [str(c) for c in cat.cat.categories]
+    flag = np.zeros(len(codes), dtype=np.int64) if flags is None else flags.astype(np.int64)
+    keys, first, counts = np.unique(codes * 2 + flag, return_index=True, return_counts=True)
+    for k in np.argsort(first, kind="stable").tolist():
+        code, on = divmod(int(keys[k]), 2)
+        yield (names[code] if code >= 0 else ""), bool(on), int(counts[k])
 
 
 def _add_joined(table: dict[str, Any], joined: pd.Series) -> None:
