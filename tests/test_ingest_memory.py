@@ -109,8 +109,14 @@ def test_held_rows_are_compact() -> None:
     assert held["obstacles"].iloc[1] == ["emploi", "mobilite"]
     per_row = held.memory_usage(deep=True).sum() / n
     assert per_row < 300, per_row
-    # the notes' empty lists are one shared object, not one per row and column
-    assert len({id(v) for c in info.columns[1:] for v in notes[c]}) == 1
+    # the notes hold no Python object per row: lists of text as categories (one, empty),
+    # the confidentiality reasons' empty lists one shared object, origins as file + line
+    for c in ("repairs", "unknown_thematiques", "unknown_codes"):
+        assert notes[c].dtype == "category" and list(notes[c].cat.categories) == [""], c
+    assert len({id(v) for v in notes["confidential_reasons"]}) == 1
+    assert list(notes["origin_file"].cat.categories) == ["reseau.csv"]
+    assert notes["origin_line"].tolist() == list(range(n))
+    assert notes.memory_usage(deep=False).sum() / n < 24
 
 
 @pytest.mark.slow  # a whole import (geography loaded)

@@ -775,8 +775,11 @@ def _has_twin_nearby(xyz: np.ndarray, files: np.ndarray, bound: float) -> np.nda
         mine = np.flatnonzero(which == f)
         if len(mine) < 2:
             continue
-        dist, _ = cKDTree(xyz[mine]).query(xyz[mine], k=2, distance_upper_bound=bound)
-        out[mine] = np.isfinite(dist[:, 1])
+        tree = cKDTree(xyz[mine])
+        for start in range(0, len(mine), _QUERY_SLICE):  # by slices, as in _near_pairs
+            part = mine[start : start + _QUERY_SLICE]
+            dist, _ = tree.query(xyz[part], k=2, distance_upper_bound=bound)
+            out[part] = np.isfinite(dist[:, 1])
     return out
 
 
@@ -1054,15 +1057,18 @@ def _assemble(
     cluster_of = ids.take(pa.array(head_of))
     del head_of
     sources = _cluster_sources(sources_of, order, starts, lengths)
-    rule = np.full(n, "", dtype=object)
-    linked = np.full(n, "", dtype=object)
+    # each matched record's first match; text columns built in Arrow (no string per row)
+    rules = [str(r) for r in MergeRule]
+    rule = np.full(n, -1, dtype=np.int64)
+    linked = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.nan)
     score = np.full(n, np.nan)
     for e in edges:
         for me, other in ((e.a, e.b), (e.b, e.a)):
-            if not rule[me]:
-                rule[me], linked[me] = str(e.rule), ids[other].as_py()
+            if rule[me] < 0:
+                rule[me], linked[me] = rules.index(str(e.rule)), other
                 dist[me], score[me] = round(e.distance_m, 1), round(e.score, 1)
+    names = pa.array(["", *rules], type=pa.large_string())
     return pd.DataFrame(
         {
             "id": pd.array(ids, dtype="str"),
@@ -1070,8 +1076,11 @@ def _assemble(
             "primary": primary,
             "duplicate": ~primary,
             "sources": sources,
-            "rule": rule,
-            "linked_to": linked,
+            "rule": pd.array(names.take(pa.array(rule + 1)), dtype="str"),
+            "linked_to": pd.array(
+                pc.if_else(pa.array(linked >= 0), ids.take(pa.array(np.maximum(linked, 0))), ""),
+                dtype="str",
+            ),
             "distance_m": dist,
             "name_score": score,
         }

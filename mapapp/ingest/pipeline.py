@@ -45,7 +45,6 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from itertools import chain
 from pathlib import Path
 from typing import Any, cast
 
@@ -314,27 +313,85 @@ def _compact(actors: pd.DataFrame) -> pd.DataFrame:
 
 
 def _compact_info(info: pd.DataFrame) -> pd.DataFrame:
-    """The cleaning's per-row notes with one shared empty tuple for every empty list.
+    """The cleaning's per-row notes in their lightest form (a few bytes a row).
 
     Why: most rows have no repair, no unknown code, no confidentiality
-    reason; a fresh empty list per row and column costs 56 bytes each.
+    reason, and a national import holds these notes until the report is
+    written.  Lists of text become one category per distinct list (joined
+    with :data:`~mapapp.ingest.parts.OBSTACLE_SEP`; :func:`_info_lists`
+    splits them back), the confidentiality reasons (dicts) share one empty
+    tuple, and ``origin`` ("file.csv#12") is kept as its file (a category)
+    and its line number.
 
-    >>> i = _compact_info(pd.DataFrame({"repairs": [[], ["x"]]}))
-    >>> i["repairs"].tolist(), i["repairs"].iloc[0] is _EMPTY
-    ([(), ['x']], True)
+    >>> i = _compact_info(pd.DataFrame({"repairs": [[], ["x", "y"]], "origin": ["a.csv#2", "a.csv#3"]}))
+    >>> i["repairs"].dtype.name, _info_lists(i, "repairs"), _origins(i)
+    ('category', [[], ['x', 'y']], ['a.csv#2', 'a.csv#3'])
     """
     out = info.copy(deep=False)
     for col in _INFO_LISTS:
-        if col in out:
+        if col not in out:
+            continue
+        if col in _JOINED_INFO:
+            out[col] = pd.Categorical([OBSTACLE_SEP.join(map(str, v)) for v in out[col]])
+        else:
             out[col] = pd.Series(
                 [v if len(v) else _EMPTY for v in out[col]], index=out.index, dtype=object
             )
-    if "origin" in out and out["origin"].dtype == object:  # one per row: "file.csv#12"
-        out["origin"] = out["origin"].fillna("").astype("str")
+    if "origin" in out:
+        out = _split_origin(out)
     for col in ("insee_how", "invalid_hours"):  # a few distinct values: one byte a row
         if col in out:
             out[col] = out[col].fillna("").astype(str).astype("category")
     return out
+
+
+#: The info columns of lists of text, held joined (see :func:`_compact_info`).
+_JOINED_INFO = ("repairs", "unknown_thematiques", "unknown_codes")
+
+
+def _split_origin(info: pd.DataFrame) -> pd.DataFrame:
+    """``origin`` as ``origin_file`` (category) and ``origin_line`` when all are "name#n"."""
+    text = pa.array(info["origin"].fillna("").astype(str).tolist(), type=pa.string())
+    parts = pc.extract_regex(text, r"^(?P<file>.*)#(?P<line>[0-9]{1,18})$")
+    if parts.null_count:
+        info["origin"] = info["origin"].fillna("").astype("str")
+        return info
+    file = parts.field("file").dictionary_encode()
+    out = info.drop(columns="origin")
+    out["origin_file"] = pd.Categorical.from_codes(
+        file.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+        categories=pd.Index(file.dictionary.to_pylist(), dtype=object),
+    )
+    out["origin_line"] = pc.cast(parts.field("line"), pa.int64()).to_numpy()
+    return out
+
+
+def _origins(info: pd.DataFrame, rows: Any = None) -> list[str]:
+    """The ``origin`` of ``rows`` (all rows by default) as "file.csv#12"."""
+    pick = slice(None) if rows is None else rows
+    if "origin" in info:
+        return [str(v) for v in info["origin"].iloc[pick].tolist()]
+    if "origin_file" not in info:
+        return [""] * (len(info) if rows is None else len(rows))
+    files = info["origin_file"].iloc[pick].astype(str).tolist()
+    lines = info["origin_line"].iloc[pick].tolist()
+    return [f"{f}#{n}" for f, n in zip(files, lines, strict=True)]
+
+
+def _info_lists(info: pd.DataFrame, col: str) -> list[list[str]]:
+    """A list column of the notes, one list per row (split back when held joined)."""
+    if col not in info:
+        return [[] for _ in range(len(info))]
+    column = info[col]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cats = [str(c).split(OBSTACLE_SEP) if c else _NONE for c in column.cat.categories]
+        cats.append(_NONE)  # code -1: a missing cell
+        return [cats[k] for k in column.cat.codes.tolist()]
+    return [list(v) if v is not None else _NONE for v in column.tolist()]
+
+
+#: One shared empty list for every row without notes (never modified).
+_NONE: list[str] = []
 
 
 def _isin(column: pd.Series, values: Any) -> np.ndarray:
@@ -738,7 +795,8 @@ def _merge(
     _report_merges(r, clusters, is_new, overrides)
     # accounting: rows of this import that are not their cluster's primary are "merged"
     new_dup = clusters["duplicate"].to_numpy(dtype=bool)[n_old:]
-    _count_loaded(r, info, new_dup, clusters["rule"].to_numpy()[n_old:])
+    # the rules of the merged rows only (a text per row of a million would weigh 60 MB)
+    _count_loaded(r, info, new_dup, clusters["rule"].iloc[np.flatnonzero(new_dup) + n_old].tolist())
     _describe(r, new, info, new_dup, lambda pick: cells("nom", pick + n_old))
     release_memory(collect=True)
     changed = bool(
@@ -822,18 +880,18 @@ def _files(
         last = ledger.iloc[::-1]
         at = pc.index_in(text_array(kept["id"]), value_set=text_array(last["id"]))
         at = np.asarray(at.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        dataset = last["dataset"].astype(str).to_numpy()
-        source = kept["source"].astype(str).to_numpy()
-        for i, (k, src) in enumerate(zip(at.tolist(), source.tolist(), strict=True)):
-            labels[i] = (dataset[k] if k >= 0 else "") or f"source:{src}"
+        dataset = last["dataset"].astype(str).to_numpy(dtype=object)
+        known = np.where(at >= 0, dataset[np.maximum(at, 0)] if len(dataset) else "", "")
+        source = ("source:" + kept["source"].astype(str)).to_numpy(dtype=object)
+        labels[: len(kept)] = np.where(known != "", known, source)
     if n_new:
         labels[len(labels) - n_new :] = info["dataset"].astype(str).to_numpy()
     return labels
 
 
-def _count_loaded(r: dict[str, Any], info: pd.DataFrame, dup: np.ndarray, rule: np.ndarray) -> None:
-    """Count this import's rows as loaded or merged (by rule), per dataset."""
-    for reason, count in Counter(rule[dup].tolist()).items():
+def _count_loaded(r: dict[str, Any], info: pd.DataFrame, dup: np.ndarray, rules: list[str]) -> None:
+    """Count this import's rows as loaded or merged (``rules``: of the merged rows), per dataset."""
+    for reason, count in Counter(rules).items():
         r["merged"] += count
         bump(r["merged_by_reason"], MergeRule(str(reason)).label("en"), by=count)
     r["loaded"] += int((~dup).sum())
@@ -854,16 +912,24 @@ def _ledger_rows(
     mine = _isin(ledger["dataset"], datasets)
     others = ledger[~mine]
     kept = ledger[mine & ~_isin(ledger["id"], pruned)] if pruned else ledger[mine]
-    fresh = pd.DataFrame({"dataset": info["dataset"].astype(str), "id": new["id"].astype("str")})
+    dataset = info["dataset"].astype("category")
     # a pair already in the ledger stays where it was
-    seen = np.zeros(len(fresh), dtype=bool)
-    for ds in pd.unique(fresh["dataset"]).tolist():
-        at = (fresh["dataset"] == ds).to_numpy()
-        before = kept.loc[(kept["dataset"].astype(str) == ds).to_numpy(), "id"]
-        if len(before):
-            seen[at] = _isin(fresh.loc[at, "id"], text_array(before))
-    out = pd.concat([others, kept, fresh[~seen]], ignore_index=True)
-    return out.reset_index(drop=True)
+    seen = np.zeros(len(new), dtype=bool)
+    if len(kept):
+        for code, ds in enumerate(dataset.cat.categories.astype(str).tolist()):
+            at = (dataset.cat.codes == code).to_numpy()
+            before = kept.loc[(kept["dataset"].astype(str) == ds).to_numpy(), "id"]
+            if len(before) and at.any():
+                seen[at] = _isin(new["id"][at], text_array(before))
+    fresh = pd.DataFrame(
+        {
+            "dataset": pd.array(text_array(dataset[~seen]), dtype="str"),
+            "id": pd.array(text_array(new["id"][~seen]), dtype="str"),
+        }
+    )
+    if not len(others) and not len(kept):
+        return fresh
+    return pd.concat([others, kept, fresh], ignore_index=True)
 
 
 def _diff(old: pd.DataFrame, new: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
@@ -916,8 +982,8 @@ def _bbox(combined: pd.DataFrame) -> list[float] | None:
     """The records' bounding box (lon/lat), None when none is located."""
     if "longitude" not in combined or "latitude" not in combined:
         return None
-    lon = pd.to_numeric(combined["longitude"], errors="coerce").to_numpy(float)
-    lat = pd.to_numeric(combined["latitude"], errors="coerce").to_numpy(float)
+    lon = np.asarray(combined["longitude"], dtype=float)
+    lat = np.asarray(combined["latitude"], dtype=float)
     ok = np.isfinite(lon) & np.isfinite(lat)
     if not ok.any():
         return None
@@ -975,7 +1041,7 @@ def _quarantine_degraded(
         else [{} for _ in held]
     )
     datasets = info["dataset"].tolist() if "dataset" in info else [""] * len(new)
-    origins = info["origin"].tolist() if "origin" in info else [""] * len(new)
+    origins = dict(zip(held, _origins(info, held), strict=True))
     for i, rec in zip(held, records, strict=True):
         rid = str(new["id"].iat[i])
         reason = f"{DEGRADED}: {'; '.join(lost[i])} (old record kept; --accept-degraded applies it)"
@@ -1163,7 +1229,7 @@ def _describe(
     # a few distinct sources and precisions: as categories, a row costs a reference,
     # not a string of its own (a million rows: ~100 MB less at the merge's peak)
     ids = new["id"]
-    prec = new["precision"].astype(str).to_numpy()
+    commune_only = (new["precision"].astype(object) == "commune").to_numpy(dtype=bool)
     reasons = info["confidential_reasons"].tolist()
     hidden = np.array([i for i, why in enumerate(reasons) if why], dtype=np.int64)
     for i, nom in zip(hidden.tolist(), noms(hidden) if len(hidden) else [], strict=True):
@@ -1175,29 +1241,34 @@ def _describe(
     _add_joined(r["by_obstacle"], new["obstacles"])
     for precision, _, count in _tally(new["precision"]):
         bump(r["precision"], precision, by=count)
-    for source, _, count in _tally(new["source"][prec == "commune"]):
+    for source, _, count in _tally(new["source"][commune_only]):
         bump(r["by_source"], source, "commune_precision", by=count)
     for how, _, count in _tally(info["insee_how"]):
         if how:
             bump(r["insee_from"], how, by=count)
-    _add_counts(r["unknown_thematiques"], chain.from_iterable(info["unknown_thematiques"]))
-    _add_counts(r["unknown_type_codes"], chain.from_iterable(info["unknown_codes"]))
+    for col, key in (
+        ("unknown_thematiques", "unknown_thematiques"),
+        ("unknown_codes", "unknown_type_codes"),
+    ):
+        if col in info:
+            _add_joined(r[key], info[col].astype("category"))
     kinds: Counter[str] = Counter()
-    repairs = info["repairs"].tolist()
-    origins = info["origin"]
-    for i in (i for i, reps in enumerate(repairs) if reps):
+    repairs = _info_lists(info, "repairs")
+    repaired = [i for i, reps in enumerate(repairs) if reps]
+    origins = dict(zip(repaired, _origins(info, repaired), strict=True))
+    for i in repaired:
         reps = repairs[i]
         r["repaired"]["rows"] += 1
         bump(r["by_source"], str(new["source"].iat[i]), "repaired")
         kinds.update(set(repair_kinds(reps)))
-        r["repairs"].append({"id": ids.iat[i], "origin": origins.iat[i], "repairs": list(reps)})
+        r["repairs"].append({"id": ids.iat[i], "origin": origins[i], "repairs": list(reps)})
     r["repaired"]["by_kind"] = dict(kinds)
     hours = r["opening_hours"]
-    bad_hours = info["invalid_hours"].tolist()
-    bad = np.array([bool(b) for b in bad_hours], dtype=bool)
+    bad_hours = info["invalid_hours"].astype("category")  # "" where the hours are valid
+    bad = (bad_hours.cat.codes.to_numpy() >= 0) & (bad_hours.astype(object) != "").to_numpy(bool)
     warned = info["hours_warnings"].to_numpy(dtype=bool)
     for i in np.flatnonzero(bad)[: max(0, 50 - len(hours["invalid_examples"]))].tolist():
-        hours["invalid_examples"].append({"id": ids.iat[i], "horaires": bad_hours[i]})
+        hours["invalid_examples"].append({"id": ids.iat[i], "horaires": bad_hours.iat[i]})
     hours["invalid"] += int(bad.sum())
     hours["valid"] += int((~bad).sum())
     hours["with_warnings"] += int((warned & ~bad).sum())
