@@ -21,3 +21,23 @@ def blank_mask(column: pd.Series) -> np.ndarray:
     values = column.astype(object)
     text = values.astype(str).str.strip()
     return (values.isna() | (text == "")).to_numpy(dtype=bool)
+
+
+def text(frame: pd.DataFrame, col: str) -> pd.Series:
+    """``mapapp.ingest.clean._text`` before ``str.strip`` was mapped."""
+    if col not in frame:
+        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    cells = frame[col].to_numpy(dtype=object).tolist()
+    if all(type(v) is str for v in cells):
+        return pd.Series([v.strip() for v in cells], index=frame.index, dtype=object)
+    s = frame[col].astype(object)
+    missing = s.isna().to_numpy()
+    out = s.astype(str).str.strip().astype(object)
+    if missing.any():
+        out[missing] = ""
+    return out
+
+
+def positions(communes: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
+    """How ``Locator.known``, ``in_communes_strictly`` and ``representative`` found rows before."""
+    return communes.index.get_indexer(codes.astype(str))

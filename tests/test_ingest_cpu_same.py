@@ -17,6 +17,9 @@ import pandas as pd
 import pytest
 
 import _ingest_cpu_reference as ref
+from mapapp.geo.communes import Geography
+from mapapp.ingest import clean
+from mapapp.ingest.locate import Locator
 from mapapp.sources import datainclusion
 from mapapp.sources._io import iter_flat_records, iter_table_chunks, probe
 
@@ -70,3 +73,32 @@ def test_blank_mask_as_before_on_real_files(realdata: Path) -> None:
             assert datainclusion._blank_mask(column).tolist() == expected.tolist(), col
             compared += 1
     assert compared > 100
+
+
+@pytest.mark.parametrize("extra", [[], MIXED, [None], [1.5], [np.str_(" x ")]])
+def test_text_as_before(extra: list[Any]) -> None:
+    frame = pd.DataFrame({"c": pd.Series([*_strings(), *extra], dtype=object)})
+    new, old = clean._text(frame, "c"), ref.text(frame, "c")
+    assert new.tolist() == old.tolist()
+    assert [type(v) for v in new] == [type(v) for v in old]
+    assert new.index.equals(old.index) and new.dtype == old.dtype
+    assert clean._text(frame, "absent").tolist() == ref.text(frame, "absent").tolist()
+
+
+@pytest.mark.realdata
+def test_text_as_before_on_real_files(realdata: Path) -> None:
+    for frame in _realdata_tables(realdata):
+        for col in frame.columns:
+            assert clean._text(frame, col).tolist() == ref.text(frame, col).tolist(), col
+
+
+def test_commune_positions_as_before(geo: Geography) -> None:
+    loc = Locator(geo)
+    real = geo.communes.index.to_numpy(dtype=str)[::50].tolist()
+    odd = ["", " 69123", "69123 ", "2a004", "2A004", "97411", "75056", "1053", "x", "None", "nan"]
+    texts = np.array(real * 3 + odd * 5, dtype=object)
+    assert (loc._positions(texts) == ref.positions(loc.communes, texts)).all()
+    assert (loc._positions(texts) >= 0).sum() >= len(real) * 3
+    for cells in ([75056, 75056.0, None, np.nan, "75056"], [], ["69123"]):
+        codes = np.array(cells, dtype=object)
+        assert loc._positions(codes).tolist() == ref.positions(loc.communes, codes).tolist()
