@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def blank_mask(column: pd.Series) -> np.ndarray:
@@ -41,3 +43,10 @@ def text(frame: pd.DataFrame, col: str) -> pd.Series:
 def positions(communes: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
     """How ``Locator.known``, ``in_communes_strictly`` and ``representative`` found rows before."""
     return communes.index.get_indexer(codes.astype(str))
+
+
+def words(text: pa.Array) -> pa.Array:
+    """``mapapp.safety._words`` before the ASCII shortcut."""
+    text = pc.utf8_normalize(text, form="NFKD")
+    text = pc.utf8_lower(pc.replace_substring_regex(text, r"\p{M}+", ""))
+    return pc.replace_substring_regex(text, r"[^\p{L}\p{N}]+", " ")

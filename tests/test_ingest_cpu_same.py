@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import _ingest_cpu_reference as ref
+from mapapp import safety
 from mapapp.geo.communes import Geography
 from mapapp.ingest import clean
 from mapapp.ingest.locate import Locator
@@ -102,3 +104,47 @@ def test_commune_positions_as_before(geo: Geography) -> None:
     for cells in ([75056, 75056.0, None, np.nan, "75056"], [], ["69123"]):
         codes = np.array(cells, dtype=object)
         assert loc._positions(codes).tolist() == ref.positions(loc.communes, codes).tolist()
+
+
+def _texts(n: int, alphabet: list[str], seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return ["".join(rng.choice(alphabet, size=int(k))) for k in rng.integers(0, 12, n)]
+
+
+ASCII = [chr(i) for i in range(128)]
+ACCENTED = [*"éÈçÀœŒßﬁ²①Ω", "\u0301", "\u00a0", "—", "’", "ı", "İ", "\u200b"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        _texts(3000, ASCII, 1),
+        _texts(3000, ASCII + ACCENTED, 2),
+        _texts(3000, ACCENTED, 3),
+        ["", "", " "],
+        ["CHRS -- l'Îlot", "Mise à l'abri", "  CHU\u00a0—\tLilas ", "C.A.D.A.", "ﬁn"],
+    ],
+)
+def test_words_as_before(values: list[str]) -> None:
+    text = pa.array(values, type=pa.string())
+    assert safety._words(text).to_pylist() == ref.words(text).to_pylist()
+    part = text.slice(1, len(values) - 1)  # an array that starts inside its buffers
+    assert safety._words(part).to_pylist() == ref.words(part).to_pylist()
+
+
+def test_words_ascii_shortcut_taken() -> None:
+    """The ASCII shortcut is what runs on ASCII values (else this file tests nothing new)."""
+    text = pa.array(_texts(500, ASCII, 4), type=pa.string())
+    assert safety._ascii_words(text).to_pylist() == ref.words(text).to_pylist()
+
+
+@pytest.mark.realdata
+def test_words_as_before_on_real_files(realdata: Path) -> None:
+    compared = 0
+    for frame in _realdata_tables(realdata):
+        for col in frame.columns:
+            text = safety._strings(frame[col].astype(object))
+            text = pa.array(text.fill_null("").to_pylist(), type=pa.string())
+            assert safety._words(text).to_pylist() == ref.words(text).to_pylist(), col
+            compared += 1
+    assert compared > 100
