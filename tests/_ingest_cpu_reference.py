@@ -50,3 +50,25 @@ def words(text: pa.Array) -> pa.Array:
     text = pc.utf8_normalize(text, form="NFKD")
     text = pc.utf8_lower(pc.replace_substring_regex(text, r"\p{M}+", ""))
     return pc.replace_substring_regex(text, r"[^\p{L}\p{N}]+", " ")
+
+
+def text_numbers(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``mapapp.ingest.coords._text_numbers`` before ``str.strip`` and ``float`` were mapped."""
+    from mapapp.ingest.coords import _COMMA_NUMBER, _cell_numbers
+
+    cells = raw.tolist()
+    if all(type(v) is str for v in cells):
+        text = [v.strip() for v in cells]
+    else:
+        text = pd.Series(raw, dtype=object).fillna("").astype(str).str.strip().tolist()
+    comma = np.fromiter(
+        ("," in t and _COMMA_NUMBER.match(t) is not None for t in text), dtype=bool, count=len(text)
+    )
+    for i in np.flatnonzero(comma).tolist():
+        text[i] = text[i].replace(",", ".")
+    cells = [t or "nan" for t in text]
+    try:
+        return np.array([float(t) for t in cells], dtype=float), comma
+    except ValueError:
+        out, _ = _cell_numbers(np.array(cells, dtype=object))
+        return out, comma

@@ -12,15 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import _ingest_cpu_reference as ref
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-import _ingest_cpu_reference as ref
 from mapapp import safety
 from mapapp.geo.communes import Geography
-from mapapp.ingest import clean
+from mapapp.ingest import clean, coords
 from mapapp.ingest.locate import Locator
 from mapapp.sources import datainclusion
 from mapapp.sources._io import iter_flat_records, iter_table_chunks, probe
@@ -148,3 +148,55 @@ def test_words_as_before_on_real_files(realdata: Path) -> None:
             assert safety._words(text).to_pylist() == ref.words(text).to_pylist(), col
             compared += 1
     assert compared > 100
+
+
+NUMBERS = [
+    "45,5",
+    "-1,25",
+    "2.5",
+    "1,2,3",
+    " 4 ",
+    "1e3",
+    "nan",
+    "+3,0",
+    "١٢",
+    "0x10",
+    "1_0",
+    "inf",
+    "-0",
+]
+
+
+@pytest.mark.parametrize("extra", [[], ["abc"], [None, np.nan], [np.str_(" 7,5 ")], ["", "  "]])
+def test_text_numbers_as_before(extra: list[Any]) -> None:
+    rng = np.random.default_rng(6)
+    values = [
+        SPACES[a] + NUMBERS[b] + SPACES[a]
+        for a, b in zip(rng.integers(0, 4, 3000), rng.integers(0, len(NUMBERS), 3000), strict=True)
+    ]
+    raw = np.array([*values, *extra], dtype=object)
+    new, comma = coords._text_numbers(raw)
+    old, old_comma = ref.text_numbers(raw)
+    assert np.array_equal(new, old, equal_nan=True) and new.dtype == old.dtype
+    assert np.array_equal(np.signbit(new), np.signbit(old))  # -0.0 stays -0.0
+    assert comma.tolist() == old_comma.tolist() and comma.any()
+
+
+def test_collector_thresholds_while_streaming_then_restored(tmp_path: Path) -> None:
+    """Chunks stream with fewer collections; the process's thresholds come back after."""
+    import gc
+
+    from mapapp.sources import STREAM_GC_THRESHOLDS, resolve_inputs
+
+    path = tmp_path / "services.csv"
+    path.write_text("id,nom,thematiques,code_insee\ns1,EPN,numerique,69123\n", "utf-8")
+    before = gc.get_threshold()
+    assert before != STREAM_GC_THRESHOLDS
+    (group,) = resolve_inputs([path], download_dir=tmp_path)
+    stream = group.chunks()
+    next(stream)
+    assert gc.get_threshold() == STREAM_GC_THRESHOLDS
+    stream.close()  # a reader stopped early (an error downstream) restores them too
+    assert gc.get_threshold() == before
+    assert sum(len(c) for c in group.chunks()) == 1
+    assert gc.get_threshold() == before
