@@ -289,8 +289,9 @@ class DataInclusionExport(Adapter):
         """
         for p in services:
             n = 0
+            name = p.path.name  # once: a Path computes its name on every call
             for frame in iter_table_chunks(p.path, p.kind, chunk_rows=_CHUNK_ROWS):
-                origins = [f"{p.path.name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
+                origins = [f"{name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
                 n += len(frame)
                 yield RawChunk(stage_frame(frame), origins, FrameRecords(frame), self.name)
             tail = csv_layout(p.path).tail if p.kind == "csv" else None
@@ -496,9 +497,10 @@ def _service_batches(
     """
     if p.kind in _TABLES:
         n = 0
+        name = p.path.name
         for frame in iter_table_chunks(p.path, p.kind, chunk_rows=_CHUNK_ROWS):
             frame = frame.reset_index(drop=True)
-            origins = [f"{p.path.name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
+            origins = [f"{name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
             n += len(frame)
             yield origins, frame, FrameRecords(frame), []
         tail = csv_layout(p.path).tail if p.kind == "csv" else None
