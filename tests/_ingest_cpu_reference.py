@@ -72,3 +72,28 @@ def text_numbers(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     except ValueError:
         out, _ = _cell_numbers(np.array(cells, dtype=object))
         return out, comma
+
+
+def in_communes_strictly(locator, codes: np.ndarray, lat: np.ndarray, lon: np.ndarray):
+    """``Locator.in_communes_strictly`` before the bounding-box filter."""
+    import shapely
+
+    from mapapp.ingest.locate import _TOLERANCE_DEG
+
+    n = len(codes)
+    result = np.zeros(n, dtype=bool)
+    strictly = np.zeros(n, dtype=bool)
+    pos = locator.communes.index.get_indexer(codes.astype(str))
+    ok = (pos >= 0) & np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return result, strictly
+    idx = np.flatnonzero(ok)
+    polys = locator._polys[pos[idx]]
+    inside = shapely.contains_xy(polys, lon[idx], lat[idx])
+    strictly[idx] = inside
+    rest = ~inside
+    if rest.any():
+        pts = shapely.points(lon[idx[rest]], lat[idx[rest]])
+        inside[rest] = shapely.dwithin(polys[rest], pts, _TOLERANCE_DEG)
+    result[idx] = inside
+    return result, strictly

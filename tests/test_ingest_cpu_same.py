@@ -200,3 +200,27 @@ def test_collector_thresholds_while_streaming_then_restored(tmp_path: Path) -> N
     assert gc.get_threshold() == before
     assert sum(len(c) for c in group.chunks()) == 1
     assert gc.get_threshold() == before
+
+
+def test_in_communes_as_before(geo: Geography) -> None:
+    """Points in, on, near (about the tolerance) and far from their declared commune."""
+    import shapely
+
+    loc = Locator(geo)
+    rng = np.random.default_rng(8)
+    codes = geo.communes.index.to_numpy(dtype=object)[rng.integers(0, len(geo.communes), 4000)]
+    polys = loc._polys[loc._positions(codes)]
+    # a vertex of the polygon, then moved by 0 to ~2x the tolerance in any direction
+    vertices = [shapely.get_coordinates(p)[0] if p is not None else (0, 0) for p in polys]
+    x = np.array([v[0] for v in vertices]) + rng.normal(0, 0.006, 4000) * rng.integers(0, 2, 4000)
+    y = np.array([v[1] for v in vertices]) + rng.normal(0, 0.006, 4000) * rng.integers(0, 2, 4000)
+    rep = shapely.get_coordinates(shapely.point_on_surface(polys[:500]))
+    x[:500], y[:500] = rep[:, 0], rep[:, 1]  # inside
+    x[500:600] += rng.choice([-3, 3], 100)  # far
+    y[600:650] = np.nan
+    codes[650:700] = rng.choice(["", "99999", "2a004"], 50)
+    new = loc.in_communes_strictly(codes, y, x)
+    old = ref.in_communes_strictly(loc, codes, y, x)
+    assert new[0].tolist() == old[0].tolist() and new[1].tolist() == old[1].tolist()
+    near_only = old[0] & ~old[1]
+    assert old[1].sum() >= 500 and near_only.sum() > 100 and (~old[0]).sum() > 500

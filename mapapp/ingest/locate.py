@@ -233,14 +233,31 @@ class Locator:
             return result, strictly
         idx = np.flatnonzero(ok)
         polys = self._polys[pos[idx]]
-        inside = shapely.contains_xy(polys, lon[idx], lat[idx])
+        x, y = lon[idx], lat[idx]
+        # a point off its commune's bounding box (widened beyond the tolerance) is neither
+        # in nor near it: the exact tests run on the others only (most tried repairs are off)
+        box = self._bounds[pos[idx]]
+        m = 2 * _TOLERANCE_DEG
+        near = (
+            (x >= box[:, 0] - m)
+            & (x <= box[:, 2] + m)
+            & (y >= box[:, 1] - m)
+            & (y <= box[:, 3] + m)
+        )
+        inside = np.zeros(len(idx), dtype=bool)
+        inside[near] = shapely.contains_xy(polys[near], x[near], y[near])
         strictly[idx] = inside
-        rest = ~inside
+        rest = near & ~inside
         if rest.any():
-            pts = shapely.points(lon[idx[rest]], lat[idx[rest]])
+            pts = shapely.points(x[rest], y[rest])
             inside[rest] = shapely.dwithin(polys[rest], pts, _TOLERANCE_DEG)
         result[idx] = inside
         return result, strictly
+
+    @cached_property
+    def _bounds(self) -> NDArray[np.float64]:
+        """``(minx, miny, maxx, maxy)`` of each commune polygon (NaN for an empty one)."""
+        return np.asarray(shapely.bounds(self._polys), dtype=float)
 
     def representative(
         self, codes: NDArray[np.object_]
