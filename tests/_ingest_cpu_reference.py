@@ -97,3 +97,20 @@ def in_communes_strictly(locator, codes: np.ndarray, lat: np.ndarray, lon: np.nd
         inside[rest] = shapely.dwithin(polys[rest], pts, _TOLERANCE_DEG)
     result[idx] = inside
     return result, strictly
+
+
+def stage_obstacles(actor_types, thematiques, explicit):
+    """``mapapp.ingest.clean.stage_obstacles`` before rows sharing list objects were done once."""
+    from mapapp.ingest.clean import _lists_each, _obstacles
+    from mapapp.ingest.vocab import known_thematique
+
+    shared = {}
+    obstacles = [
+        shared.setdefault(found, list(found))
+        for found in (
+            _obstacles(t, tuple(them), tuple(given))
+            for t, them, given in zip(actor_types, thematiques, explicit, strict=True)
+        )
+    ]
+    unknown = _lists_each(thematiques, lambda v: [t for t in v if not known_thematique(t)])
+    return obstacles, unknown

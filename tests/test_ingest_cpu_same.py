@@ -224,3 +224,31 @@ def test_in_communes_as_before(geo: Geography) -> None:
     assert new[0].tolist() == old[0].tolist() and new[1].tolist() == old[1].tolist()
     near_only = old[0] & ~old[1]
     assert old[1].sum() >= 500 and near_only.sum() > 100 and (~old[0]).sum() > 500
+
+
+def test_stage_obstacles_as_before() -> None:
+    """Shared and unshared lists, every type, known and unknown thématiques, explicit obstacles."""
+    from mapapp.taxonomy import ActorType
+
+    rng = np.random.default_rng(9)
+    themes = [
+        [],
+        ["sante--acces-aux-soins"],
+        ["famille--garde-denfants", "mobilite--preparer-un-permis"],
+        ["zz--inconnu", "numerique"],
+        ["acces-aux-droits-et-citoyennete--accompagnement-juridique"],
+        ["logement-hebergement"],
+    ]
+    given = [[], ["mobilite"], ["sante", "violences"]]
+    types = [t.value for t in ActorType]
+    n = 3000
+    shared_them = [themes[k] for k in rng.integers(0, len(themes), n)]
+    fresh_them = [list(v) for v in shared_them]  # equal lists, distinct objects
+    giv = [given[k] for k in rng.integers(0, len(given), n)]
+    kinds = [types[k] for k in rng.integers(0, len(types), n)]
+    for them in (shared_them, fresh_them):
+        new = clean.stage_obstacles(kinds, them, giv)
+        old = ref.stage_obstacles(kinds, them, giv)
+        assert new == old
+        assert len({id(v) for v in new[0]}) == len({tuple(v) for v in old[0]})  # shared as before
+    assert any(new[0]) and any(new[1])
