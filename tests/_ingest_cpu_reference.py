@@ -114,3 +114,8 @@ def stage_obstacles(actor_types, thematiques, explicit):
     ]
     unknown = _lists_each(thematiques, lambda v: [t for t in v if not known_thematique(t)])
     return obstacles, unknown
+
+
+def list_items(column: pd.Series) -> set:
+    """How ``mapapp.schema.validate_actors`` gathered the obstacles before reading Arrow lists."""
+    return set().union(*column.tolist())

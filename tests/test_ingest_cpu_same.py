@@ -252,3 +252,33 @@ def test_stage_obstacles_as_before() -> None:
         assert new == old
         assert len({id(v) for v in new[0]}) == len({tuple(v) for v in old[0]})  # shared as before
     assert any(new[0]) and any(new[1])
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [["emploi", "sante"], [], ["sante"], ["zz"]],
+        [[], []],
+        [],
+        [["a", None], ["b"]],  # a null item is an item (and an unknown obstacle)
+    ],
+)
+def test_list_items_as_before(cells: list[list[Any]]) -> None:
+    from mapapp.schema import _list_items
+
+    arrow = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(cells, type=pa.list_(pa.string()))))
+    big = pd.Series(pd.arrays.ArrowExtensionArray(pa.array(cells, type=pa.large_list(pa.string()))))
+    plain = pd.Series(cells, dtype=object)
+    for column in (arrow, big, plain):
+        assert _list_items(column) == ref.list_items(column)
+
+
+def test_list_items_null_cell_as_before() -> None:
+    """A null cell made the old way fail (TypeError): it still does, not silently passes."""
+    from mapapp.schema import _list_items
+
+    column = pd.Series(pd.arrays.ArrowExtensionArray(pa.array([["a"], None])))
+    with pytest.raises(TypeError):
+        ref.list_items(column)
+    with pytest.raises(TypeError):
+        _list_items(column)
