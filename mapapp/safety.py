@@ -346,11 +346,63 @@ def _words(text: pa.Array) -> pa.Array:
 
     Decomposed (NFKD), stripped of its combining marks, in lower case, and
     every run of characters that are neither letters nor digits (in any
-    script) folded to one space.
+    script) folded to one space.  Plain ASCII values (most names) take a
+    shortcut giving the same text (:func:`_ascii_words`).
 
-    >>> _words(pa.array(["Mise à l'Abri", "  CHU\u00a0—\tLilas "])).to_pylist()
-    ['mise a l abri', ' chu lilas ']
+    >>> _words(pa.array(["Mise à l'Abri", "  CHU\u00a0—\tLilas ", "CHRS -- l'Ilot", ""])).to_pylist()
+    ['mise a l abri', ' chu lilas ', 'chrs l ilot', '']
     """
+    if text.null_count or not isinstance(text, pa.StringArray) or not len(text):
+        return _unicode_words(text)
+    ascii_ = pc.string_is_ascii(text).to_numpy(zero_copy_only=False)
+    if ascii_.all():
+        return _ascii_words(text)
+    if not ascii_.any():
+        return _unicode_words(text)
+    first, rest = np.flatnonzero(ascii_), np.flatnonzero(~ascii_)
+    both = pa.concat_arrays([_ascii_words(text.take(first)), _unicode_words(text.take(rest))])
+    order = np.empty(len(text), dtype=np.int64)
+    order[np.concatenate([first, rest])] = np.arange(len(text))
+    return both.take(order)
+
+
+#: ASCII byte -> its :func:`_words` form: letters in lower case, digits kept, the rest a space.
+_ASCII_FOLD = np.array(
+    [
+        ord(chr(b).lower()) if chr(b).isascii() and chr(b).isalnum() else ord(" ")
+        for b in range(256)
+    ],
+    dtype=np.uint8,
+)
+
+
+def _ascii_words(text: pa.StringArray) -> pa.StringArray:
+    """:func:`_words` of ASCII values without nulls, byte-wise in numpy.
+
+    Why: folding separators with RE2 costs about a microsecond per value (a
+    fifth of the import's confidentiality rule); for ASCII text, NFKD and
+    the combining marks change nothing, ASCII letters and digits are the
+    only letters and digits, so a byte table and dropping each space that
+    follows a space in the same value give the same text.
+
+    >>> _ascii_words(pa.array(["  A--b ", "", "x", "C.H.R.S.", "\t"])).to_pylist()
+    [' a b ', '', 'x', 'c h r s ', ' ']
+    """
+    n = len(text)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + n + 1]
+    folded = _ASCII_FOLD[np.frombuffer(text.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]]
+    starts = offsets - offsets[0]
+    space = folded == ord(" ")
+    keep = np.ones(len(folded), dtype=bool)
+    keep[1:] = ~(space[1:] & space[:-1])
+    firsts = starts[:-1][starts[:-1] < len(folded)]
+    keep[firsts] = True  # a value's first byte never merges with the previous value's last
+    ends = np.concatenate([[0], np.cumsum(keep)])[starts].astype(np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(ends), pa.py_buffer(folded[keep]))
+
+
+def _unicode_words(text: pa.Array) -> pa.Array:
+    """:func:`_words` of any text, with Arrow's Unicode kernels."""
     text = pc.utf8_normalize(text, form="NFKD")
     text = pc.utf8_lower(pc.replace_substring_regex(text, r"\p{M}+", ""))
     return pc.replace_substring_regex(text, rf"{_NOT_WORD}+", " ")

@@ -30,6 +30,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from mapapp.errors import DataValidationError
 from mapapp.taxonomy import ActorType, Obstacle
@@ -173,6 +175,29 @@ def actors_frame(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> gpd.Geo
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
 
 
+def _list_items(column: pd.Series) -> set[Any]:
+    """Every item of a list column, as ``set().union(*cells)`` gives them.
+
+    Why Arrow first: a stored chunk's list columns are Arrow lists, and
+    ``tolist()`` boxed every row into a Python list (2 % of an import's CPU);
+    the distinct items of the flattened column are the same set.  Other
+    columns (lists in an object column, a null cell) go the old way.
+
+    >>> import pyarrow as pa
+    >>> cells = pa.array([["emploi", "sante"], [], ["sante"]], type=pa.list_(pa.string()))
+    >>> sorted(_list_items(pd.Series(pd.arrays.ArrowExtensionArray(cells))))
+    ['emploi', 'sante']
+    >>> sorted(_list_items(pd.Series([["b"], ["a", "b"]], dtype=object)))
+    ['a', 'b']
+    """
+    if isinstance(column.dtype, pd.ArrowDtype):
+        cells = column.array.__arrow_array__()
+        kind = cells.type
+        if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and not cells.null_count:
+            return set(pc.unique(pc.list_flatten(cells)).to_pylist())
+    return set().union(*column.tolist())  # each cell's items, at C speed
+
+
 def validate_actors(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Check the rules every stored actors layer obeys; return it unchanged.
 
@@ -195,7 +220,7 @@ def validate_actors(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if len(dup):
         raise DataValidationError(f"duplicate actor ids, e.g. {dup.iloc[:3].tolist()}")
     known_o = {o.value for o in Obstacle}
-    bad_o = set().union(*frame["obstacles"].tolist()) - known_o  # each cell's items, at C speed
+    bad_o = _list_items(frame["obstacles"]) - known_o
     if bad_o:
         raise DataValidationError(
             f"unknown obstacles {sorted(bad_o)}; see mapapp.taxonomy.Obstacle"

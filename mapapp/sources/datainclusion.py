@@ -131,7 +131,23 @@ def stage(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _blank_mask(column: pd.Series) -> np.ndarray:
-    """:func:`_blank` of every cell of a column, computed on the whole column."""
+    """:func:`_blank` of every cell of a column, computed on the whole column.
+
+    A CSV column holds only strings: those are stripped by ``str.strip``
+    mapped at C speed (three times cheaper than pandas' string methods, which
+    copy the column into Arrow first); a column holding anything else (None,
+    NaN, numbers) makes ``str.strip`` raise and goes the general way.
+
+    >>> _blank_mask(pd.Series([" a ", "\u00a0", "", None, float("nan"), 0], dtype=object)).tolist()
+    [False, True, True, True, True, False]
+    """
+    cells = column.tolist()
+    try:
+        kept = np.fromiter(map(str.strip, cells), dtype=bool, count=len(cells))
+    except TypeError:
+        pass
+    else:
+        return ~kept
     values = column.astype(object)
     text = values.astype(str).str.strip()
     return (values.isna() | (text == "")).to_numpy(dtype=bool)
@@ -273,8 +289,9 @@ class DataInclusionExport(Adapter):
         """
         for p in services:
             n = 0
+            name = p.path.name  # once: a Path computes its name on every call
             for frame in iter_table_chunks(p.path, p.kind, chunk_rows=_CHUNK_ROWS):
-                origins = [f"{p.path.name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
+                origins = [f"{name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
                 n += len(frame)
                 yield RawChunk(stage_frame(frame), origins, FrameRecords(frame), self.name)
             tail = csv_layout(p.path).tail if p.kind == "csv" else None
@@ -480,9 +497,10 @@ def _service_batches(
     """
     if p.kind in _TABLES:
         n = 0
+        name = p.path.name
         for frame in iter_table_chunks(p.path, p.kind, chunk_rows=_CHUNK_ROWS):
             frame = frame.reset_index(drop=True)
-            origins = [f"{p.path.name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
+            origins = [f"{name}#{i}" for i in range(n + 1, n + len(frame) + 1)]
             n += len(frame)
             yield origins, frame, FrameRecords(frame), []
         tail = csv_layout(p.path).tail if p.kind == "csv" else None
