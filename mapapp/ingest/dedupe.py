@@ -635,6 +635,24 @@ def _column(actors: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
     return pd.Series([default] * len(actors), index=actors.index)
 
 
+def _precise(actors: pd.DataFrame) -> np.ndarray:
+    """Which records are placed at their address (a missing precision counts as one).
+
+    Compared on the categories when the column is one (a text per row of
+    a million records would weigh 50 MB).
+
+    >>> _precise(pd.DataFrame({"precision": pd.Categorical(["address", "commune", None])})).tolist()
+    [True, False, True]
+    """
+    if "precision" not in actors:
+        return np.ones(len(actors), dtype=bool)
+    column = actors["precision"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        hit = np.array([str(c) == "address" for c in column.cat.categories] + [True], dtype=bool)
+        return hit[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
+    return (_column(actors, "precision", "address").astype(str) == "address").to_numpy(dtype=bool)
+
+
 def _candidate_edges(
     actors: pd.DataFrame, files: np.ndarray, keys: _NameKeys, reader: _Reader
 ) -> list[_Edge]:
@@ -642,7 +660,7 @@ def _candidate_edges(
     lat = pd.to_numeric(_column(actors, "latitude", np.nan), errors="coerce").to_numpy(float)
     lon = pd.to_numeric(_column(actors, "longitude", np.nan), errors="coerce").to_numpy(float)
     located = np.isfinite(lat) & np.isfinite(lon)
-    located &= _column(actors, "precision", "address").astype(str).to_numpy() == "address"
+    located &= _precise(actors)
     rows = np.flatnonzero(located)
     if len(rows) < 2:
         return []
@@ -920,7 +938,7 @@ def cluster_actors(
     actors = actors.reset_index(drop=True)
     ids = text_array(actors["id"])
     src_codes, src_names = pd.factorize(
-        _column(actors, "source").astype(str).to_numpy(), use_na_sentinel=False
+        _column(actors, "source").astype("category").astype(str), use_na_sentinel=False
     )
     # each record's file as a small number (equal numbers, same file): a text array
     # of file names would weigh tens of bytes a row
@@ -1034,7 +1052,7 @@ def _assemble(
     """The cluster columns, built from arrays (a million records: no Python string per row)."""
     n = len(ids)
     roots = uf.roots()
-    precise = _column(actors, "precision", "address").astype(str).to_numpy() == "address"
+    precise = _precise(actors)
     if "thematiques" not in actors and THEMATIQUES_COUNT in actors:
         richness = actors[THEMATIQUES_COUNT].to_numpy(dtype=np.int64)
     else:
