@@ -635,6 +635,16 @@ def _column(actors: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
     return pd.Series([default] * len(actors), index=actors.index)
 
 
+def _floats(actors: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as floats (NaN where missing or not a number), copied only if needed."""
+    if name not in actors:
+        return np.full(len(actors), np.nan)
+    column = actors[name]
+    if column.dtype.kind == "f":
+        return column.to_numpy(dtype=float)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
 def _precise(actors: pd.DataFrame) -> np.ndarray:
     """Which records are placed at their address (a missing precision counts as one).
 
@@ -657,8 +667,7 @@ def _candidate_edges(
     actors: pd.DataFrame, files: np.ndarray, keys: _NameKeys, reader: _Reader
 ) -> list[_Edge]:
     """Pairs within :data:`SIRET_M` that one of the rules accepts, strongest first."""
-    lat = pd.to_numeric(_column(actors, "latitude", np.nan), errors="coerce").to_numpy(float)
-    lon = pd.to_numeric(_column(actors, "longitude", np.nan), errors="coerce").to_numpy(float)
+    lat, lon = _floats(actors, "latitude"), _floats(actors, "longitude")
     located = np.isfinite(lat) & np.isfinite(lon)
     located &= _precise(actors)
     rows = np.flatnonzero(located)
@@ -711,7 +720,8 @@ def _siret_keys(values: list[Any], rows: np.ndarray, n: int) -> np.ndarray:
 
 def _types_compatible(column: pd.Series, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     """:func:`types_compatible` of each pair, asked once per distinct pair of types."""
-    codes, uniques = pd.factorize(column.astype(str).to_numpy(), use_na_sentinel=False)
+    # through the categories: no text per row (a national import has a million rows)
+    codes, uniques = pd.factorize(column.astype("category").astype(str), use_na_sentinel=False)
     names = [str(u) for u in uniques]
     table = np.array([[types_compatible(x, y) for y in names] for x in names], dtype=bool)
     if not len(names):
