@@ -78,7 +78,7 @@ import array
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -112,7 +112,7 @@ __all__ = [
     "cluster_actors",
     "clusters_differ",
     "explain_rows",
-    "files_of",
+    "list_lengths",
     "name_key",
     "name_score",
     "text_array",
@@ -1028,17 +1028,17 @@ def _files_from(
     )
 
 
-def _list_lengths(column: pd.Series) -> np.ndarray:
+def list_lengths(column: pd.Series) -> np.ndarray:
     """How many items each row's list holds (0 for a missing or non-list cell).
 
     Why not one Python list per row: an Arrow list column turned into objects
     costs about 200 bytes a row, at the moment the merge holds the most.
 
-    >>> _list_lengths(pd.Series([["a", "b"], None, [], "x"], dtype=object)).tolist()
+    >>> list_lengths(pd.Series([["a", "b"], None, [], "x"], dtype=object)).tolist()
     [2, 0, 0, 0]
     >>> import pyarrow as pa
     >>> arrow = pd.Series(pd.array([["a"], None, ["b", "c"]], dtype=pd.ArrowDtype(pa.list_(pa.string()))))
-    >>> _list_lengths(arrow).tolist()
+    >>> list_lengths(arrow).tolist()
     [1, 0, 2]
     """
     dtype = column.dtype
@@ -1066,7 +1066,7 @@ def _assemble(
     if "thematiques" not in actors and THEMATIQUES_COUNT in actors:
         richness = actors[THEMATIQUES_COUNT].to_numpy(dtype=np.int64)
     else:
-        richness = _list_lengths(_column(actors, "thematiques", None))
+        richness = list_lengths(_column(actors, "thematiques", None))
     # ids ranked (stable; Arrow orders text by code point, as Python does)
     id_rank = np.empty(n, dtype=np.int64)
     id_rank[pc.sort_indices(ids).to_numpy()] = np.arange(n)
@@ -1161,11 +1161,3 @@ def explain_rows(clusters: pd.DataFrame, member: str) -> pd.DataFrame:
         return hit
     cid = hit["cluster_id"].iloc[0]
     return clusters[clusters["cluster_id"] == cid]
-
-
-def files_of(ledger: pd.DataFrame, new: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """id -> dataset, from the import ledger then this import's ``(id, dataset)`` pairs."""
-    ids = ledger["id"].astype(str).tolist()
-    out = dict(zip(ids, ledger["dataset"].astype(str).tolist(), strict=True))
-    out.update({str(i): str(d) for i, d in new})
-    return out

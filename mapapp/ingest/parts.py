@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
-from mapapp.ingest.dedupe import THEMATIQUES_COUNT
+from mapapp.ingest.dedupe import THEMATIQUES_COUNT, list_lengths
 from mapapp.schema import COLUMNS
 from mapapp.store.base import ROW_HASH
 from mapapp.store.merge import NOT_DEGRADING
@@ -190,19 +190,8 @@ def narrow_frame(frame: pd.DataFrame) -> pd.DataFrame:
         joined = [OBSTACLE_SEP.join(v) if v is not None else "" for v in out["obstacles"]]
         out["obstacles"] = pd.Categorical(joined)
     if "thematiques" in frame.columns:
-        out[THEMATIQUES_COUNT] = _counts(frame["thematiques"])
+        out[THEMATIQUES_COUNT] = list_lengths(frame["thematiques"]).astype(np.int16)
     return out.reset_index(drop=True)
-
-
-def _counts(column: pd.Series) -> np.ndarray:
-    """How many items each list cell holds (0 for an empty or missing cell)."""
-    dtype = column.dtype
-    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_list(dtype.pyarrow_dtype):
-        lengths = pc.list_value_length(pa.chunked_array(column.array._pa_array))
-        counts = lengths.fill_null(0).to_numpy(zero_copy_only=False)
-    else:
-        counts = [len(t) if isinstance(t, (list, tuple, np.ndarray)) else 0 for t in column]
-    return np.asarray(counts, dtype=np.int16)
 
 
 def concat_narrow(frames: list[pd.DataFrame]) -> pd.DataFrame:

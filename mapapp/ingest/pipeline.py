@@ -1306,12 +1306,6 @@ def _add_joined(table: dict[str, Any], joined: pd.Series) -> None:
             bump(table, item, by=int(count))
 
 
-def _add_counts(table: dict[str, Any], values: Any) -> None:
-    """Add how often each value occurs to ``table`` (see :func:`bump`)."""
-    for key, count in Counter(values).items():
-        bump(table, key, by=count)
-
-
 def _number(value: Any) -> float | None:
     """A report figure: None where the merge rule measured nothing."""
     return None if pd.isna(value) else float(value)
