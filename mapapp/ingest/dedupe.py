@@ -572,8 +572,9 @@ class _Clusters:
         tags: dict[int, set[str]],
         alone: set[int],
     ) -> None:
-        # 8 bytes a record (a list of Python ints costs 36)
-        self.parent = array.array("q", range(len(datasets)))
+        # 8 bytes a record (a list of Python ints costs 36); made in one piece: grown
+        # from a range, the array is copied at every 6 % it grows, leaving holes in the heap
+        self.parent = array.array("q", np.arange(len(datasets), dtype=np.int64).tobytes())
         self.datasets = datasets
         self.files: dict[int, set[Hashable]] = {}
         self.tags = tags
@@ -803,12 +804,17 @@ def _has_twin_nearby(xyz: np.ndarray, files: np.ndarray, bound: float) -> np.nda
         mine = np.flatnonzero(which == f)
         if len(mine) < 2:
             continue
-        tree = cKDTree(xyz[mine])
+        tree = _tree(xyz, mine)
         for start in range(0, len(mine), _QUERY_SLICE):  # by slices, as in _near_pairs
             part = mine[start : start + _QUERY_SLICE]
             dist, _ = tree.query(xyz[part], k=2, distance_upper_bound=bound)
             out[part] = np.isfinite(dist[:, 1])
     return out
+
+
+def _tree(xyz: np.ndarray, rows: np.ndarray) -> cKDTree:
+    """A k-d tree of the points ``rows``; all of them (one file, the usual import) without a copy."""
+    return cKDTree(xyz if len(rows) == len(xyz) else xyz[rows])
 
 
 #: Points asked of a k-d tree at once in :func:`_near_pairs`.
@@ -828,7 +834,7 @@ def _near_pairs(xyz: np.ndarray, files: np.ndarray) -> np.ndarray:
     """
     names, which = np.unique(files, return_inverse=True)
     members = [np.flatnonzero(which == f) for f in range(len(names))]
-    trees = [cKDTree(xyz[m]) for m in members]
+    trees = [_tree(xyz, m) for m in members]
     found: list[np.ndarray] = []
     for f, mine in enumerate(members):
         for g, theirs in enumerate(members):
@@ -947,9 +953,7 @@ def cluster_actors(
         return pd.DataFrame({c: [] for c in CLUSTER_COLUMNS})
     actors = actors.reset_index(drop=True)
     ids = text_array(actors["id"])
-    src_codes, src_names = pd.factorize(
-        _column(actors, "source").astype("category").astype(str), use_na_sentinel=False
-    )
+    src_codes, src_names = _codes(actors, "source")
     # each record's file as a small number (equal numbers, same file): a text array
     # of file names would weigh tens of bytes a row
     file_codes = pd.factorize(
@@ -1009,9 +1013,30 @@ def text_array(column: pd.Series) -> pa.Array:
     ):
         got = pa.array(column.array)
     if got is not None and got.null_count == 0:
-        got = got.combine_chunks() if isinstance(got, pa.ChunkedArray) else got
+        if isinstance(got, pa.ChunkedArray):
+            # one chunk is taken as it is (combine_chunks would copy it)
+            got = got.chunk(0) if got.num_chunks == 1 else got.combine_chunks()
         return got.cast(pa.large_string())
     return pa.array([str(v) for v in column.astype(str).tolist()], type=pa.large_string())
+
+
+def _codes(actors: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
+    """A text column as small numbers and the name of each number (a missing cell is "").
+
+    Through the column's categories: no text per row (2.2 million rows of
+    sources as text weigh 130 MB).
+
+    >>> codes, names = _codes(pd.DataFrame({"s": pd.Categorical(["b", None, "a", "b"])}), "s")
+    >>> [names[c] for c in codes.tolist()]
+    ['b', '', 'a', 'b']
+    """
+    if name not in actors:
+        return np.zeros(len(actors), dtype=np.int64), [""]
+    cat = actors[name].astype("category")
+    names = [str(c) for c in cat.cat.categories] + [""]
+    codes = cat.cat.codes.to_numpy().astype(np.int32)
+    codes[codes < 0] = len(names) - 1
+    return codes, names
 
 
 def _files_from(
@@ -1059,35 +1084,34 @@ def _assemble(
     uf: _Clusters,
     edges: list[_Edge],
 ) -> pd.DataFrame:
-    """The cluster columns, built from arrays (a million records: no Python string per row)."""
+    """The cluster columns, built from arrays (a million records: no Python string per row).
+
+    Only the records of clusters of several records are ranked (most
+    precise, then richest, then smallest id): every other record is its own
+    primary, so a national import with few duplicates sorts a few rows, not
+    millions.
+    """
     n = len(ids)
     roots = uf.roots()
-    precise = _precise(actors)
-    if "thematiques" not in actors and THEMATIQUES_COUNT in actors:
-        richness = actors[THEMATIQUES_COUNT].to_numpy(dtype=np.int64)
-    else:
-        richness = list_lengths(_column(actors, "thematiques", None))
-    # ids ranked (stable; Arrow orders text by code point, as Python does)
-    id_rank = np.empty(n, dtype=np.int64)
-    id_rank[pc.sort_indices(ids).to_numpy()] = np.arange(n)
-    order = np.lexsort((id_rank, -richness, -precise.astype(int), roots))
-    del id_rank, richness, precise
-    sorted_roots = roots[order]
-    starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
-    del sorted_roots, roots
-    heads = order[starts]
-    primary = np.zeros(n, dtype=bool)
-    primary[heads] = True
-    lengths = np.diff(np.r_[starts, n])
-    # every member takes its cluster's primary's id
-    head_of = np.empty(n, dtype=np.int64)
-    head_of[order] = np.repeat(heads, lengths)
-    cluster_of = ids.take(pa.array(head_of))
-    del head_of
+    grouped = np.flatnonzero(np.bincount(roots, minlength=n)[roots] > 1)
+    primary = np.ones(n, dtype=bool)
+    order, starts, lengths = (np.zeros(0, dtype=np.int64),) * 3
+    cluster_of = ids
+    if len(grouped):
+        order, starts, lengths = _ranked(actors, ids, roots[grouped], grouped)
+        heads = order[starts]
+        primary[grouped] = False
+        primary[heads] = True
+        # every member takes its cluster's primary's id
+        head_of = np.arange(n, dtype=np.int64)
+        head_of[order] = np.repeat(heads, lengths)
+        cluster_of = ids.take(pa.array(head_of))
+        del head_of
+    del roots
     sources = _cluster_sources(sources_of, order, starts, lengths)
     # each matched record's first match; text columns built in Arrow (no string per row)
     rules = [str(r) for r in MergeRule]
-    rule = np.full(n, -1, dtype=np.int64)
+    rule = np.full(n, -1, dtype=np.int8)
     linked = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.nan)
     score = np.full(n, np.nan)
@@ -1106,13 +1130,33 @@ def _assemble(
             "sources": sources,
             "rule": pd.array(names.take(pa.array(rule + 1)), dtype="str"),
             "linked_to": pd.array(
-                pc.if_else(pa.array(linked >= 0), ids.take(pa.array(np.maximum(linked, 0))), ""),
-                dtype="str",
+                pc.fill_null(ids.take(pa.array(linked, mask=linked < 0)), ""), dtype="str"
             ),
             "distance_m": dist,
             "name_score": score,
         }
     )
+
+
+def _ranked(
+    actors: pd.DataFrame, ids: pa.Array, roots: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``rows`` (with their ``roots``) ordered cluster by cluster, primary first.
+
+    Returns the order (row numbers), where each cluster starts in it and its length.
+    """
+    precise = _precise(actors)[rows]
+    if "thematiques" not in actors and THEMATIQUES_COUNT in actors:
+        richness = actors[THEMATIQUES_COUNT].to_numpy()[rows].astype(np.int64)
+    else:
+        richness = list_lengths(_column(actors, "thematiques", None))[rows]
+    # ids ranked (stable; Arrow orders text by code point, as Python does)
+    id_rank = np.empty(len(rows), dtype=np.int64)
+    id_rank[pc.sort_indices(ids.take(pa.array(rows))).to_numpy()] = np.arange(len(rows))
+    local = np.lexsort((id_rank, -richness, -precise.astype(int), roots))
+    sorted_roots = roots[local]
+    starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
+    return rows[local], starts, np.diff(np.r_[starts, len(rows)])
 
 
 def _cluster_sources(

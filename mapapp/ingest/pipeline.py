@@ -203,6 +203,8 @@ class _Run:
         new = concat_narrow(self.narrow)
         info = concat_narrow(self.infos)
         self.narrow, self.infos = [], []
+        # the ids in one piece: every later look-up takes them as they are, without a copy
+        new["id"] = pd.array(text_array(new["id"]), dtype="str")
         again = new["id"].duplicated(keep="first").to_numpy()
         if again.any():
             label = MergeRule.SAME_ID.label("en")
@@ -378,16 +380,46 @@ def _origins(info: pd.DataFrame, rows: Any = None) -> list[str]:
     return [f"{f}#{n}" for f, n in zip(files, lines, strict=True)]
 
 
-def _info_lists(info: pd.DataFrame, col: str) -> list[list[str]]:
-    """A list column of the notes, one list per row (split back when held joined)."""
+def _info_lists(info: pd.DataFrame, col: str, rows: list[int] | None = None) -> list[list[str]]:
+    """A list column of the notes, one list per row (split back when held joined).
+
+    ``rows``: only these rows (a list per row of 2.2 million weighs 100 MB).
+    """
+    n = len(info) if rows is None else len(rows)
     if col not in info:
-        return [[] for _ in range(len(info))]
-    column = info[col]
+        return [[] for _ in range(n)]
+    column = info[col] if rows is None else info[col].iloc[rows]
     if isinstance(column.dtype, pd.CategoricalDtype):
         cats = [str(c).split(OBSTACLE_SEP) if c else _NONE for c in column.cat.categories]
         cats.append(_NONE)  # code -1: a missing cell
         return [cats[k] for k in column.cat.codes.tolist()]
     return [list(v) if v is not None else _NONE for v in column.tolist()]
+
+
+def _filled_rows(info: pd.DataFrame, col: str) -> list[int]:
+    """The rows whose list of notes ``col`` is not empty, found through its categories.
+
+    >>> _filled_rows(_compact_info(pd.DataFrame({"repairs": [[], ["x"], [], ["y", "z"]]})), "repairs")
+    [1, 3]
+    """
+    if col not in info:
+        return []
+    column = info[col]
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return [i for i, v in enumerate(column.tolist()) if v is not None and len(v)]
+    full = np.array([bool(c) for c in column.cat.categories] + [False], dtype=bool)
+    return np.flatnonzero(full[column.cat.codes.to_numpy()]).tolist()
+
+
+def _equals(column: pd.Series, value: str) -> np.ndarray:
+    """Which rows of a text column hold ``value`` (compared on the categories, no text per row).
+
+    >>> _equals(pd.Series(pd.Categorical(["commune", None, "address"])), "commune").tolist()
+    [True, False, False]
+    """
+    cat = column.astype("category")
+    hit = np.array([str(c) == value for c in cat.cat.categories] + [False], dtype=bool)
+    return hit[cat.cat.codes.to_numpy()]
 
 
 #: One shared empty list for every row without notes (never modified).
@@ -755,6 +787,8 @@ def _merge(
     if not accept_degraded:
         new, info, rows = _hold_degraded(run, old, new, info, rows)
     is_added, is_updated, unchanged = _diff(old, new)
+    # the hashes and flags have done their work: 16 bytes a row less during the merge
+    new, old = _without_checks(new), _without_checks(old)
     n_added, n_updated = int(is_added.sum()), int(is_updated.sum())
     # the report lists at most 500 of each
     added = _first_ids(new["id"], is_added)
@@ -867,26 +901,51 @@ def _combined(old: pd.DataFrame, old_keep: np.ndarray, new: pd.DataFrame) -> pd.
     return concat_narrow([kept.reset_index(drop=True), mine])
 
 
+def _without_checks(frame: pd.DataFrame) -> pd.DataFrame:
+    """A narrow frame without its content hashes and filled-field flags (used up by the diff)."""
+    return frame.drop(columns=[c for c in ("_hash", "_filled") if c in frame.columns])
+
+
 def _files(
     ledger: pd.DataFrame, old: pd.DataFrame, old_keep: np.ndarray, info: pd.DataFrame
 ) -> np.ndarray:
-    """Each combined row's file: its dataset (the ledger's last for an old record, else
-    ``source:<its source>``), then this import's rows' datasets."""
-    n_new = len(info)
-    labels = np.empty(int(old_keep.sum()) + n_new, dtype=object)
+    """Each combined row's file as a number (equal numbers, same file).
+
+    The file is the row's dataset: the ledger's last for an old record (else
+    ``source:<its source>``), this import's for its rows.  Why numbers: a
+    file name per row is a Python string per row, 120 MB at 2.2 million rows
+    alive during the whole duplicate search; the names are numbered through
+    their categories.
+
+    >>> ledger = pd.DataFrame({"dataset": ["d1"], "id": ["a:1"]})
+    >>> old = pd.DataFrame({"id": ["a:1", "b:2"], "source": ["a", "b"]})
+    >>> info = pd.DataFrame({"dataset": pd.Categorical(["d1", "d2"])})
+    >>> pd.factorize(_files(ledger, old, np.array([True, True]), info))[0].tolist()
+    [0, 1, 0, 2]
+    """
+    number: dict[str, int] = {}
+
+    def numbered(column: pd.Series, prefix: str = "") -> np.ndarray:
+        # each row's name's number ("" is -1), worked out once per distinct name
+        cat = column.astype("category")
+        names = [prefix + str(c) if str(c) else "" for c in cat.cat.categories]
+        table = np.array([number.setdefault(x, len(number)) if x else -1 for x in names] + [-1])
+        return table[cat.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
+
+    pieces: list[np.ndarray] = []
     if old_keep.any():
-        kept = old.loc[old_keep]
+        kept_ids = text_array(old["id"][old_keep])
         # the ledger's last row of an id decides, as a mapping built in order would
         last = ledger.iloc[::-1]
-        at = pc.index_in(text_array(kept["id"]), value_set=text_array(last["id"]))
+        at = pc.index_in(kept_ids, value_set=text_array(last["id"]))
         at = np.asarray(at.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-        dataset = last["dataset"].astype(str).to_numpy(dtype=object)
-        known = np.where(at >= 0, dataset[np.maximum(at, 0)] if len(dataset) else "", "")
-        source = ("source:" + kept["source"].astype(str)).to_numpy(dtype=object)
-        labels[: len(kept)] = np.where(known != "", known, source)
-    if n_new:
-        labels[len(labels) - n_new :] = info["dataset"].astype(str).to_numpy()
-    return labels
+        dataset = numbered(last["dataset"])
+        known = np.where(at >= 0, dataset[np.maximum(at, 0)] if len(dataset) else -1, -1)
+        source = numbered(old["source"][old_keep], "source:")
+        pieces.append(np.where(known >= 0, known, source))
+    if len(info):
+        pieces.append(numbered(info["dataset"]))
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
 
 
 def _count_loaded(r: dict[str, Any], info: pd.DataFrame, dup: np.ndarray, rules: list[str]) -> None:
@@ -1229,9 +1288,9 @@ def _describe(
     # a few distinct sources and precisions: as categories, a row costs a reference,
     # not a string of its own (a million rows: ~100 MB less at the merge's peak)
     ids = new["id"]
-    commune_only = (new["precision"].astype(object) == "commune").to_numpy(dtype=bool)
-    reasons = info["confidential_reasons"].tolist()
-    hidden = np.array([i for i, why in enumerate(reasons) if why], dtype=np.int64)
+    commune_only = _equals(new["precision"], "commune")
+    reasons = info["confidential_reasons"].to_numpy()
+    hidden = np.flatnonzero(np.fromiter(map(bool, reasons), dtype=bool, count=len(reasons)))
     for i, nom in zip(hidden.tolist(), noms(hidden) if len(hidden) else [], strict=True):
         _confidential(r, cast(str, ids.iat[i]), "" if nom is None else str(nom), reasons[i])
     for source, merged, count in _tally(new["source"], dup):
@@ -1253,19 +1312,20 @@ def _describe(
         if col in info:
             _add_joined(r[key], info[col].astype("category"))
     kinds: Counter[str] = Counter()
-    repairs = _info_lists(info, "repairs")
-    repaired = [i for i, reps in enumerate(repairs) if reps]
-    origins = dict(zip(repaired, _origins(info, repaired), strict=True))
-    for i in repaired:
-        reps = repairs[i]
+    repaired = _filled_rows(info, "repairs")
+    origins = _origins(info, repaired)
+    for i, reps, origin in zip(
+        repaired, _info_lists(info, "repairs", repaired), origins, strict=True
+    ):
         r["repaired"]["rows"] += 1
-        bump(r["by_source"], str(new["source"].iat[i]), "repaired")
         kinds.update(set(repair_kinds(reps)))
-        r["repairs"].append({"id": ids.iat[i], "origin": origins[i], "repairs": list(reps)})
+        r["repairs"].append({"id": ids.iat[i], "origin": origin, "repairs": list(reps)})
     r["repaired"]["by_kind"] = dict(kinds)
+    for source, _, count in _tally(new["source"].iloc[repaired]):
+        bump(r["by_source"], source, "repaired", by=count)
     hours = r["opening_hours"]
     bad_hours = info["invalid_hours"].astype("category")  # "" where the hours are valid
-    bad = (bad_hours.cat.codes.to_numpy() >= 0) & (bad_hours.astype(object) != "").to_numpy(bool)
+    bad = ~_equals(bad_hours, "") & (bad_hours.cat.codes.to_numpy() >= 0)
     warned = info["hours_warnings"].to_numpy(dtype=bool)
     for i in np.flatnonzero(bad)[: max(0, 50 - len(hours["invalid_examples"]))].tolist():
         hours["invalid_examples"].append({"id": ids.iat[i], "horaires": bad_hours.iat[i]})
@@ -1284,13 +1344,21 @@ def _tally(column: pd.Series, flags: np.ndarray | None = None) -> Iterator[tuple
     [('b', True, 2), ('a', False, 1)]
     """
     cat = column.astype("category")
-    codes = cat.cat.codes.to_numpy().astype(np.int64)
-    names = [str(c) for c in cat.cat.categories]
-    flag = np.zeros(len(codes), dtype=np.int64) if flags is None else flags.astype(np.int64)
-    keys, first, counts = np.unique(codes * 2 + flag, return_index=True, return_counts=True)
-    for k in np.argsort(first, kind="stable").tolist():
-        code, on = divmod(int(keys[k]), 2)
-        yield (names[code] if code >= 0 else ""), bool(on), int(counts[k])
+    names = [str(c) for c in cat.cat.categories] + [""]  # the last: a missing cell
+    key = cat.cat.codes.to_numpy().astype(np.int32)
+    key[key < 0] = len(names) - 1
+    key *= 2
+    if flags is not None:
+        key += flags.astype(np.int32)
+    counts = np.bincount(key, minlength=2 * len(names))
+    present = np.flatnonzero(counts)
+    if len(present) <= 64:  # the usual few values: a pass each finds where it first is
+        first = np.array([int(np.argmax(key == k)) for k in present], dtype=np.int64)
+    else:
+        first = np.unique(key, return_index=True)[1]
+    for k in present[np.argsort(first, kind="stable")].tolist():
+        code, on = divmod(k, 2)
+        yield names[code], bool(on), int(counts[k])
 
 
 def _add_joined(table: dict[str, Any], joined: pd.Series) -> None:
