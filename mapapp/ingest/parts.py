@@ -28,10 +28,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import functools
-import gc
 import json
 import os
 import shutil
@@ -50,6 +46,7 @@ import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
 from mapapp.ingest.dedupe import THEMATIQUES_COUNT, list_lengths
+from mapapp.ingest.heap import release_memory
 from mapapp.schema import COLUMNS
 from mapapp.store.base import ROW_HASH
 from mapapp.store.merge import NOT_DEGRADING
@@ -234,33 +231,6 @@ def _union(parts: list[pd.Series], n_frames: int) -> pd.Categorical | None:
     try:
         return union_categoricals([p.array for p in parts])
     except TypeError:  # categories of different kinds (text here, numbers there)
-        return None
-
-
-def release_memory(*, collect: bool = False) -> None:
-    """Give the memory a chunk freed back to the system: Arrow's pool's, then the C heap's.
-
-    Why: each chunk allocates and frees tens of megabytes (cleaning, the
-    part's Arrow table); both allocators keep freed pages for reuse, so the
-    process's resident memory crept up with every chunk (about 60 MB per
-    100,000 rows of issue 10's CSV) although nothing was held.  With
-    ``collect``, Python's cycle collector runs first (between stages: frames
-    that refer to themselves are freed only by it).
-    """
-    if collect:
-        gc.collect()
-    pa.default_memory_pool().release_unused()
-    trim = getattr(_libc(), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _libc() -> Any:
-    """The C library (None where it cannot be loaded, e.g. not glibc)."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
         return None
 
 
