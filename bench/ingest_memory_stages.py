@@ -50,6 +50,7 @@ STAGES = {
         "_describe",
         "_updated_fields",
     ],
+    pipeline._Run: ["rows"],
     parts.AssembledActors: ["write_parquet"],
     dedupe: ["_candidate_edges", "_near_pairs", "_identical_edges", "_assemble"],
 }

@@ -200,9 +200,11 @@ class _Run:
             empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in NARROW})
             empty = empty.assign(_hash=np.zeros(0, np.uint64), _filled=np.zeros(0, np.uint64))
             return empty, pd.DataFrame({"dataset": []}), np.zeros(0, dtype=np.int64)
+        # each list is let go once put together: the chunks and the whole are not held twice over
         new = concat_narrow(self.narrow)
+        self.narrow = []
         info = concat_narrow(self.infos)
-        self.narrow, self.infos = [], []
+        self.infos = []
         # the ids in one piece: every later look-up takes them as they are, without a copy
         ids = text_array(new["id"])
         new["id"] = pd.array(ids, dtype="str")
