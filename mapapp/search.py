@@ -644,10 +644,6 @@ def _merge(parts: Sequence[_Part]) -> _Arrays:
         k: cat([p.row_arrays[k] for p in parts], np.empty(0))
         for k in (parts[0].row_arrays if parts else ())
     }
-    # each batch's share is let go once merged: at 2.2 million rows the shares and
-    # the merged arrays together went past a gigabyte
-    for p in parts:
-        p.row_arrays = {}
     remote = row["remote"]
     remote_rows = np.flatnonzero(remote)
     dates = pd.Series(cat([p.remote_dates for p in parts], np.empty(0, dtype=object)))
@@ -665,10 +661,6 @@ def _merge(parts: Sequence[_Part]) -> _Arrays:
     )
     lat = cat([p.lat for p in parts], np.empty(0))
     lon = cat([p.lon for p in parts], np.empty(0))
-    cluster = _first_seen_codes(pa.chunked_array([p.cluster for p in parts], pa.large_string()))
-    for p in parts:
-        p.lat = p.lon = np.empty(0)
-        p.cluster = pa.array([], pa.large_string())
     streets = pa.chunked_array([p.streets for p in parts], type=pa.large_string())
     return _Arrays(
         located=row["located"].astype(bool),
@@ -679,7 +671,7 @@ def _merge(parts: Sequence[_Part]) -> _Arrays:
         open_to_all=row["open_to_all"].astype(bool),
         free=row["free"].astype(bool),
         reserved_free=row["reserved_free"].astype(bool),
-        cluster=cluster,
+        cluster=_first_seen_codes(pa.chunked_array([p.cluster for p in parts], pa.large_string())),
         approximate=_shared_placeholders(
             lat, lon, lambda rows: pd.Series(streets.take(rows).to_pylist())
         ),
@@ -711,22 +703,11 @@ def _first_seen_codes(values: pa.ChunkedArray) -> NDArray[np.int64]:
     >>> _first_seen_codes(pa.chunked_array([["b", None, "a"], ["b", "c"]])).tolist()
     [0, -1, 1, 0, 2]
     """
-    codes = np.full(len(values), -1, dtype=np.int64)
-    if len(values) == values.null_count:
-        return codes
-    # by a stable sort, not a hash table (2.2 million ids: 270 MB more): equal values
-    # sit together in row order, so each run's first row is where its value first appears
-    order = pc.sort_indices(values).to_numpy()  # nulls sort last
-    order = order[: len(values) - values.null_count]
-    ordered = values.take(pa.array(order))
-    change = pc.not_equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))
-    del ordered
-    new_run = np.r_[True, np.asarray(change.to_numpy(zero_copy_only=False), dtype=bool)]
-    starts = np.flatnonzero(new_run)
-    rank = np.empty(len(starts), dtype=np.int64)
-    rank[np.argsort(order[starts], kind="stable")] = np.arange(len(starts))
-    codes[order] = np.repeat(rank, np.diff(np.r_[starts, len(order)]))
-    return codes
+    if len(values) == 0:
+        return np.empty(0, np.int64)
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    codes = pc.fill_null(encoded.indices.cast(pa.int64()), -1)
+    return np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _strings(values: pd.Series) -> pa.Array:

@@ -303,26 +303,3 @@ def test_a_store_written_by_an_import_keeps_its_row_hashes_out_of_the_index(
     assert ROW_HASH not in meta["rows"]["columns"]
     assert meta == want_meta
     assert bytes(text) == bytes(want_text)
-
-
-def test_first_seen_codes_are_pandas_factorize() -> None:
-    """Cluster codes found by a stable sort number values as ``pd.factorize`` does.
-
-    Why: the kept index's cluster codes must equal those of the whole layer
-    built at once (each value numbered where it first appears, -1 for none);
-    the sort replaced Arrow's hash table, which weighed 270 MB at 2.2 million
-    services.
-    """
-    from mapapp.search import _first_seen_codes
-
-    rng = np.random.default_rng(5)
-    for _ in range(200):
-        n = int(rng.integers(0, 150))
-        values = [None if rng.random() < 0.2 else f"c{int(rng.integers(0, 25))}" for _ in range(n)]
-        cut = int(rng.integers(0, n + 1))
-        chunks = [
-            pa.array(values[:cut], pa.large_string()),
-            pa.array(values[cut:], pa.large_string()),
-        ]
-        got = _first_seen_codes(pa.chunked_array(chunks, pa.large_string()))
-        assert got.tolist() == pd.factorize(pd.Series(values, dtype=object))[0].tolist()
