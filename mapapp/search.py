@@ -838,13 +838,14 @@ def _shared_placeholders(
     n = len(lat)
     lat, lon = lat.round(6), lon.round(6)
     # Only points shared by several rows can be placeholders: normalise their streets only.
-    points = pd.DataFrame({"lat": lat, "lon": lon})
-    shared_rows = np.flatnonzero(points.duplicated(keep=False).to_numpy())
+    shared_rows = _shared_points(lat, lon)
     if n == 0 or len(shared_rows) < _PLACEHOLDER_MIN:
         return np.zeros(n, dtype=bool)
     street = streets_of(shared_rows).fillna("").astype(str).str.lower()
     street = street.str.replace(r"\W+", "", regex=True)
-    key = points.iloc[shared_rows].assign(street=street.to_numpy())
+    key = pd.DataFrame(
+        {"lat": lat[shared_rows], "lon": lon[shared_rows], "street": street.to_numpy()}
+    )
     streets = key[key["street"] != ""].groupby(["lat", "lon"])["street"].nunique()
     shared = streets[streets >= _PLACEHOLDER_MIN]
     out = np.zeros(n, dtype=bool)
@@ -852,6 +853,28 @@ def _shared_placeholders(
         idx = pd.MultiIndex.from_frame(key[["lat", "lon"]])
         out[shared_rows] = np.asarray(idx.isin(shared.index), dtype=bool)
     return out
+
+
+def _shared_points(lat: NDArray[np.float64], lon: NDArray[np.float64]) -> NDArray[np.intp]:
+    """The rows (ascending) whose point another row has too; rows without a point are left out.
+
+    Why a sort: ``DataFrame.duplicated`` on two million points builds hash
+    tables of both columns and of their pairs, 400 MB at the index build's
+    peak; sorting the points puts equal ones side by side for a few arrays.
+    A row without a point is never a placeholder (its group has no key).
+
+    >>> nan = float("nan")
+    >>> _shared_points(np.array([1.0, 2.0, 1.0, nan, nan]), np.array([5.0, 5.0, 5.0, nan, nan])).tolist()
+    [0, 2]
+    """
+    known = np.flatnonzero(~(np.isnan(lat) | np.isnan(lon)))
+    order = known[np.lexsort((lon[known], lat[known]))]
+    a, b = lat[order], lon[order]
+    same = (a[1:] == a[:-1]) & (b[1:] == b[:-1])
+    shared = np.zeros(len(order), dtype=bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+    return np.sort(order[shared])
 
 
 def _zones(codes: pd.Series, postcodes: pd.Series) -> tuple[list[str], NDArray[np.int16]]:
